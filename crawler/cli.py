@@ -1,0 +1,298 @@
+"""`lijian`: the command line. Thin commands over the library; shared options declared once.
+
+Every command's help ends with an example. Errors a user can cause (bad URL, port in use,
+broken watchlist) end in one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from crawler.config import SETTINGS, load_config
+from crawler.storage.db import StorageError, safe_url
+from watchlists import WatchlistError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class UserError(click.ClickException):
+    """A problem the user can fix; shown as one line."""
+
+
+def friendly_errors(func: Callable) -> Callable:
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (StorageError, WatchlistError) as exc:
+            raise UserError(str(exc)) from None
+    return wrapper
+
+
+def db_option(func: Callable) -> Callable:
+    return click.option("--db", "db_url", metavar="URL", envvar=None,
+                        help="Database URL (default: LIJIAN_DATABASE_URL or sqlite:///lijian.db).")(func)
+
+
+def watchlists_option(func: Callable) -> Callable:
+    return click.option("--watchlists", "watchlists_dir", type=click.Path(file_okay=False, path_type=Path),
+                        help="Watchlist folder (default: LIJIAN_WATCHLISTS or the bundled lists).")(func)
+
+
+def out_option(func: Callable) -> Callable:
+    return click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+                        help="Output folder (default: LIJIAN_OUT or ./out).")(func)
+
+
+def _sessions(db_url: str | None):
+    from crawler.storage.db import open_database, session_factory
+
+    return session_factory(open_database(load_config(database_url=db_url).database_url))
+
+
+def _watchlists(watchlists_dir: Path | None):
+    from watchlists import load_watchlists
+
+    return load_watchlists(load_config(watchlists_dir=watchlists_dir).watchlists_dir)
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="lijian-monitor", prog_name="lijian")
+def cli() -> None:
+    """Lijian Monitor: find counterfeit and substandard goods sold online.
+
+    \b
+    Example:
+      lijian demo            # sandbox marketplace -> crawl -> match -> digest in ./out
+    """
+
+
+# -- demo ---------------------------------------------------------------------------------
+@cli.command(context_settings=CONTEXT)
+@out_option
+@db_option
+@click.option("--listings", default=400, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Size of the sandbox catalog.")
+@click.option("--seed", default=2018, show_default=True, type=int, help="Sandbox catalog seed.")
+@click.option("--site", "sites", multiple=True, type=click.Choice(["a", "b", "c", "d"]),
+              help="Sandbox flavours to crawl (default: all four).")
+@friendly_errors
+def demo(out_dir: Path | None, db_url: str | None, listings: int, seed: int, sites: tuple[str, ...]) -> None:
+    """Run the whole path on the bundled sandbox: serve, crawl, match, write the digest.
+
+    \b
+    Example:
+      lijian demo --out out --db sqlite:///lijian.db
+    """
+    from crawler.demo import run_demo
+
+    config = load_config(database_url=db_url, out_dir=out_dir)
+    run_demo(config, listings=listings, seed=seed, sites=sites or ("a", "b", "c", "d"))
+
+
+# -- sandbox ------------------------------------------------------------------------------
+@cli.group(context_settings=CONTEXT)
+def sandbox() -> None:
+    """The bundled sandbox marketplace (a local test market with known suspects)."""
+
+
+@sandbox.command("serve", context_settings=CONTEXT)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (keep it on loopback).")
+@click.option("--port", default=8642, show_default=True, type=click.IntRange(0, 65535), help="Port; 0 picks a free one.")
+@click.option("--listings", default=400, show_default=True, type=click.IntRange(1, 10_000_000), help="Catalog size.")
+@click.option("--seed", default=2018, show_default=True, type=int, help="Catalog seed.")
+@click.option("--faults", default="", metavar="MODES",
+              help="Comma-separated fault modes: 5xx, 429, slow, truncate, captcha.")
+@click.option("--fault-rate", default=0.15, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of pages that fail (on their first request only).")
+@click.option("--verbose", is_flag=True, help="Log every request.")
+def sandbox_serve(host: str, port: int, listings: int, seed: int, faults: str, fault_rate: float, verbose: bool) -> None:
+    """Serve the sandbox marketplace until interrupted.
+
+    \b
+    Example:
+      lijian sandbox serve --port 8642 --listings 2000 --faults 5xx,429 --fault-rate 0.2
+    """
+    from crawler.sandbox.server import FaultPlan, make_server
+
+    modes = tuple(m.strip() for m in faults.split(",") if m.strip())
+    try:
+        plan = FaultPlan(modes=modes, rate=fault_rate, seed=seed)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from None
+    try:
+        server = make_server(host, port, listings=listings, seed=seed, faults=plan, verbose=verbose)
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    click.echo(f"Sandbox marketplace: {listings} listings on {server.url}", nl=True)
+    sys.stdout.flush()
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+# -- db -----------------------------------------------------------------------------------
+@cli.group(context_settings=CONTEXT)
+def db() -> None:
+    """Database schema management (Alembic migrations)."""
+
+
+@db.command("upgrade", context_settings=CONTEXT)
+@db_option
+@friendly_errors
+def db_upgrade(db_url: str | None) -> None:
+    """Create or upgrade the schema to the newest version. Safe to repeat.
+
+    \b
+    Example:
+      lijian db upgrade --db postgresql+psycopg://lijian@127.0.0.1/lijian
+    """
+    from crawler.storage.db import make_engine, upgrade
+
+    url = load_config(database_url=db_url).database_url
+    before, after = upgrade(make_engine(url))
+    state = "already at" if before == after else f"upgraded from {before or 'empty'} to"
+    click.echo(f"{safe_url(url)}: {state} schema {after}")
+
+
+@db.command("current", context_settings=CONTEXT)
+@db_option
+@friendly_errors
+def db_current(db_url: str | None) -> None:
+    """Show the schema version of the database and the newest one.
+
+    \b
+    Example:
+      lijian db current
+    """
+    from crawler.storage.db import current_revision, head_revision, make_engine
+
+    url = load_config(database_url=db_url).database_url
+    current = current_revision(make_engine(url))
+    click.echo(f"{safe_url(url)}: schema {current or 'none'} (newest {head_revision()})")
+
+
+# -- crawl / match / digest ---------------------------------------------------------------
+@cli.command(context_settings=CONTEXT)
+@click.option("--sandbox", "base_url", required=True, metavar="URL", help="Base URL of a sandbox marketplace.")
+@click.option("--site", "sites", multiple=True, type=click.Choice(["a", "b", "c", "d"]), help="Flavours (default all).")
+@click.option("--category", "categories", multiple=True, help="Category slugs to search (default all).")
+@click.option("--keyword", "keywords", multiple=True, help="Search these keywords instead of the category's.")
+@click.option("--max-pages", default=50, show_default=True, type=click.IntRange(1), help="Result pages per keyword.")
+@click.option("--log-level", default="WARNING", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@db_option
+@watchlists_option
+@friendly_errors
+def crawl(base_url: str, sites: tuple[str, ...], categories: tuple[str, ...], keywords: tuple[str, ...],
+          max_pages: int, log_level: str, db_url: str | None, watchlists_dir: Path | None) -> None:
+    """Crawl a marketplace by keyword and store its listings (one crawl run).
+
+    \b
+    Example:
+      lijian crawl --sandbox http://127.0.0.1:8642 --site a --site c --category cable
+    """
+    from crawler.crawl import crawl_settings, run_crawl
+    from crawler.storage.db import open_database
+
+    config = load_config(database_url=db_url, watchlists_dir=watchlists_dir)
+    if not base_url.startswith(("http://", "https://")):
+        raise click.BadParameter("must start with http:// or https://", param_hint="--sandbox")
+    open_database(config.database_url)  # schema at head, or a clear error before Scrapy starts
+    taxonomy = _watchlists(watchlists_dir).categories
+    unknown = [c for c in categories if c not in taxonomy]
+    if unknown:
+        raise click.BadParameter(f"unknown category {unknown[0]!r}; known: {', '.join(taxonomy)}",
+                                 param_hint="--category")
+    result = run_crawl(
+        crawl_settings(config.database_url, log_level=log_level.upper()),
+        base_url=base_url, sites=",".join(sites or ("a", "b", "c", "d")),
+        categories=",".join(categories) or None, keywords=",".join(keywords) or None,
+        max_pages=max_pages, watchlists_dir=str(config.watchlists_dir) if config.watchlists_dir else None,
+    )
+    stats = result.stats
+    click.echo(f"crawl run {result.run_id}: {result.finish_reason}; pages {stats.get('response_received_count', 0)}, "
+               f"listings {stats.get('item_scraped_count', 0)} (new {stats.get('lijian/listings_new', 0)}, "
+               f"changed or new snapshots {stats.get('lijian/snapshots_new', 0)}), "
+               f"dropped {stats.get('item_dropped_count', 0)}, errors {stats.get('log_count/ERROR', 0)}")
+    if result.finish_reason != "finished":
+        sys.exit(1)
+
+
+@cli.command(context_settings=CONTEXT)
+@db_option
+@watchlists_option
+@click.option("--rescore", is_flag=True, help="Score every listing's newest snapshot again (after a watchlist change).")
+@friendly_errors
+def match(db_url: str | None, watchlists_dir: Path | None, rescore: bool) -> None:
+    """Score snapshots not yet scored and record suspects with their reasons.
+
+    \b
+    Example:
+      lijian match --db sqlite:///lijian.db
+      lijian match --rescore --watchlists my-lists/
+    """
+    from crawler.matching import match_new_snapshots
+
+    summary = match_new_snapshots(_sessions(db_url), _watchlists(watchlists_dir), rescore=rescore)
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_signal.items())) or "none"
+    click.echo(f"scored {summary.scored} snapshots; flagged {summary.flagged}; cleared {summary.cleared}; "
+               f"signals: {reasons}")
+
+
+@cli.command(context_settings=CONTEXT)
+@db_option
+@out_option
+@watchlists_option
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Digest date (default: today, Beijing time).")
+@friendly_errors
+def digest(db_url: str | None, out_dir: Path | None, watchlists_dir: Path | None, day) -> None:
+    """Write the suspect-listing digest (HTML and CSV, Chinese labels).
+
+    \b
+    Example:
+      lijian digest --out out --date 2026-11-23
+    """
+    from crawler.digest import write_digest
+
+    config = load_config(database_url=db_url, out_dir=out_dir)
+    files = write_digest(_sessions(db_url), _watchlists(watchlists_dir), config.out_dir,
+                         day.date() if day else None)
+    click.echo(f"{files.rows} suspects -> {files.html} , {files.csv}")
+
+
+@cli.command("config", context_settings=CONTEXT)
+def show_config() -> None:
+    """Show every setting: its environment variable, current value and meaning.
+
+    \b
+    Example:
+      LIJIAN_DATABASE_URL=sqlite:///other.db lijian config
+    """
+    config = load_config()
+    for setting in SETTINGS:
+        value = getattr(config, setting.name)
+        shown = safe_url(value) if setting.name == "database_url" else value
+        click.echo(f"{setting.env:<20} {shown}\n    {setting.help}")
+
+
+def main() -> None:
+    cli(prog_name="lijian")
+
+
+if __name__ == "__main__":
+    main()

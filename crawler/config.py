@@ -1,0 +1,88 @@
+"""Configuration: every setting declared once, and the only module that reads the environment.
+
+Each `Setting` names its environment variable, default and help text; `Config` is built
+from command-line overrides first, then the environment, then the default. The same list
+drives the CLI help, `lijian config` and `docs/CONFIGURATION.md` (a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+__all__ = ["Setting", "SETTINGS", "Config", "load_config", "find_chromium"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: str | None
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "database_url",
+        "LIJIAN_DATABASE_URL",
+        "sqlite:///lijian.db",
+        "SQLAlchemy database URL. Default: a SQLite file lijian.db in the working directory; "
+        "PostgreSQL as postgresql+psycopg://user@host/db.",
+    ),
+    Setting("out_dir", "LIJIAN_OUT", "out", "Folder for digests and reports."),
+    Setting(
+        "watchlists_dir",
+        "LIJIAN_WATCHLISTS",
+        None,
+        "Folder of watchlist files. Default: the lists bundled in the watchlists package.",
+    ),
+    Setting(
+        "chromium_path",
+        "LIJIAN_CHROMIUM",
+        None,
+        "Chromium executable for pages that need JavaScript. Default: /usr/bin/chromium when "
+        "present, else the browser Playwright installed.",
+    ),
+    Setting(
+        "user_agent",
+        "LIJIAN_USER_AGENT",
+        "LijianMonitor/0.1 (+market-regulation monitoring; operator unset)",
+        "User-Agent sent by the crawler; it should identify the operating bureau.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str
+    out_dir: Path
+    watchlists_dir: Path | None
+    chromium_path: str | None
+    user_agent: str
+
+
+def load_config(**overrides: object) -> Config:
+    """Resolve every setting: an override that is not None wins, then the environment, then the default."""
+    values: dict[str, object] = {}
+    for setting in SETTINGS:
+        value = overrides.get(setting.name)
+        if value is None:
+            value = os.environ.get(setting.env) or setting.default
+        values[setting.name] = value
+    values["out_dir"] = Path(str(values["out_dir"]))
+    if values["watchlists_dir"] is not None:
+        values["watchlists_dir"] = Path(str(values["watchlists_dir"]))
+    if values["chromium_path"] is None:
+        values["chromium_path"] = find_chromium()
+    known = {f.name for f in fields(Config)}
+    return Config(**{k: v for k, v in values.items() if k in known})  # type: ignore[arg-type]
+
+
+def find_chromium() -> str | None:
+    """The system Chromium if there is one; None lets Playwright use a browser it installed itself."""
+    for candidate in ("/usr/bin/chromium", "/usr/bin/chromium-browser"):
+        if Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("chromium")

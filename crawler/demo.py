@@ -1,0 +1,124 @@
+"""`lijian demo`: the whole path on the bundled sandbox, with progress and a summary.
+
+serve (in-process, free loopback port) -> crawl all flavours -> match -> digest -> summary.
+The summary compares what was flagged with the sandbox's planted suspects, so the demo also
+shows, honestly, which kinds of suspect the current matchers do not catch yet.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.markup import escape
+from sqlalchemy import func, select
+
+from crawler.config import Config
+from crawler.crawl import crawl_settings, run_crawl
+from crawler.digest import write_digest
+from crawler.matching import match_new_snapshots
+from crawler.sandbox.catalog import FLAVOUR_NAMES, build_catalog
+from crawler.sandbox.server import make_server
+from crawler.storage.db import open_database, session_factory, session_scope
+from crawler.storage.models import Listing, Suspect, SuspectSignal
+from watchlists import load_watchlists
+
+
+class DemoFailed(RuntimeError):
+    pass
+
+
+def run_demo(config: Config, listings: int, seed: int, sites: tuple[str, ...], console: Console | None = None) -> None:
+    from crawler.cli import UserError
+
+    console = console or Console()
+    sessions = session_factory(open_database(config.database_url))
+    watchlists = load_watchlists(config.watchlists_dir)
+    config.out_dir.mkdir(parents=True, exist_ok=True)
+    log_file = config.out_dir / "demo-crawl.log"
+    catalog = build_catalog(listings, seed)
+    expected = sum(1 for item in catalog.listings if item.flavour in sites)
+
+    server = make_server(listings=listings, seed=seed)
+    server.start_in_thread()
+    try:
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=False) as progress:
+            crawl_task = progress.add_task(f"抓取 crawl {server.url}", total=expected)
+            result = run_crawl(
+                crawl_settings(config.database_url, log_level="INFO", LOG_FILE=str(log_file)),
+                on_item=lambda _item: progress.advance(crawl_task),
+                base_url=server.url, sites=",".join(sites),
+                watchlists_dir=str(config.watchlists_dir) if config.watchlists_dir else None,
+            )
+            if result.finish_reason != "finished":
+                raise UserError(f"crawl did not finish ({result.finish_reason}); see {log_file}")
+            match_task = progress.add_task("比对 match", total=None)
+            summary = match_new_snapshots(sessions, watchlists)
+            progress.update(match_task, total=summary.scored or 1, completed=summary.scored or 1)
+            digest_task = progress.add_task("日报 digest", total=1)
+            files = write_digest(sessions, watchlists, config.out_dir)
+            progress.advance(digest_task)
+    finally:
+        server.stop()
+
+    _print_summary(console, sessions, catalog, sites, result.stats, summary.scored, files, log_file)
+
+
+def _print_summary(console: Console, sessions, catalog, sites, stats, scored, files, log_file: Path) -> None:
+    with session_scope(sessions) as session:
+        per_cell = session.execute(
+            select(Listing.marketplace, Listing.category, func.count())
+            .where(Listing.marketplace.like("sandbox-%")).group_by(Listing.marketplace, Listing.category)
+        ).all()
+        by_signal = session.execute(select(SuspectSignal.name, func.count()).group_by(SuspectSignal.name)).all()
+        flagged_keys = {(m, k) for m, k in session.execute(
+            select(Listing.marketplace, Listing.listing_key).join(Suspect, Suspect.listing_id == Listing.id))}
+
+    counts = {(m, c): n for m, c, n in per_cell}
+    table = Table(title="数据库中的商品 Listings in the database")
+    table.add_column("category")
+    for code in sites:
+        table.add_column(f"{code}: {FLAVOUR_NAMES[code]}", justify="right")
+    for category in sorted({c for _, c, _ in per_cell if c}):
+        table.add_row(category, *(str(counts.get((f"sandbox-{code}", category), 0)) for code in sites))
+    table.add_row("total", *(str(sum(n for (m, _), n in counts.items() if m == f"sandbox-{code}")) for code in sites))
+    console.print(table)
+
+    signals = Table(title="可疑原因 Suspects by reason")
+    signals.add_column("signal")
+    signals.add_column("listings", justify="right")
+    for name, count in sorted(by_signal, key=lambda r: -r[1]):
+        signals.add_row(escape(name), str(count))
+    console.print(signals)
+
+    truth = Table(title="沙盒预置可疑商品 Planted suspects found by the current matchers")
+    truth.add_column("planted kind")
+    truth.add_column("planted", justify="right")
+    truth.add_column("flagged", justify="right")
+    planted, found = Counter(), Counter()
+    genuine_flagged = 0
+    for item in catalog.listings:
+        if item.flavour not in sites:
+            continue
+        hit = (f"sandbox-{item.flavour}", str(item.id)) in flagged_keys
+        for kind in item.suspect_kinds:
+            planted[kind] += 1
+            found[kind] += hit
+        if not item.suspect_kinds and hit:
+            genuine_flagged += 1
+    for kind in sorted(planted):
+        truth.add_row(kind, str(planted[kind]), str(found[kind]))
+    truth.add_row("genuine listings flagged", "-", str(genuine_flagged))
+    console.print(truth)
+
+    console.print(
+        f"crawl: {stats.get('response_received_count', 0)} pages, {stats.get('item_scraped_count', 0)} listings "
+        f"({stats.get('lijian/listings_new', 0)} new, {stats.get('lijian/snapshots_new', 0)} new snapshots); "
+        f"matched {scored} snapshots\n"
+        f"digest: {files.html}\n        {files.csv}\ncrawl log: {log_file}"
+    )

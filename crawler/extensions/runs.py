@@ -1,0 +1,78 @@
+"""Record every crawl as a `CrawlRun`: opened when the spider opens, closed with its counts.
+
+The run id is shared with the pipelines through the stats collector (`lijian/crawl_run_id`).
+A crawl stopped by Ctrl-C is closed as `interrupted`; one that raised as `failed`; the rows it
+stored before are complete, since each listing is written in its own transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from twisted.python.failure import Failure
+
+from crawler.storage.db import open_database, session_factory, session_scope
+from crawler.storage.models import CrawlRun, utcnow
+
+logger = logging.getLogger(__name__)
+
+_STATUS_BY_REASON = {"finished": "finished", "shutdown": "interrupted", "cancelled": "interrupted"}
+
+
+class CrawlRunRecorder:
+    def __init__(self, crawler: Crawler, database_url: str) -> None:
+        self.crawler = crawler
+        self.sessions = session_factory(open_database(database_url))
+        self.run_id: int | None = crawler.settings.getint("LIJIAN_CRAWL_RUN_ID") or None
+        self.error_lines: list[str] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlRunRecorder:
+        url = crawler.settings.get("LIJIAN_DATABASE_URL")
+        if not url:
+            raise NotConfigured("LIJIAN_DATABASE_URL is not set")
+        ext = cls(crawler, url)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.spider_error, signal=signals.spider_error)
+        return ext
+
+    def spider_opened(self, spider: Spider) -> None:
+        with session_scope(self.sessions) as session:
+            if self.run_id is None:
+                run = CrawlRun(spider=spider.name, status="running", stats={})
+                session.add(run)
+                session.flush()
+                self.run_id = run.id
+            else:
+                run = session.get(CrawlRun, self.run_id)
+                if run is None:
+                    raise NotConfigured(f"crawl run {self.run_id} does not exist")
+                run.status = "running"
+        self.crawler.stats.set_value("lijian/crawl_run_id", self.run_id)
+        logger.info("crawl run %s opened", self.run_id)
+
+    def spider_error(self, failure: Failure, response, spider: Spider) -> None:
+        self.error_lines.append(f"{response.url}: {failure.getErrorMessage()}"[:500])
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        stats = self.crawler.stats.get_stats()
+        errors = int(stats.get("log_count/ERROR", 0)) + int(stats.get("spider_exceptions/count", 0) or 0)
+        with session_scope(self.sessions) as session:
+            run = session.get(CrawlRun, self.run_id)
+            run.finished_at = utcnow()
+            run.status = _STATUS_BY_REASON.get(reason, "failed")
+            run.pages = int(stats.get("response_received_count", 0))
+            run.items_scraped = int(stats.get("item_scraped_count", 0))
+            run.items_dropped = int(stats.get("item_dropped_count", 0))
+            run.listings_new = int(stats.get("lijian/listings_new", 0))
+            run.snapshots_new = int(stats.get("lijian/snapshots_new", 0))
+            run.errors = errors
+            if self.error_lines or run.status == "failed":
+                run.error_text = "\n".join([f"finish reason: {reason}", *self.error_lines[-20:]])
+            run.stats = json.loads(json.dumps(stats, default=str))
+        logger.info("crawl run %s closed: %s", self.run_id, reason)

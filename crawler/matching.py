@@ -1,0 +1,87 @@
+"""Score snapshots that have not been scored yet and keep one `Suspect` per flagged listing.
+
+Idempotent: a snapshot is scored once (`scored_at`); re-running finds nothing new. A listing
+seen again with changed content updates its suspect in place; one whose new content no longer
+flags loses an untriaged suspect (triaged ones are the analysts' to close).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.storage.db import session_scope
+from crawler.storage.models import Listing, ListingSnapshot, Suspect, SuspectSignal, utcnow
+from matchers import ListingView, MatchResult, build_matchers, score_listing
+from watchlists import Watchlists
+
+BATCH = 500
+
+
+@dataclass
+class MatchSummary:
+    scored: int = 0
+    flagged: int = 0
+    cleared: int = 0
+    by_signal: dict[str, int] = field(default_factory=dict)
+
+
+def view_of(snapshot: ListingSnapshot, category: str | None) -> ListingView:
+    return ListingView(title=snapshot.title, category=category, brand=snapshot.brand, price=snapshot.price,
+                       currency=snapshot.currency, seller_name=snapshot.seller_name, specs=snapshot.specs or {})
+
+
+def _record(session: Session, snapshot: ListingSnapshot, result: MatchResult, now: datetime) -> None:
+    suspect = session.execute(select(Suspect).where(Suspect.listing_id == snapshot.listing_id)).scalar_one_or_none()
+    if suspect is None:
+        suspect = Suspect(listing_id=snapshot.listing_id, first_flagged_at=now, status="new")
+        session.add(suspect)
+    suspect.snapshot_id = snapshot.id
+    suspect.score = result.score
+    suspect.brand = result.brand
+    suspect.lookalike_of = result.lookalike_of
+    suspect.algorithm = result.algorithm
+    suspect.watchlist_hash = result.watchlist_hash
+    suspect.last_flagged_at = now
+    suspect.signals = [SuspectSignal(name=s.name, weight=s.weight, detail=s.detail, listing_value=s.listing_value,
+                                     watchlist_value=s.watchlist_value) for s in result.signals]
+
+
+def mark_latest_unscored(sessions: sessionmaker[Session]) -> None:
+    """Queue every listing's newest snapshot for scoring again (after a watchlist or matcher change)."""
+    latest = select(Listing.id).where(Listing.content_hash == ListingSnapshot.content_hash,
+                                      Listing.id == ListingSnapshot.listing_id).exists()
+    with session_scope(sessions) as session:
+        session.execute(update(ListingSnapshot).where(latest).values(scored_at=None))
+
+
+def match_new_snapshots(sessions: sessionmaker[Session], watchlists: Watchlists, rescore: bool = False) -> MatchSummary:
+    if rescore:
+        mark_latest_unscored(sessions)
+    matchers = build_matchers(watchlists)
+    summary = MatchSummary()
+    while True:
+        with session_scope(sessions) as session:
+            rows = session.execute(
+                select(ListingSnapshot, Listing.category).join(Listing)
+                .where(ListingSnapshot.scored_at.is_(None)).order_by(ListingSnapshot.id).limit(BATCH)
+            ).all()
+            if not rows:
+                return summary
+            now = utcnow()
+            for snapshot, category in rows:
+                result = score_listing(view_of(snapshot, category), matchers, watchlists.content_hash)
+                snapshot.scored_at = now
+                summary.scored += 1
+                if result.flagged:
+                    summary.flagged += 1
+                    for signal in result.signals:
+                        summary.by_signal[signal.name] = summary.by_signal.get(signal.name, 0) + 1
+                    _record(session, snapshot, result, now)
+                else:
+                    gone = session.execute(delete(Suspect).where(
+                        Suspect.listing_id == snapshot.listing_id, Suspect.status == "new"))
+                    summary.cleared += gone.rowcount or 0

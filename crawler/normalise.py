@@ -1,0 +1,85 @@
+"""Normalisers for listing text, prices and places, shared by pipelines and extractors.
+
+Listing text is attacker-controlled: these functions never interpret it, they only make it
+comparable (and the raw value is always kept beside the normalised one).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
+from price_parser import Price
+
+# Currency marks as shown on pages -> ISO 4217. 元/RMB/¥/￥ on a Chinese page mean CNY
+# (a yen price would be marked 円 or JPY).
+CURRENCY_MARKS = {
+    "¥": "CNY", "￥": "CNY", "元": "CNY", "rmb": "CNY", "cny": "CNY", "人民币": "CNY",
+    "$": "USD", "us$": "USD", "usd": "USD", "€": "EUR", "eur": "EUR", "£": "GBP", "gbp": "GBP",
+    "円": "JPY", "jpy": "JPY", "hk$": "HKD", "hkd": "HKD", "₽": "RUB", "руб": "RUB",
+}
+
+# Provincial-level divisions, longest first so that 内蒙古 wins over a shorter prefix.
+PROVINCES = tuple(sorted((
+    "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽",
+    "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州", "云南", "陕西",
+    "甘肃", "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门",
+), key=len, reverse=True))
+
+_SPACE = re.compile(r"\s+")
+_SUFFIXES = ("省", "市", "自治区", "壮族自治区", "回族自治区", "维吾尔自治区", "特别行政区")
+
+
+def clean_text(value: object) -> str:
+    """One line of display text: NFC, control and invisible format characters removed, spaces folded.
+
+    Format characters (Unicode Cf: bidi overrides, zero-width spaces) are dropped because sellers
+    use them to split brand names past keyword filters and to reverse text shown to analysts.
+    """
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFC", str(value))
+    text = "".join(" " if ch in "\t\r\n\f\v" else ch for ch in text
+                   if unicodedata.category(ch) not in ("Cc", "Cf") or ch in "\t\r\n\f\v")
+    return _SPACE.sub(" ", text).strip()
+
+
+def parse_price(text: object) -> tuple[Decimal | None, str | None]:
+    """(amount, ISO currency) from a shown price such as ￥985.30元, RMB 1,299 or 1.2万.
+
+    A range (12.5-19.9) yields its lower bound: the price a buyer is lured by.
+    """
+    shown = clean_text(text)
+    if not shown:
+        return None, None
+    parsed = Price.fromstring(shown.replace("万元", "万"))
+    amount = parsed.amount
+    if amount is not None and "万" in shown:
+        amount = amount * 10000
+    currency = None
+    for mark in filter(None, (parsed.currency, *CURRENCY_MARKS)):
+        if mark.lower() in CURRENCY_MARKS and mark.lower() in shown.lower():
+            currency = CURRENCY_MARKS[mark.lower()]
+            break
+    if amount is not None:
+        try:
+            amount = Decimal(amount).quantize(Decimal("0.01"))
+        except InvalidOperation:
+            amount = None
+    return amount, currency
+
+
+def split_location(text: object) -> tuple[str | None, str | None]:
+    """(province, city) from 广东 佛山, 广东省佛山市 or 广东佛山; (None, None) when unrecognised."""
+    shown = clean_text(text).replace(" ", "")
+    for province in PROVINCES:
+        if shown.startswith(province):
+            rest = shown[len(province):]
+            for suffix in _SUFFIXES:
+                if rest.startswith(suffix):
+                    rest = rest[len(suffix):]
+                    break
+            city = rest.removesuffix("市") or (province if province in ("北京", "天津", "上海", "重庆") else None)
+            return province, city
+    return None, None

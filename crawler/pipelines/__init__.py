@@ -1,0 +1,1 @@
+"""Item pipelines, in order: validate (100) -> normalise (200) -> store (300)."""

@@ -1,0 +1,71 @@
+"""Scrapy settings for the monitor (scrapy.cfg points here). Runtime values come from crawler.config."""
+
+from crawler.browser import launch_options
+from crawler.config import load_config
+
+_config = load_config()
+
+BOT_NAME = "lijian"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+USER_AGENT = _config.user_agent
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 8
+DOWNLOAD_TIMEOUT = 30
+RETRY_ENABLED = True
+RETRY_TIMES = 4
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Scrapy's own network errors, plus a browser page that never became ready.
+RETRY_EXCEPTIONS = [
+    "twisted.internet.defer.TimeoutError",
+    "twisted.internet.error.TimeoutError",
+    "twisted.internet.error.DNSLookupError",
+    "twisted.internet.error.ConnectionRefusedError",
+    "twisted.internet.error.ConnectionDone",
+    "twisted.internet.error.ConnectError",
+    "twisted.internet.error.ConnectionLost",
+    "twisted.internet.error.TCPTimedOutError",
+    "twisted.web.client.ResponseFailed",
+    "scrapy.core.downloader.handlers.http11.TunnelError",
+    IOError,
+    "playwright._impl._errors.TimeoutError",
+]
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"
+
+# Playwright only for requests that ask for it (meta playwright=True); all others take
+# Scrapy's own HTTP download path through the same handler.
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+DOWNLOAD_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = launch_options(_config.chromium_path)
+PLAYWRIGHT_MAX_CONTEXTS = 2
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 20_000
+
+
+def _abort_heavy(request) -> bool:
+    # Images, fonts and media are not evidence in a listing crawl; skipping them halves page time.
+    return request.resource_type in ("image", "font", "media")
+
+
+PLAYWRIGHT_ABORT_REQUEST = _abort_heavy
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.validate.ValidatePipeline": 100,
+    "crawler.pipelines.normalise.NormalisePipeline": 200,
+    "crawler.pipelines.store.StorePipeline": 300,
+}
+EXTENSIONS = {
+    "crawler.extensions.runs.CrawlRunRecorder": 500,
+}
+
+LIJIAN_DATABASE_URL = _config.database_url
+LIJIAN_CRAWL_RUN_ID = None

@@ -1,0 +1,90 @@
+"""Writing observed listings: sellers and listings upserted, a snapshot only when content changed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.items import ListingItem
+from crawler.storage.db import session_scope
+from crawler.storage.models import Listing, ListingSnapshot, Seller, utcnow
+from crawler.storage.upsert import insert_ignore
+
+# The fields whose change makes a new snapshot; crawl time and raw markup do not.
+CONTENT_FIELDS = ("title", "price", "currency", "category", "brand", "seller_key", "seller_name",
+                  "seller_province", "seller_city", "specs")
+
+
+def content_hash(item: ListingItem) -> str:
+    content = {name: getattr(item, name) for name in CONTENT_FIELDS}
+    blob = json.dumps(content, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    listing_id: int
+    new_listing: bool
+    new_snapshot: bool
+
+
+class ListingStore:
+    """Idempotent writes of `ListingItem`s; each save is one transaction."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def save(self, item: ListingItem, crawl_run_id: int | None, now: datetime | None = None) -> SaveOutcome:
+        now = now or utcnow()
+        digest = content_hash(item)
+        with session_scope(self.sessions) as session:
+            seller_id = self._seller(session, item, now)
+            listing_id, new_listing = insert_ignore(
+                session, Listing,
+                {"marketplace": item.marketplace, "listing_key": item.listing_key, "url": item.url,
+                 "category": item.category, "seller_id": seller_id, "first_seen_at": now, "last_seen_at": now},
+                ("marketplace", "listing_key"),
+            )
+            listing = session.get(Listing, listing_id)
+            listing.last_seen_at = now
+            listing.url = item.url
+            listing.seller_id = seller_id or listing.seller_id
+            listing.category = item.category or listing.category
+            new_snapshot = listing.content_hash != digest
+            if new_snapshot:
+                listing.content_hash = digest
+                session.add(ListingSnapshot(
+                    listing_id=listing_id, crawl_run_id=crawl_run_id, observed_at=now,
+                    title=item.title, price=item.price, currency=item.currency,
+                    seller_name=item.seller_name, brand=item.brand, specs=item.specs,
+                    raw=_jsonable(item.raw), content_hash=digest,
+                ))
+        return SaveOutcome(listing_id, new_listing, new_snapshot)
+
+    @staticmethod
+    def _seller(session: Session, item: ListingItem, now: datetime) -> int | None:
+        if not item.seller_key:
+            return None
+        seller_id, _ = insert_ignore(
+            session, Seller,
+            {"marketplace": item.marketplace, "seller_key": item.seller_key, "name": item.seller_name,
+             "shop_url": item.seller_url, "province": item.seller_province, "city": item.seller_city,
+             "first_seen_at": now, "last_seen_at": now},
+            ("marketplace", "seller_key"),
+        )
+        session.execute(update(Seller).where(Seller.id == seller_id).values(
+            name=item.seller_name, shop_url=item.seller_url, province=item.seller_province,
+            city=item.seller_city, last_seen_at=now))
+        return seller_id
+
+
+def _jsonable(raw: dict) -> dict:
+    return json.loads(json.dumps(raw, ensure_ascii=False, default=str))
+
+
+__all__ = ["ListingStore", "SaveOutcome", "content_hash"]

@@ -1,0 +1,176 @@
+"""The database schema: typed SQLAlchemy 2 models. Alembic migrations in crawler/migrations follow it.
+
+Identity rules: a `Listing` is (marketplace, listing_key); a `Seller` is (marketplace,
+seller_key). A `ListingSnapshot` is one observation whose content differs from the listing's
+previous snapshot, so re-crawling unchanged pages adds nothing but a `last_seen_at`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# Named constraints so migrations are the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSON,
+    }
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spider: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    # running -> finished | failed | interrupted
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    pages: Mapped[int] = mapped_column(default=0)
+    items_scraped: Mapped[int] = mapped_column(default=0)
+    items_dropped: Mapped[int] = mapped_column(default=0)
+    listings_new: Mapped[int] = mapped_column(default=0)
+    snapshots_new: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[int] = mapped_column(default=0)
+    error_text: Mapped[str | None] = mapped_column(Text)
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Seller(Base):
+    __tablename__ = "sellers"
+    __table_args__ = (UniqueConstraint("marketplace", "seller_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    marketplace: Mapped[str] = mapped_column(String(64))
+    seller_key: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(Text)
+    shop_url: Mapped[str | None] = mapped_column(Text)
+    province: Mapped[str | None] = mapped_column(String(32))
+    city: Mapped[str | None] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Listing(Base):
+    __tablename__ = "listings"
+    __table_args__ = (UniqueConstraint("marketplace", "listing_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    marketplace: Mapped[str] = mapped_column(String(64))
+    listing_key: Mapped[str] = mapped_column(String(255))
+    url: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(32), index=True)
+    seller_id: Mapped[int | None] = mapped_column(ForeignKey("sellers.id"), index=True)
+    # Hash of the newest snapshot's content: the cheap "did it change?" test on every crawl.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    seller: Mapped[Seller | None] = relationship()
+    snapshots: Mapped[list[ListingSnapshot]] = relationship(
+        back_populates="listing", order_by="ListingSnapshot.id"
+    )
+
+
+class ListingSnapshot(Base):
+    __tablename__ = "listing_snapshots"
+    __table_args__ = (Index("ix_listing_snapshots_unscored", "scored_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    observed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    title: Mapped[str] = mapped_column(Text)
+    price: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    seller_name: Mapped[str | None] = mapped_column(Text)
+    brand: Mapped[str | None] = mapped_column(Text)
+    specs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    scored_at: Mapped[datetime | None]
+
+    listing: Mapped[Listing] = relationship(back_populates="snapshots")
+
+
+class Suspect(Base):
+    """A listing the matchers flagged; one row per listing, updated when it is seen again."""
+
+    __tablename__ = "suspects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), unique=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("listing_snapshots.id"))
+    score: Mapped[float]
+    brand: Mapped[str | None] = mapped_column(Text)
+    lookalike_of: Mapped[str | None] = mapped_column(Text)
+    # new -> confirmed | false_positive | sampling_ordered | closed
+    status: Mapped[str] = mapped_column(String(24), default="new")
+    algorithm: Mapped[str] = mapped_column(String(64))
+    watchlist_hash: Mapped[str] = mapped_column(String(64))
+    first_flagged_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_flagged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    listing: Mapped[Listing] = relationship()
+    snapshot: Mapped[ListingSnapshot] = relationship()
+    signals: Mapped[list[SuspectSignal]] = relationship(
+        back_populates="suspect", cascade="all, delete-orphan", order_by="SuspectSignal.id"
+    )
+
+
+class SuspectSignal(Base):
+    """One reason a suspect was flagged: which signal, its weight, and the values that matched."""
+
+    __tablename__ = "suspect_signals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    suspect_id: Mapped[int] = mapped_column(ForeignKey("suspects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    weight: Mapped[float]
+    detail: Mapped[str] = mapped_column(Text)
+    listing_value: Mapped[str | None] = mapped_column(Text)
+    watchlist_value: Mapped[str | None] = mapped_column(Text)
+
+    suspect: Mapped[Suspect] = relationship(back_populates="signals")
+
+
+__all__ = [
+    "Base",
+    "CrawlRun",
+    "Seller",
+    "Listing",
+    "ListingSnapshot",
+    "Suspect",
+    "SuspectSignal",
+    "utcnow",
+]

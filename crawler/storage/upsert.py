@@ -1,0 +1,25 @@
+"""Insert-if-absent with each dialect's native conflict handling (no read-then-write race)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+_DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def insert_ignore(session: Session, model: type, values: dict[str, Any], keys: tuple[str, ...]) -> tuple[int, bool]:
+    """Insert a row unless one with the same `keys` exists; returns (id, inserted)."""
+    dialect = session.get_bind().dialect.name
+    make_insert = _DIALECT_INSERT.get(dialect)
+    if make_insert is None:
+        raise NotImplementedError(f"no native upsert for database dialect {dialect!r}")
+    stmt = make_insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys)).returning(model.id)
+    new_id = session.execute(stmt).scalar_one_or_none()
+    if new_id is not None:
+        return new_id, True
+    where = [getattr(model, key) == values[key] for key in keys]
+    return session.execute(select(model.id).where(*where)).scalar_one(), False

@@ -1,0 +1,45 @@
+"""Combine the signals of every matcher into one explained score."""
+
+from __future__ import annotations
+
+from matchers.base import ListingView, Matcher, MatchResult
+from matchers.brands import BrandMatcher
+from matchers.certs import CertificationMatcher
+from matchers.keywords import RiskTermMatcher
+from watchlists import Watchlists
+
+# Stable slug and version of the scoring logic; stored with every suspect.
+ALGORITHM = "lijian-basic-v1"
+DEFAULT_THRESHOLD = 0.5
+
+# How each signal is named to an analyst (digests are Chinese by default).
+SIGNAL_LABELS = {
+    "brand_lookalike": ("疑似仿冒品牌", "look-alike brand"),
+    "risk_term": ("风险词", "counterfeit term"),
+    "cert_missing": ("缺少强制认证", "missing mandatory certification"),
+    "cert_malformed": ("证书编号格式错误", "malformed certificate number"),
+}
+
+
+def build_matchers(watchlists: Watchlists) -> list[Matcher]:
+    return [BrandMatcher(watchlists.brands), RiskTermMatcher(watchlists.lexicon),
+            CertificationMatcher(watchlists.categories)]
+
+
+def score_listing(listing: ListingView, matchers: list[Matcher], watchlist_hash: str,
+                  threshold: float = DEFAULT_THRESHOLD) -> MatchResult:
+    """Noisy-or of the signal weights: independent reasons reinforce, none can exceed 1."""
+    signals = tuple(s for m in matchers for s in m.signals(listing))
+    clean = 1.0
+    for signal in signals:
+        clean *= 1.0 - signal.weight
+    score = round(1.0 - clean, 4)
+    brand_matcher = next((m for m in matchers if isinstance(m, BrandMatcher)), None)
+    named = brand_matcher.brand_named(listing) if brand_matcher else None
+    lookalike = next((s.watchlist_value for s in signals if s.name == "brand_lookalike"), None)
+    canonical = None
+    if lookalike and brand_matcher:
+        canonical = next((n.brand.name for n in brand_matcher.names if n.shown == lookalike), lookalike)
+    return MatchResult(score=score, flagged=score >= threshold, signals=signals,
+                       brand=named.name if named else None, lookalike_of=canonical,
+                       algorithm=ALGORITHM, watchlist_hash=watchlist_hash)

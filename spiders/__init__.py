@@ -1,0 +1,1 @@
+"""Spiders (Scrapy's SPIDER_MODULES) and their site definitions."""
