@@ -1,5 +1,7 @@
 """Scrapy settings for the monitor (scrapy.cfg points here). Runtime values come from crawler.config."""
 
+from scrapy.settings.default_settings import RETRY_EXCEPTIONS as _SCRAPY_RETRY_EXCEPTIONS
+
 from crawler.browser import launch_options
 from crawler.config import load_config
 
@@ -18,20 +20,7 @@ RETRY_ENABLED = True
 RETRY_TIMES = 4
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 # Scrapy's own network errors, plus a browser page that never became ready.
-RETRY_EXCEPTIONS = [
-    "twisted.internet.defer.TimeoutError",
-    "twisted.internet.error.TimeoutError",
-    "twisted.internet.error.DNSLookupError",
-    "twisted.internet.error.ConnectionRefusedError",
-    "twisted.internet.error.ConnectionDone",
-    "twisted.internet.error.ConnectError",
-    "twisted.internet.error.ConnectionLost",
-    "twisted.internet.error.TCPTimedOutError",
-    "twisted.web.client.ResponseFailed",
-    "scrapy.core.downloader.handlers.http11.TunnelError",
-    IOError,
-    "playwright._impl._errors.TimeoutError",
-]
+RETRY_EXCEPTIONS = [*_SCRAPY_RETRY_EXCEPTIONS, "playwright._impl._errors.TimeoutError"]
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

@@ -1,0 +1,68 @@
+"""Shared fixtures: the sandbox marketplace as a real subprocess on a free loopback port,
+a fresh SQLite database per test, and a runner for the `lijian` command."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from crawler.storage.db import open_database, session_factory
+
+LIJIAN = [sys.executable, "-m", "crawler.cli"]
+
+
+@dataclass
+class Sandbox:
+    url: str
+    listings: int
+    seed: int
+    process: subprocess.Popen
+
+
+def start_sandbox(*extra: str, listings: int = 120, seed: int = 2018) -> Sandbox:
+    """Start `lijian sandbox serve --port 0` and wait for the line announcing its URL."""
+    process = subprocess.Popen(
+        [*LIJIAN, "sandbox", "serve", "--port", "0", "--listings", str(listings), "--seed", str(seed), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    line = process.stdout.readline()  # blocks until the server is listening (or exits)
+    match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+    if not match:
+        process.kill()
+        raise RuntimeError(f"sandbox did not start: {line!r} {process.stderr.read()!r}")
+    return Sandbox(match.group(1), listings, seed, process)
+
+
+def stop_sandbox(sandbox: Sandbox) -> None:
+    sandbox.process.terminate()
+    sandbox.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    server = start_sandbox()
+    yield server
+    stop_sandbox(server)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'lijian.db'}"
+
+
+@pytest.fixture
+def sessions(db_url: str):
+    return session_factory(open_database(db_url))
+
+
+def run_lijian(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+               timeout: float = 600) -> subprocess.CompletedProcess:
+    merged = {**os.environ, **(env or {})}
+    return subprocess.run([*LIJIAN, *args], capture_output=True, text=True, cwd=cwd, env=merged, timeout=timeout)

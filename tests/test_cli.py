@@ -1,0 +1,84 @@
+"""The command line: every command documented with an example; bad input is one clear line."""
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from crawler.cli import cli
+from crawler.config import SETTINGS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def command_paths(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = []
+    for name, command in group.commands.items():
+        path = (*prefix, name)
+        paths.append(path)
+        if isinstance(command, click.Group):
+            paths.extend(command_paths(command, path))
+    return paths
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=" ".join)
+def test_every_command_has_help_with_an_example(path):
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0
+    if not isinstance(cli.commands.get(path[0]), click.Group) or len(path) > 1:
+        assert "Example" in result.output
+
+
+@pytest.mark.parametrize("path", [p for p in command_paths() if not isinstance(
+    cli.commands.get(p[0]), click.Group) or len(p) > 1], ids=" ".join)
+def test_every_command_is_in_the_readme(path):
+    assert f"lijian {' '.join(path)}" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.env)
+def test_every_setting_is_documented(setting):
+    assert setting.env in (ROOT / "docs" / "CONFIGURATION.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["demo", "--bogus"], "No such option '--bogus'"),
+    (["demo", "--listings", "0"], "0 is not in the range"),
+    (["crawl"], "Missing option '--sandbox'"),
+    (["digest", "--date", "yesterday"], "'yesterday' does not match the format"),
+])
+def test_bad_arguments_are_usage_errors(args, message):
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and message in result.output
+
+
+@pytest.mark.parametrize("command", [["match"], ["digest"], ["db", "upgrade"], ["db", "current"]])
+def test_unreachable_database_is_one_line_and_exit_1(command, tmp_path):
+    result = CliRunner().invoke(cli, [*command, "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"])
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("Error: cannot connect to database")
+    assert len(result.output.strip().splitlines()) == 1 and result.exception is None or isinstance(
+        result.exception, SystemExit)
+
+
+def test_broken_watchlist_is_a_clear_error(tmp_path, db_url):
+    (tmp_path / "categories.yaml").write_text("categories: [{slug: cable}]\n", encoding="utf-8")
+    (tmp_path / "brands.yaml").write_text("brands: []\n", encoding="utf-8")
+    (tmp_path / "lexicon.yaml").write_text("terms: []\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["match", "--db", db_url, "--watchlists", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "categories.yaml: entry 1, field zh: Field required" in result.output
+
+
+def test_config_lists_every_setting(monkeypatch):
+    monkeypatch.setenv("LIJIAN_DATABASE_URL", "postgresql+psycopg://u:secret@db/x")
+    result = CliRunner().invoke(cli, ["config"])
+    assert all(s.env in result.output for s in SETTINGS)
+    assert "secret" not in result.output and "***" in result.output
+
+
+def test_db_upgrade_twice(db_url):
+    first = CliRunner().invoke(cli, ["db", "upgrade", "--db", db_url])
+    second = CliRunner().invoke(cli, ["db", "upgrade", "--db", db_url])
+    assert "upgraded from empty to schema 0001" in first.output
+    assert "already at schema 0001" in second.output

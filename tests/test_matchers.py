@@ -1,0 +1,101 @@
+"""The first matchers: each signal fires on what it should, with its explanation."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matchers import ALGORITHM, ListingView, build_matchers, score_listing
+from matchers.brands import BrandMatcher
+from matchers.certs import CertificationMatcher, well_formed
+from watchlists import load_watchlists
+
+WATCHLISTS = load_watchlists()
+MATCHERS = build_matchers(WATCHLISTS)
+
+
+def score(title, brand=None, category=None, specs=None):
+    return score_listing(ListingView(title=title, brand=brand, category=category, specs=specs or {}),
+                         MATCHERS, WATCHLISTS.content_hash)
+
+
+GOOD_CCC = {"3C证书编号": "2018010707123456"}
+
+
+@pytest.mark.parametrize("title, brand, category, imitated", [
+    ("美旳 电饭煲 MB-12", "美旳", "appliance", "美的"),
+    ("苏伯尔 电水壶", None, "appliance", "苏泊尔"),
+    ("GBEE 空调 KFR-35", "GBEE", "appliance", "格力"),
+    ("博士 机油滤芯 OC90", "博士", "auto_parts", "博世"),
+    ("美的家 电饭煲", "美的家", "appliance", "美的"),
+])
+def test_lookalike_brand_names_are_flagged_as_lookalike_of_the_genuine_brand(title, brand, category, imitated):
+    result = score(title, brand, category, GOOD_CCC)
+    assert result.flagged and result.lookalike_of == imitated
+    signal = next(s for s in result.signals if s.name == "brand_lookalike")
+    assert imitated in signal.detail and signal.listing_value and signal.watchlist_value
+
+
+@pytest.mark.parametrize("title, brand, category, named", [
+    ("美的 电饭煲 MB-12", "美的", "appliance", "美的"),
+    ("曼牌 机油滤芯 W719", "曼牌", "auto_parts", "曼牌"),  # 牌 is part of this name
+    ("熊猫牌电线 BV2.5", "熊猫牌", "cable", "熊猫"),  # here 牌 means "brand"
+    ("Midea 电饭煲", "美的（Midea）", "appliance", "美的"),
+    ("ＢＯＳＣＨ 机油滤芯", "ＢＯＳＣＨ", "auto_parts", "博世"),  # full-width is the same brand
+])
+def test_genuine_brand_names_are_that_brand_and_not_flagged(title, brand, category, named):
+    result = score(title, brand, category, {"3C证书编号": "2018010101123456"} if category == "cable" else GOOD_CCC)
+    assert result.brand == named and result.lookalike_of is None and not result.flagged
+
+
+def test_brand_from_other_product_area_is_not_an_imitation():
+    # 博士 is an ordinary word (a doctor's degree); only among auto parts does it imitate 博世.
+    assert score("博士 论文 打印服务", "博士", "general").lookalike_of is None
+
+
+def test_risk_terms_fire_with_their_weight():
+    result = score("远东电缆 BV2.5 高仿", "远东", "cable", {"3C证书编号": "2018010101123456"})
+    assert [(s.name, s.listing_value, s.weight) for s in result.signals] == [("risk_term", "高仿", 0.8)]
+    assert result.flagged and result.brand == "远东"
+
+
+@pytest.mark.parametrize("kind, number, ok", [
+    ("ccc", "2018010707123456", True),
+    ("ccc", "201801070712345", False),  # 15 digits
+    ("ccc", "2018O10707123456", False),  # letter O for zero
+    ("ccc", "1999010707123456", False),  # before CCC existed
+    ("fertilizer_registration", "农肥(2019)准字5123号", True),
+    ("fertilizer_registration", "农肥（2019）临字0512号", True),  # full-width brackets
+    ("fertilizer_registration", "农肥准字5123号", False),
+    ("production_licence", "XK05-001-00123", True),
+    ("production_licence", "XK5-01-123", False),
+])
+def test_certificate_number_formats(kind, number, ok):
+    import unicodedata
+
+    assert well_formed(kind, unicodedata.normalize("NFKC", number)) is ok
+
+
+def test_missing_mandatory_certification_is_flagged_and_optional_is_not():
+    cert = CertificationMatcher(WATCHLISTS.categories)
+    missing = cert.signals(ListingView(title="电水壶", category="appliance"))
+    assert [s.name for s in missing] == ["cert_missing"] and "3C" in missing[0].detail
+    assert cert.signals(ListingView(title="机油滤芯", category="auto_parts")) == []
+
+
+def test_result_records_algorithm_and_watchlist_version():
+    result = score("美旳 电饭煲", "美旳", "appliance", GOOD_CCC)
+    assert result.algorithm == ALGORITHM and result.watchlist_hash == WATCHLISTS.content_hash
+    assert 0 < result.score <= 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(title=st.text(max_size=300), brand=st.one_of(st.none(), st.text(max_size=20)),
+       category=st.sampled_from([None, "appliance", "cable", "unknown"]))
+def test_hostile_text_never_breaks_the_matchers(title, brand, category):
+    result = score(title, brand, category)
+    assert 0 <= result.score <= 1
+
+
+def test_huge_title_is_scored():
+    matcher = BrandMatcher(WATCHLISTS.brands)
+    assert matcher.brand_named(ListingView(title="美的 " + "填充" * 50_000)).name == "美的"
