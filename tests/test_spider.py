@@ -96,3 +96,25 @@ def test_unknown_category_and_bad_url_are_usage_errors(db_url):
     assert bad.returncode == 2 and "unknown category 'nonsense'" in bad.stderr
     bad = run_lijian("crawl", "--sandbox", "file:///etc/passwd", "--db", db_url)
     assert bad.returncode == 2 and "must start with http" in bad.stderr
+
+
+def test_interrupted_crawl_is_recorded_and_leaves_consistent_rows(sandbox, db_url, sessions):
+    import signal
+    import subprocess
+
+    from tests.conftest import LIJIAN
+
+    process = subprocess.Popen([*LIJIAN, "crawl", "--sandbox", sandbox.url, "--db", db_url, "--site", "a",
+                                "--log-level", "DEBUG"], stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:  # wait on the event: the first listing scraped
+        if "Scraped from" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    process.stderr.read()
+    assert process.wait(timeout=60) != 0  # an interrupted crawl is not a success
+    with sessions() as session:
+        run = session.scalars(select(CrawlRun)).one()
+        listings = session.scalar(select(func.count()).select_from(Listing))
+        snapshots = session.scalar(select(func.count()).select_from(ListingSnapshot))
+    assert run.status == "interrupted" and run.finished_at is not None
+    assert 0 < listings == snapshots == run.listings_new
