@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test setup chromium clean
+.PHONY: demo test setup chromium cjk-fonts clean
 
 demo: setup
 	$(BIN)/lijian demo
@@ -12,7 +12,7 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest
 
-setup: $(STAMP) chromium
+setup: $(STAMP) chromium cjk-fonts
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,16 @@ chromium: $(STAMP)
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else \
 	    $(BIN)/python -m playwright install chromium; \
+	fi
+
+# Headless screenshots of Chinese pages need a CJK font, or every character is a blank box.
+cjk-fonts:
+	@if command -v fc-list >/dev/null 2>&1 && [ -n "$$(fc-list :lang=zh 2>/dev/null)" ]; then \
+	    true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; \
+	else \
+	    echo "note: no CJK font found; screenshots of Chinese pages will show blank boxes"; \
 	fi
 
 clean:
