@@ -24,5 +24,6 @@ class RiskTermMatcher:
         return [
             Signal("risk_term", term.weight, f"标题含风险词“{term.term}”（{term.meaning}）",
                    listing_value=term.term, watchlist_value=term.term)
-            for plain, term in self.terms if plain and plain in title
+            for plain, term in self.terms
+            if plain and plain in title and (not term.categories or listing.category in term.categories)
         ]

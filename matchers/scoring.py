@@ -23,7 +23,7 @@ SIGNAL_LABELS = {
 
 def build_matchers(watchlists: Watchlists) -> list[Matcher]:
     return [BrandMatcher(watchlists.brands), RiskTermMatcher(watchlists.lexicon),
-            CertificationMatcher(watchlists.categories)]
+            CertificationMatcher(watchlists.categories, watchlists.formats)]
 
 
 def score_listing(listing: ListingView, matchers: list[Matcher], watchlist_hash: str,

@@ -72,11 +72,11 @@ def test_risk_terms_fire_with_their_weight():
 def test_certificate_number_formats(kind, number, ok):
     import unicodedata
 
-    assert well_formed(kind, unicodedata.normalize("NFKC", number)) is ok
+    assert well_formed(kind, unicodedata.normalize("NFKC", number), WATCHLISTS.formats) is ok
 
 
 def test_missing_mandatory_certification_is_flagged_and_optional_is_not():
-    cert = CertificationMatcher(WATCHLISTS.categories)
+    cert = CertificationMatcher(WATCHLISTS.categories, WATCHLISTS.formats)
     missing = cert.signals(ListingView(title="电水壶", category="appliance"))
     assert [s.name for s in missing] == ["cert_missing"] and "3C" in missing[0].detail
     assert cert.signals(ListingView(title="机油滤芯", category="auto_parts")) == []
