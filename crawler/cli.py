@@ -291,6 +291,8 @@ def show_config() -> None:
 
 
 def main() -> None:
+    import crawler.cli_watchlists  # noqa: F401 - registers `lijian watchlist`
+
     cli(prog_name="lijian")
 
 
