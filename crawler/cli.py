@@ -56,10 +56,11 @@ def _sessions(db_url: str | None):
     return session_factory(open_database(load_config(database_url=db_url).database_url))
 
 
-def _watchlists(watchlists_dir: Path | None):
+def load_lists(watchlists_dir: Path | None):
     from watchlists import load_watchlists
 
-    return load_watchlists(load_config(watchlists_dir=watchlists_dir).watchlists_dir)
+    config = load_config(watchlists_dir=watchlists_dir)
+    return load_watchlists(config.watchlists_dir, cache_dir=config.cache_dir)
 
 
 @click.group(context_settings=CONTEXT)
@@ -213,7 +214,9 @@ def crawl(base_url: str, sites: tuple[str, ...], categories: tuple[str, ...], ke
     if not base_url.startswith(("http://", "https://")):
         raise click.BadParameter("must start with http:// or https://", param_hint="--sandbox")
     open_database(config.database_url)  # schema at head, or a clear error before Scrapy starts
-    taxonomy = _watchlists(watchlists_dir).categories
+    from watchlists import BUNDLED, read_categories
+
+    taxonomy = read_categories(config.watchlists_dir or BUNDLED)
     unknown = [c for c in categories if c not in taxonomy]
     if unknown:
         raise click.BadParameter(f"unknown category {unknown[0]!r}; known: {', '.join(taxonomy)}",
@@ -248,7 +251,7 @@ def match(db_url: str | None, watchlists_dir: Path | None, rescore: bool) -> Non
     """
     from crawler.matching import match_new_snapshots
 
-    summary = match_new_snapshots(_sessions(db_url), _watchlists(watchlists_dir), rescore=rescore)
+    summary = match_new_snapshots(_sessions(db_url), load_lists(watchlists_dir), rescore=rescore)
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_signal.items())) or "none"
     click.echo(f"scored {summary.scored} snapshots; flagged {summary.flagged}; cleared {summary.cleared}; "
                f"signals: {reasons}")
@@ -270,7 +273,7 @@ def digest(db_url: str | None, out_dir: Path | None, watchlists_dir: Path | None
     from crawler.digest import write_digest
 
     config = load_config(database_url=db_url, out_dir=out_dir)
-    files = write_digest(_sessions(db_url), _watchlists(watchlists_dir), config.out_dir,
+    files = write_digest(_sessions(db_url), load_lists(watchlists_dir), config.out_dir,
                          day.date() if day else None)
     click.echo(f"{files.rows} suspects -> {files.html} , {files.csv}")
 

@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from crawler.cli import CONTEXT, UserError, cli, friendly_errors, watchlists_option
+from crawler.cli import CONTEXT, UserError, cli, load_lists, friendly_errors, watchlists_option
 from crawler.config import load_config
-from watchlists import check_folder, load_watchlists
+from watchlists import check_folder
 from watchlists.tables import KINDS, TableImportError, export_csv, export_workbook, import_table
 
 
@@ -56,7 +56,7 @@ def watchlist_stats(watchlists_dir: Path | None) -> None:
     Example:
       lijian watchlist stats --watchlists ./my-watchlists
     """
-    lists = load_watchlists(_folder(watchlists_dir))
+    lists = load_lists(watchlists_dir)
     table = Table(title=f"watchlists {lists.content_hash}")
     for column in ("category", "brands", "products", "risk terms"):
         table.add_column(column, justify="right" if column != "category" else "left")
@@ -86,7 +86,7 @@ def watchlist_show(name: str, watchlists_dir: Path | None) -> None:
       lijian watchlist show Midea
       lijian watchlist show 2017010707000013
     """
-    lists = load_watchlists(_folder(watchlists_dir))
+    lists = load_lists(watchlists_dir)
     entry = lists.find_brand(name) or lists.find_certificate(name)
     if entry is None:
         raise UserError(f"no brand or certificate named {name!r}")
@@ -112,7 +112,7 @@ def watchlist_import(file: Path, kind: str, dry_run: bool, watchlists_dir: Path 
       lijian watchlist import 品牌名单.xlsx --kind brands
       lijian watchlist import ccc-export.csv --kind certificates --dry-run
     """
-    lists = load_watchlists(_folder(watchlists_dir))
+    lists = load_lists(watchlists_dir)
     try:
         report = import_table(lists, file, kind, dry_run=dry_run)
     except TableImportError as exc:
@@ -144,7 +144,7 @@ def watchlist_export(out_path: Path | None, fmt: str, kind: str | None, lang: st
       lijian watchlist export --out 监测名单.xlsx
       lijian watchlist export --format csv --kind brands --lang en --out brands.csv
     """
-    lists = load_watchlists(_folder(watchlists_dir))
+    lists = load_lists(watchlists_dir)
     if fmt == "csv":
         if kind is None:
             raise click.BadParameter("--format csv needs --kind", param_hint="--kind")

@@ -46,6 +46,13 @@ SETTINGS: tuple[Setting, ...] = (
         "present, else the browser Playwright installed.",
     ),
     Setting(
+        "cache_dir",
+        "LIJIAN_CACHE",
+        None,
+        "Folder for caches (validated watchlists, keyed by their content hash). Default: "
+        "$XDG_CACHE_HOME/lijian or ~/.cache/lijian.",
+    ),
+    Setting(
         "user_agent",
         "LIJIAN_USER_AGENT",
         "LijianMonitor/0.1 (+market-regulation monitoring; operator unset)",
@@ -60,6 +67,7 @@ class Config:
     out_dir: Path
     watchlists_dir: Path | None
     chromium_path: str | None
+    cache_dir: Path
     user_agent: str
 
 
@@ -74,6 +82,9 @@ def load_config(**overrides: object) -> Config:
     values["out_dir"] = Path(str(values["out_dir"]))
     if values["watchlists_dir"] is not None:
         values["watchlists_dir"] = Path(str(values["watchlists_dir"]))
+    if values["cache_dir"] is None:
+        values["cache_dir"] = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lijian"
+    values["cache_dir"] = Path(str(values["cache_dir"]))
     if values["chromium_path"] is None:
         values["chromium_path"] = find_chromium()
     known = {f.name for f in fields(Config)}

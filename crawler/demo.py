@@ -36,7 +36,7 @@ def run_demo(config: Config, listings: int, seed: int, sites: tuple[str, ...], c
 
     console = console or Console()
     sessions = session_factory(open_database(config.database_url))
-    watchlists = load_watchlists(config.watchlists_dir)
+    watchlists = load_watchlists(config.watchlists_dir, cache_dir=config.cache_dir)
     config.out_dir.mkdir(parents=True, exist_ok=True)
     log_file = config.out_dir / "demo-crawl.log"
     catalog = build_catalog(listings, seed)

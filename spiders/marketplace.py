@@ -21,7 +21,7 @@ from scrapy_playwright.page import PageMethod
 
 from crawler.items import ListingItem
 from spiders.sandbox_sites import SITES, Site
-from watchlists import load_watchlists
+from watchlists import BUNDLED, read_categories
 
 # Signatures of anti-bot pages: a captcha form, or the classic "verify" wording.
 BLOCK_MARKERS = ('id="captcha-form"', "请输入验证码", "安全验证")
@@ -43,7 +43,7 @@ class MarketplaceSpider(scrapy.Spider):
         if unknown:
             raise ValueError(f"unknown site {unknown[0]!r}; known: {', '.join(SITES)}")
         self.sites = [SITES[c] for c in codes]
-        taxonomy = load_watchlists(Path(watchlists_dir) if watchlists_dir else None).categories
+        taxonomy = read_categories(Path(watchlists_dir) if watchlists_dir else BUNDLED)
         self.category_by_label = {c.zh: c.slug for c in taxonomy.values()}
         wanted = categories.split(",") if isinstance(categories, str) else (categories or list(taxonomy))
         bad = [c for c in wanted if c not in taxonomy]

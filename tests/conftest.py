@@ -45,6 +45,19 @@ def stop_sandbox(sandbox: Sandbox) -> None:
     sandbox.process.wait(timeout=10)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory) -> Iterator[Path]:
+    """Tests (and the commands they start) cache into a temporary folder, not the user's."""
+    folder = tmp_path_factory.mktemp("cache")
+    previous = os.environ.get("LIJIAN_CACHE")
+    os.environ["LIJIAN_CACHE"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("LIJIAN_CACHE", None)
+    else:
+        os.environ["LIJIAN_CACHE"] = previous
+
+
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
     server = start_sandbox()

@@ -211,3 +211,17 @@ def test_content_hash_changes_with_content(folder):
     first = load_watchlists(folder).content_hash
     (folder / "lexicon.yaml").write_text("terms:\n  - {term: 高仿, weight: 0.9}\n", encoding="utf-8")
     assert load_watchlists(folder).content_hash != first
+
+
+def test_cache_is_keyed_by_content_and_survives_a_corrupt_file(folder, tmp_path):
+    cache = tmp_path / "cache"
+    first = load_watchlists(folder, cache_dir=cache)
+    files = list(cache.glob("watchlists-*.pickle"))
+    assert len(files) == 1 and first.content_hash in files[0].name
+    assert load_watchlists(folder, cache_dir=cache).brands == first.brands  # served from the cache
+    files[0].write_bytes(b"not a pickle")
+    assert load_watchlists(folder, cache_dir=cache).content_hash == first.content_hash
+    (folder / "lexicon.yaml").write_text("terms:\n  - {term: 高仿, weight: 0.9}\n", encoding="utf-8")
+    changed = load_watchlists(folder, cache_dir=cache)
+    assert changed.content_hash != first.content_hash and len(changed.lexicon) == 1
+    assert len(list(cache.glob("watchlists-*.pickle"))) == 2

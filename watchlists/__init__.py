@@ -5,10 +5,10 @@ them and returns in-memory indexes plus a content hash that every stored flag re
 """
 
 from watchlists.checks import check_folder, load_watchlists
-from watchlists.loader import BUNDLED, Problem, WatchlistError, Watchlists, name_key
+from watchlists.loader import BUNDLED, Problem, WatchlistError, Watchlists, name_key, read_categories
 from watchlists.schema import Brand, Category, Certificate, LegitimateContext, Product, RiskTerm
 
 __all__ = [
     "BUNDLED", "Brand", "Category", "Certificate", "LegitimateContext", "Problem", "Product", "RiskTerm",
-    "WatchlistError", "Watchlists", "check_folder", "load_watchlists", "name_key",
+    "WatchlistError", "Watchlists", "check_folder", "load_watchlists", "name_key", "read_categories",
 ]

@@ -7,6 +7,9 @@ make a listing showing that same number look genuine.
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import pickle
 import re
 import unicodedata
 from pathlib import Path
@@ -18,6 +21,7 @@ from watchlists.loader import (
     RawFolder,
     Watchlists,
     WatchlistError,
+    folder_digest,
     name_key,
     read_folder,
     validate_rows,
@@ -150,10 +154,36 @@ def check_folder(folder: Path | None = None) -> tuple[Watchlists | None, list[Pr
     return lists, []
 
 
-def load_watchlists(folder: Path | None = None) -> Watchlists:
+# Bump when the Watchlists structure changes, so old cache files are not read.
+CACHE_FORMAT = 1
+
+
+def load_watchlists(folder: Path | None = None, cache_dir: Path | None = None) -> Watchlists:
+    """Validated watchlists; with `cache_dir`, parsed only when the folder's content hash changes.
+
+    Parsing YAML costs about 0.35 ms per brand (100,000 brands: ~40 s); the cache, keyed by the
+    same content hash every flag records, turns later loads into one unpickle.
+    """
+    folder = folder or BUNDLED
+    cached = cache_dir / f"watchlists-v{CACHE_FORMAT}-{folder_digest(folder)}.pickle" if cache_dir else None
+    if cached is not None and cached.exists():
+        try:
+            lists = pickle.loads(cached.read_bytes())
+            if isinstance(lists, Watchlists):
+                return dataclasses.replace(lists, folder=folder)
+        except Exception:  # noqa: BLE001 - an unreadable cache is only a slower load
+            pass
     lists, problems = check_folder(folder)
     if lists is None:
         raise WatchlistError(problems)
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(pickle.dumps(lists, protocol=pickle.HIGHEST_PROTOCOL))
+            tmp.replace(cached)
+        except OSError:
+            pass
     return lists
 
 

@@ -180,13 +180,39 @@ def read_certificate_rows(text: bytes, file: str = CERTIFICATES_FILE) -> tuple[l
     return rows, []
 
 
+def _path(folder: Path, file: str) -> Path:
+    path = folder / file
+    return BUNDLED / file if not path.exists() and file in FALLBACK_TO_BUNDLED else path
+
+
+def folder_digest(folder: Path) -> str:
+    """The content hash of a watchlist folder (what every flag records), without parsing it."""
+    digest = hashlib.sha256()
+    for file in (*YAML_FILES, CERTIFICATES_FILE):
+        try:
+            data = _path(folder, file).read_bytes()
+        except OSError:
+            continue
+        digest.update(file.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()[:16]
+
+
+def read_categories(folder: Path) -> dict[str, Category]:
+    """Only the category table: what spiders need, without reading the (possibly large) brand list."""
+    raw = RawFolder(folder)
+    raw._texts["categories.yaml"] = _path(folder, "categories.yaml").read_bytes()
+    _read_yaml(raw, "categories.yaml", YAML_FILES["categories.yaml"])
+    entries = validate_rows(raw, "categories.yaml", "categories", Category)
+    if raw.problems:
+        raise WatchlistError(raw.problems)
+    return {c.slug: c for _, c in entries}
+
+
 def read_folder(folder: Path) -> RawFolder:
     raw = RawFolder(folder)
     digest = hashlib.sha256()
     for file in (*YAML_FILES, CERTIFICATES_FILE):
-        path = folder / file
-        if not path.exists() and file in FALLBACK_TO_BUNDLED:
-            path = BUNDLED / file
+        path = _path(folder, file)
         try:
             raw._texts[file] = path.read_bytes()
         except FileNotFoundError:
