@@ -294,9 +294,11 @@ def show_config() -> None:
 
 
 def main() -> None:
-    import crawler.cli_watchlists  # noqa: F401 - registers `lijian watchlist`
-
     cli(prog_name="lijian")
+
+
+# Command groups defined in their own modules register themselves on `cli` when imported.
+from crawler import cli_watchlists  # noqa: E402,F401
 
 
 if __name__ == "__main__":

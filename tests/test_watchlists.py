@@ -9,7 +9,6 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli import cli
-import crawler.cli_watchlists  # noqa: F401 - registers `lijian watchlist`
 from watchlists import BUNDLED, check_folder, load_watchlists
 from watchlists.schema import field_docs
 
