@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from matchers.base import ListingView, Signal
-from matchers.lookalike import BrandIndex, Lookalike, Name, align, normalise
+from matchers.lookalike import BrandIndex, Lookalike, Name, normalise
 from watchlists import Brand
 
 # Version of the brand and look-alike logic; part of the algorithm slug stored with flags.
@@ -61,17 +61,11 @@ class BrandMatcher:
                 leftover = leftover.replace(name.text, "")
         return brand if not leftover else None
 
-    def _field_lookalike(self, field: str, category: str | None) -> Lookalike | None:
-        best = None
-        for name in self.index.names:
-            if name.defensive or abs(len(name.text) - len(field)) > 1 or name.latin != field.isascii():
-                continue
-            if category and name.categories and category not in name.categories:
-                continue
-            score, differences = align(name.text, field)
-            if score >= 0.65 and (best is None or score > best.score):
-                best = Lookalike(name, field, round(score, 3), differences)
-        return best
+    def _field_lookalike(self, field: str, raw: str, category: str | None) -> Lookalike | None:
+        """The brand a whole brand field imitates (美的家, 美旳), found through the same index."""
+        found = [l for l in self.index.lookalikes(field, raw, [], category)
+                 if len(l.text) >= len(field) - 1 and l.text not in self.by_text]
+        return found[0] if found else None
 
     def analyse(self, listing: ListingView) -> BrandFinding:
         field = normalise(listing.brand)
@@ -80,7 +74,7 @@ class BrandMatcher:
             named = self._field_brand(field)
             if named is not None:
                 return BrandFinding(named, None, "品牌字段")
-            imitation = self._field_lookalike(field, listing.category)
+            imitation = self._field_lookalike(field, listing.brand or "", listing.category)
             if imitation is not None:
                 return BrandFinding(None, imitation, "品牌字段")
         title = normalise(listing.title)

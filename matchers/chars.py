@@ -89,6 +89,11 @@ def syllable(ch: str) -> str:
     return lazy_pinyin(ch, style=Style.NORMAL, errors="ignore")[0] if is_han(ch) else ""
 
 
+@lru_cache(maxsize=65536)
+def final(ch: str) -> str:
+    return (lazy_pinyin(ch, style=Style.FINALS, errors="ignore") or [""])[0] if is_han(ch) else ""
+
+
 def sound_similarity(a: str, b: str) -> float:
     """1 for the same syllable (tone ignored), 0.5 for the same final after a different initial."""
     sa, sb = syllable(a), syllable(b)
@@ -96,8 +101,7 @@ def sound_similarity(a: str, b: str) -> float:
         return 0.0
     if sa == sb:
         return 1.0
-    finals = lazy_pinyin(a + b, style=Style.FINALS, errors="ignore")
-    return 0.5 if len(finals) == 2 and finals[0] and finals[0] == finals[1] else 0.0
+    return 0.5 if final(a) and final(a) == final(b) else 0.0
 
 
 def glyph_similarity(a: str, b: str) -> float:

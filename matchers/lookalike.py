@@ -25,7 +25,7 @@ import ahocorasick
 import opencc
 from pypinyin import Style, lazy_pinyin
 
-from matchers.chars import char_similarity, components, is_han
+from matchers.chars import RADICAL_FORMS, char_similarity, components, is_han, syllable
 
 _T2S = opencc.OpenCC("t2s")
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
@@ -160,6 +160,21 @@ def align(name: str, window: str) -> tuple[float, tuple[str, ...]]:
     return max(0.0, 1.0 - total / n), tuple(reversed(differences))
 
 
+@lru_cache(maxsize=65536)
+def loose_keys(ch: str) -> frozenset[str]:
+    """Cheap keys two alike characters usually share: the character, its syllable, its components.
+
+    Components found in very many characters (口, 一, 丿 …) are left out by the index, which
+    knows their frequency; here every key is given.
+    """
+    ch = RADICAL_FORMS.get(ch, ch)
+    keys = {ch}
+    if is_han(ch):
+        keys.add("py:" + syllable(ch))
+        keys.update(RADICAL_FORMS.get(p, p) for p in components(ch))
+    return frozenset(keys)
+
+
 class BrandIndex:
     """All watchlist names, for exact and look-alike search over listing text."""
 
@@ -183,6 +198,16 @@ class BrandIndex:
             self.automaton.make_automaton()
         # Look-alike candidates: which Chinese names contain a character, and where.
         self.by_char: dict[str, list[tuple[Name, int]]] = defaultdict(list)
+        # Keys shared by a large share of the names' characters say nothing about likeness.
+        key_count: dict[str, int] = defaultdict(int)
+        han_chars = {ch for n in self.names if not n.latin for ch in n.text}
+        for ch in han_chars:
+            for key in loose_keys(ch):
+                key_count[key] += 1
+        common = {k for k, c in key_count.items() if c > max(20, len(han_chars) // 50)}
+        self.name_keys: dict[str, tuple[frozenset[str], ...]] = {
+            n.text: tuple(loose_keys(ch) - common for ch in n.text) for n in self.names if not n.latin}
+        self.common_keys = frozenset(common)
         self.latin_names = [n for n in self.names if n.latin and not n.defensive and len(n.text) >= 3]
         for name in self.names:
             if not name.latin and not name.defensive:
@@ -207,12 +232,20 @@ class BrandIndex:
         """Look-alike names in normalised `text` (and Latin words of `raw`), outside the `covered` spans."""
         best: dict[str, Lookalike] = {}
         seen: set[tuple[str, int, int]] = set()
+        title_keys = [loose_keys(ch) - self.common_keys for ch in text]
+        anchored: set[tuple[str, int]] = set()
         for index, ch in enumerate(text):
             if not is_han(ch):
                 continue
             for name, position in self.by_char.get(ch, ()):
                 n = len(name.text)
-                for start in range(index - position - 1, index - position + 2):
+                origin = index - position
+                if (name.text, origin) in anchored:
+                    continue
+                anchored.add((name.text, origin))
+                if not self._plausible(name, origin, title_keys):
+                    continue
+                for start in range(origin - 1, origin + 2):
                     for length in (n - 1, n, n + 1):
                         end = start + length
                         if start < 0 or end > len(text) or length < 2 or (name.text, start, end) in seen:
@@ -231,6 +264,29 @@ class BrandIndex:
                 if abs(len(word) - len(name.text)) <= 1:
                     self._consider(best, name, word, category)
         return sorted(best.values(), key=lambda l: -l.score)
+
+    def _plausible(self, name: Name, origin: int, title_keys: list[frozenset[str]]) -> bool:
+        """Cheap test before aligning: enough of the name's characters have a likely twin nearby.
+
+        Each name character needs a title character within one place of its aligned position
+        sharing a discriminating key (itself, its syllable, an uncommon component); one may
+        lack it (an unrelated, deleted or split character), two-character names excepted
+        only for a split.
+        """
+        keys = self.name_keys[name.text]
+        misses = 0
+        allowed = 1 if len(keys) >= 3 else 0
+        for offset, wanted in enumerate(keys):
+            at = origin + offset
+            if not any(wanted & title_keys[j] for j in range(max(0, at - 1), min(len(title_keys), at + 2))):
+                misses += 1
+                if misses > allowed and not (len(keys) == 2 and misses == 1 and self._maybe_split(name.text[offset])):
+                    return False
+        return True
+
+    @staticmethod
+    def _maybe_split(ch: str) -> bool:
+        return len(components(ch)) == 2
 
     @staticmethod
     def _consider(best: dict[str, Lookalike], name: Name, window: str, category: str | None) -> None:
