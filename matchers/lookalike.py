@@ -17,6 +17,7 @@ index), which keeps the cost per title nearly independent of the watchlist's siz
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -50,8 +51,6 @@ def normalise(text: str | None) -> str:
     """NFKC, case-folded, traditional → simplified, without spaces, punctuation or invisible characters."""
     if not text:
         return ""
-    import unicodedata
-
     text = unicodedata.normalize("NFKC", text).casefold()
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     return _NOT_WORD.sub("", _t2s(text))
@@ -62,8 +61,6 @@ def pinyin_key(name: str) -> str:
 
 
 def latin_tokens(text: str) -> list[str]:
-    import unicodedata
-
     return _LATIN_TOKEN.findall(unicodedata.normalize("NFKC", text or "").casefold())
 
 
