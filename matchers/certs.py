@@ -11,7 +11,7 @@ import unicodedata
 from datetime import date
 
 from matchers.base import ListingView, Signal
-from watchlists import Category
+from watchlists import Category, Watchlists
 from watchlists.checks import well_formed as matches_format
 from watchlists.schema import NumberFormat
 
@@ -45,12 +45,19 @@ def well_formed(kind: str, number: str, formats: dict[str, NumberFormat]) -> boo
     return True
 
 
+STATUS_WEIGHT = {"revoked": 0.9, "cancelled": 0.8, "suspended": 0.7, "expired": 0.6}
+STATUS_ZH = {"revoked": "撤销", "cancelled": "注销", "suspended": "暂停", "expired": "过期", "valid": "有效"}
+
+
 class CertificationMatcher:
+    """Is every certification the category requires shown, well-formed, valid, and for this product?"""
+
     slug = "certification"
 
-    def __init__(self, categories: dict[str, Category], formats: dict[str, NumberFormat]) -> None:
-        self.categories = categories
-        self.formats = formats
+    def __init__(self, lists: Watchlists) -> None:
+        self.lists = lists
+        self.categories = lists.categories
+        self.formats = lists.formats
 
     def signals(self, listing: ListingView) -> list[Signal]:
         category = self.categories.get(listing.category or "")
@@ -65,4 +72,39 @@ class CertificationMatcher:
                 fmt = self.formats.get(kind)
                 out.append(Signal("cert_malformed", 0.7, f"{CERT_NAMES[kind]}编号“{number}”格式不符",
                                   listing_value=number, watchlist_value=fmt.structure if fmt else kind))
+                continue
+            out.extend(self._registry(kind, number, listing))
+            if kind == "ccc":
+                out.extend(self._ccc_class(number, listing, category))
         return out
+
+    def _registry(self, kind: str, number: str, listing: ListingView) -> list[Signal]:
+        cert = self.lists.find_certificate(number)
+        if cert is None:
+            return []  # the list is a sample or partial: absence is not evidence
+        status = cert.status
+        if status == "valid" and cert.expires and cert.expires < date.today():
+            status = "expired"
+        out = []
+        if status in STATUS_WEIGHT:
+            out.append(Signal("cert_status", STATUS_WEIGHT[status],
+                              f"{CERT_NAMES[kind]}“{number}”状态为{STATUS_ZH[status]}（来源：{cert.source}，核查于{cert.checked or '未知'}）",
+                              listing_value=number, watchlist_value=f"{cert.number} {status}"))
+        claimed = self.lists.find_brand(listing.brand) if listing.brand else None
+        holder = self.lists.find_brand(cert.brand) if cert.brand else None
+        if claimed is not None and holder is not None and claimed.name != holder.name:
+            out.append(Signal("cert_brand_mismatch", 0.6,
+                              f"{CERT_NAMES[kind]}“{number}”属于品牌“{holder.name}”，商品标称“{claimed.name}”",
+                              listing_value=listing.brand, watchlist_value=holder.name))
+        return out
+
+    def _ccc_class(self, number: str, listing: ListingView, category: Category | None) -> list[Signal]:
+        """The product class inside a CCC number must cover the listing's category (a cable
+        certificate on a toy is borrowed). Classes without categories in formats.yaml say nothing."""
+        digits = number.replace(" ", "")
+        entry = self.lists.ccc_classes.get(digits[6:10]) or self.lists.ccc_classes.get(digits[6:8])
+        if entry is None or category is None or not entry.categories or category.slug in entry.categories:
+            return []
+        return [Signal("cert_class_mismatch", 0.5,
+                       f"3C证书产品类别{digits[6:10]}（{entry.name}）与商品类别“{category.zh}”不符",
+                       listing_value=number, watchlist_value=f"{entry.code} {entry.name}")]

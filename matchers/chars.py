@@ -86,7 +86,8 @@ def shape_similarity(a: str, b: str) -> float:
 
 @lru_cache(maxsize=65536)
 def syllable(ch: str) -> str:
-    return lazy_pinyin(ch, style=Style.NORMAL, errors="ignore")[0] if is_han(ch) else ""
+    # Rare characters (㼀) have no reading: an empty list, not an error.
+    return (lazy_pinyin(ch, style=Style.NORMAL, errors="ignore") or [""])[0] if is_han(ch) else ""
 
 
 @lru_cache(maxsize=65536)

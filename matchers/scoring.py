@@ -18,12 +18,15 @@ SIGNAL_LABELS = {
     "risk_term": ("风险词", "counterfeit term"),
     "cert_missing": ("缺少强制认证", "missing mandatory certification"),
     "cert_malformed": ("证书编号格式错误", "malformed certificate number"),
+    "cert_status": ("证书已失效", "certificate revoked, suspended, cancelled or expired"),
+    "cert_brand_mismatch": ("证书与品牌不符", "certificate belongs to another brand"),
+    "cert_class_mismatch": ("证书类别不符", "certificate's product class does not fit the category"),
 }
 
 
 def build_matchers(watchlists: Watchlists) -> list[Matcher]:
     return [BrandMatcher(watchlists.brands), RiskTermMatcher(watchlists.lexicon),
-            CertificationMatcher(watchlists.categories, watchlists.formats)]
+            CertificationMatcher(watchlists)]
 
 
 def score_listing(listing: ListingView, matchers: list[Matcher], watchlist_hash: str,

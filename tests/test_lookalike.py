@@ -107,7 +107,7 @@ def test_check_prints_explained_json_and_counts_bad_lines():
     assert first["algorithm"] and first["watchlist_hash"]
 
 
-@pytest.mark.parametrize("title", ["", " ", "\x00\x07", "🔥" * 1000, "<script>" * 500, "美" * 20000, "a\u202eb"])
+@pytest.mark.parametrize("title", ["㼀㼀 电水壶", "", " ", "\x00\x07", "🔥" * 1000, "<script>" * 500, "美" * 20000, "a\u202eb"])
 def test_hostile_titles_never_break_analysis(title):
     finding = find(title or "x", "appliance")
     assert finding.lookalike is None or 0 < finding.lookalike.score <= 1

@@ -43,7 +43,8 @@ def test_lookalike_brand_names_are_flagged_as_lookalike_of_the_genuine_brand(tit
     ("ＢＯＳＣＨ 机油滤芯", "ＢＯＳＣＨ", "auto_parts", "博世"),  # full-width is the same brand
 ])
 def test_genuine_brand_names_are_that_brand_and_not_flagged(title, brand, category, named):
-    result = score(title, brand, category, {"3C证书编号": "2018010101123456"} if category == "cable" else GOOD_CCC)
+    specs = {"cable": {"3C证书编号": "2018010101123456"}, "appliance": GOOD_CCC}.get(category, {})
+    result = score(title, brand, category, specs)
     assert result.brand == named and result.lookalike_of is None and not result.flagged
 
 
@@ -76,7 +77,7 @@ def test_certificate_number_formats(kind, number, ok):
 
 
 def test_missing_mandatory_certification_is_flagged_and_optional_is_not():
-    cert = CertificationMatcher(WATCHLISTS.categories, WATCHLISTS.formats)
+    cert = CertificationMatcher(WATCHLISTS)
     missing = cert.signals(ListingView(title="电水壶", category="appliance"))
     assert [s.name for s in missing] == ["cert_missing"] and "3C" in missing[0].detail
     assert cert.signals(ListingView(title="机油滤芯", category="auto_parts")) == []
@@ -99,3 +100,35 @@ def test_hostile_text_never_breaks_the_matchers(title, brand, category):
 def test_huge_title_is_scored():
     matcher = BrandMatcher(WATCHLISTS.brands)
     assert matcher.brand_named(ListingView(title="美的 " + "填充" * 50_000)) == "美的"
+
+
+@pytest.mark.parametrize("number, signal, weight", [
+    ("2017010707000013", "cert_status", 0.9),  # revoked in the sample list
+    ("2018012201000314", "cert_status", 0.7),  # suspended
+    ("2021010707345678", "cert_status", 0.6),  # expired
+])
+def test_certificate_status_from_the_registry(number, signal, weight):
+    result = score("某牌 电水壶", None, "appliance", {"3C证书编号": number})
+    fired = [s for s in result.signals if s.name == signal]
+    assert fired and fired[0].weight == weight and number in fired[0].detail
+
+
+def test_valid_certificate_and_unknown_certificate_say_nothing():
+    assert not score("电水壶", None, "appliance", {"3C证书编号": "2024010707123456"}).signals  # valid
+    assert not score("电水壶", None, "appliance", {"3C证书编号": "2024010707999999"}).signals  # not in the list
+
+
+def test_certificate_of_another_brand():
+    result = score("美的 电水壶", "美的", "appliance", {"3C证书编号": "2024010707123456"})  # a 苏泊尔 certificate
+    assert [s.name for s in result.signals] == ["cert_brand_mismatch"] and "苏泊尔" in result.signals[0].detail
+
+
+def test_ccc_class_must_fit_the_category():
+    result = score("积木 玩具", None, "children", {"3C证书编号": "2020010101123456"})  # a cable class
+    assert [s.name for s in result.signals] == ["cert_class_mismatch"]
+    assert not score("电线", None, "cable", {"3C证书编号": "2020010101123456"}).signals
+
+
+def test_revoked_fertilizer_registration_and_production_licence():
+    assert score("复合肥", None, "fertilizer", {"肥料登记证号": "农肥(2015)准字0512号"}).signals[0].name == "cert_status"
+    assert score("螺纹钢", None, "steel", {"生产许可证编号": "XK05-001-00042"}).signals[0].name == "cert_status"

@@ -103,6 +103,11 @@ def revoked_ccc_numbers() -> tuple[str, ...]:
         "2016010101000042", "2018012201000314")
 
 
+# Registrations and licences the sandbox's "registry" lists as no longer valid (they are in
+# the bundled sample certificate list, as a regulator's registry export would have them).
+REVOKED_OTHER = {"fertilizer_registration": ("农肥(2015)准字0512号",), "production_licence": ("XK05-001-00042",)}
+
+
 def _ccc(rng: random.Random, ccc_class: str) -> str:
     # Structure: year (4) + certifying body (2, 01 = CQC) + product class (4) + serial (6).
     return f"{rng.randint(2015, 2024)}01{ccc_class}{rng.randint(100, 999999):06d}"
@@ -125,13 +130,13 @@ def _cert_number(rng: random.Random, world: CategoryWorld, kind: str | None) -> 
         if kind == "cert_malformed":
             return rng.choice([f"农肥准字{serial}号", f"农肥({year})准字{serial}"])
         if kind == "cert_revoked":
-            return f"农肥(2015)准字0{rng.randint(100, 999)}号"
+            return rng.choice(REVOKED_OTHER["fertilizer_registration"])
         return f"农肥({year})准字{serial}号"
     # production_licence: XK + product unit code (05 = steel) + sequence codes.
     if kind == "cert_malformed":
         return f"XK5-{rng.randint(1, 99)}-{rng.randint(1, 999)}"
     if kind == "cert_revoked":
-        return f"XK05-001-{rng.randint(1, 99):05d}"
+        return rng.choice(REVOKED_OTHER["production_licence"])
     return f"XK05-001-{rng.randint(100, 99999):05d}"
 
 
