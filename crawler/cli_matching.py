@@ -195,3 +195,50 @@ def eval_lookalikes(file: Path, verbose: bool, watchlists_dir: Path | None) -> N
     click.echo(f"lookalikes: precision {tally.precision:.3f}, recall {tally.recall:.3f}, F1 {tally.f1:.3f} "
                f"(tp {tally.tp}, fp {tally.fp}, fn {tally.fn}); same-brand spellings resolved {same_ok}/{same_total}; "
                f"other brands flagged {other_flagged}/{other_total}")
+
+
+@evaluate.command("pairs", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--train", "train_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Labelled pairs to learn the weights from (default: train.txt beside FILE).")
+@click.option("--explain", "explain_count", default=0, type=click.IntRange(0), metavar="N",
+              help="Also print the first N wrong decisions with their feature contributions.")
+def eval_pairs(file: Path, train_file: Path | None, explain_count: int) -> None:
+    """Precision, recall and F1 of product matching on LEFT<TAB>RIGHT<TAB>LABEL pairs.
+
+    Each side is `COL attr VAL value …` (name/title, brand, modelno, price, description).
+    The feature weights are learned on the training pairs only; FILE measures them.
+
+    \b
+    Example:
+      lijian eval pairs ../shared/corpus/matching/abt-buy/valid.txt
+    """
+    from matchers.products import FEATURES, fit, read_pairs, score
+
+    train_file = train_file or file.with_name("train.txt")
+    if not train_file.exists() or train_file.resolve() == file.resolve():
+        raise UserError(f"no training pairs: give --train (looked for {train_file})")
+    train, bad_train = read_pairs(train_file.open(encoding="utf-8", errors="replace"))
+    test, bad_test = read_pairs(file.open(encoding="utf-8", errors="replace"))
+    for name, bad in ((train_file.name, bad_train), (file.name, bad_test)):
+        if bad:
+            click.echo(f"{name}: skipped {len(bad)} unreadable line(s): {', '.join(map(str, bad[:10]))}", err=True)
+    if not test:
+        raise UserError(f"{file.name}: no labelled pairs")
+    try:
+        model = fit(train)
+    except ValueError as exc:
+        raise UserError(f"{train_file.name}: {exc}") from None
+    decisions = [model.same(a, b) for a, b, _ in test]
+    result = score(decisions, [label for *_, label in test])
+    weights = ", ".join(f"{f.__name__} {w:+.2f}" for f, w in zip(FEATURES, model.weights))
+    click.echo(f"weights (learned on {len(train)} pairs of {train_file.name}): {weights}; "
+               f"intercept {model.intercept:+.2f}; threshold {model.threshold:.2f}")
+    shown = 0
+    for (a, b, label), decided in zip(test, decisions):
+        if decided != label and shown < explain_count:
+            shown += 1
+            top = ", ".join(f"{name} {c:+.2f}" for name, c in model.explain(a, b)[:3])
+            click.echo(f"{'missed' if label else 'false match'}: {a.title[:60]!r} / {b.title[:60]!r}: {top}")
+    click.echo(f"{file.name}: {len(test)} pairs; precision {result.precision:.3f}, recall {result.recall:.3f}, "
+               f"F1 {result.f1:.3f} (tp {result.tp}, fp {result.fp}, fn {result.fn})")

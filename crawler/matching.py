@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.storage.db import session_scope
 from crawler.storage.models import Listing, ListingSnapshot, Suspect, SuspectSignal, utcnow
 from matchers import ListingView, MatchResult, build_matchers, score_listing
+from matchers.prices import PriceCohorts
 from watchlists import Watchlists
 
 BATCH = 500
@@ -50,6 +51,17 @@ def _record(session: Session, snapshot: ListingSnapshot, result: MatchResult, no
                                      watchlist_value=s.watchlist_value) for s in result.signals]
 
 
+def price_cohorts(sessions: sessionmaker[Session], watchlists: Watchlists) -> PriceCohorts:
+    """Median and MAD per brand/category/product cohort over every listing's newest snapshot."""
+    with session_scope(sessions) as session:
+        rows = session.execute(
+            select(ListingSnapshot, Listing.category).join(Listing)
+            .where(Listing.content_hash == ListingSnapshot.content_hash, ListingSnapshot.price.is_not(None))
+        ).all()
+        views = [view_of(snapshot, category) for snapshot, category in rows]
+    return PriceCohorts.build(views, watchlists.categories)
+
+
 def mark_latest_unscored(sessions: sessionmaker[Session]) -> None:
     """Queue every listing's newest snapshot for scoring again (after a watchlist or matcher change)."""
     latest = select(Listing.id).where(Listing.content_hash == ListingSnapshot.content_hash,
@@ -61,7 +73,7 @@ def mark_latest_unscored(sessions: sessionmaker[Session]) -> None:
 def match_new_snapshots(sessions: sessionmaker[Session], watchlists: Watchlists, rescore: bool = False) -> MatchSummary:
     if rescore:
         mark_latest_unscored(sessions)
-    matchers = build_matchers(watchlists)
+    matchers = build_matchers(watchlists, price_cohorts(sessions, watchlists))
     summary = MatchSummary()
     while True:
         with session_scope(sessions) as session:

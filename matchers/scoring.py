@@ -6,6 +6,8 @@ from matchers.base import ListingView, Matcher, MatchResult
 from matchers.brands import BrandMatcher
 from matchers.certs import CertificationMatcher
 from matchers.keywords import RiskTermMatcher
+from matchers.prices import PriceCohorts, PriceMatcher
+from matchers.sellers import SellerMatcher
 from watchlists import Watchlists
 
 # Stable slug and version of the scoring logic; stored with every suspect.
@@ -21,12 +23,15 @@ SIGNAL_LABELS = {
     "cert_status": ("证书已失效", "certificate revoked, suspended, cancelled or expired"),
     "cert_brand_mismatch": ("证书与品牌不符", "certificate belongs to another brand"),
     "cert_class_mismatch": ("证书类别不符", "certificate's product class does not fit the category"),
+    "price_below_reference": ("价格远低于参考价", "price far below the catalogue reference"),
+    "price_outlier": ("价格异常偏低", "price a robust outlier among comparable listings"),
+    "fake_official_shop": ("冒充官方店铺", "shop claims to be official without being listed"),
 }
 
 
-def build_matchers(watchlists: Watchlists) -> list[Matcher]:
+def build_matchers(watchlists: Watchlists, cohorts: PriceCohorts | None = None) -> list[Matcher]:
     return [BrandMatcher(watchlists.brands), RiskTermMatcher(watchlists.lexicon),
-            CertificationMatcher(watchlists)]
+            CertificationMatcher(watchlists), PriceMatcher(watchlists, cohorts), SellerMatcher(watchlists.brands)]
 
 
 def score_listing(listing: ListingView, matchers: list[Matcher], watchlist_hash: str,
@@ -40,6 +45,8 @@ def score_listing(listing: ListingView, matchers: list[Matcher], watchlist_hash:
             brand = finding.brand
             lookalike_of = finding.lookalike.name.brand if finding.lookalike else None
             signals.extend(matcher.signals_of(finding))
+        elif isinstance(matcher, PriceMatcher):
+            signals.extend(matcher.signals(listing, brand))  # the reference depends on the brand named
         else:
             signals.extend(matcher.signals(listing))
     clean = 1.0

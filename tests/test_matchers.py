@@ -132,3 +132,48 @@ def test_ccc_class_must_fit_the_category():
 def test_revoked_fertilizer_registration_and_production_licence():
     assert score("复合肥", None, "fertilizer", {"肥料登记证号": "农肥(2015)准字0512号"}).signals[0].name == "cert_status"
     assert score("螺纹钢", None, "steel", {"生产许可证编号": "XK05-001-00042"}).signals[0].name == "cert_status"
+
+
+def listing(title, brand=None, category=None, specs=None, price=None, seller=None):
+    from decimal import Decimal
+
+    return ListingView(title=title, brand=brand, category=category, specs=specs or {},
+                       price=Decimal(str(price)) if price is not None else None, currency="CNY", seller_name=seller)
+
+
+def test_shop_calling_itself_official_without_being_listed():
+    fake = score_listing(listing("美的 电水壶", "美的", "appliance", GOOD_CCC, seller="美的官方直营店"), MATCHERS,
+                         WATCHLISTS.content_hash)
+    assert [s.name for s in fake.signals] == ["fake_official_shop"] and "美的官方旗舰店" in fake.signals[0].watchlist_value
+    real = score_listing(listing("美的 电水壶", "美的", "appliance", GOOD_CCC, seller="美的官方旗舰店"), MATCHERS,
+                         WATCHLISTS.content_hash)
+    assert real.signals == ()
+    plain = score_listing(listing("美的 电水壶", "美的", "appliance", GOOD_CCC, seller="佛山小家电商行"), MATCHERS,
+                          WATCHLISTS.content_hash)
+    assert plain.signals == ()
+
+
+@pytest.mark.parametrize("title, specs, price, fires", [
+    ("美的 电饭煲 MB-FB40Simple101", GOOD_CCC, 89, True),  # model number match, 30% of 299
+    ("美的 电饭煲 4L", GOOD_CCC, 279, False),  # product-name match, plausible price
+    ("远东电缆 BV2.5 铜芯电线 100米", {"3C证书编号": "2018010101123456"}, 80, True),  # 0.80/m vs 2.89/m
+    ("远东电缆 BV2.5 铜芯电线 100米", {"3C证书编号": "2018010101123456"}, 279, False),
+])
+def test_price_against_the_catalogue_per_unit(title, specs, price, fires):
+    category = "cable" if "电线" in title else "appliance"
+    brand = "远东" if "远东" in title else "美的"
+    result = score_listing(listing(title, brand, category, specs, price), MATCHERS, WATCHLISTS.content_hash)
+    assert ("price_below_reference" in [s.name for s in result.signals]) is fires
+
+
+def test_price_outlier_within_its_cohort():
+    from matchers.prices import PriceCohorts
+
+    market = [listing(f"公牛 插座 GN-{i}", "公牛", "appliance", GOOD_CCC, price=p)
+              for i, p in enumerate([55, 59, 62, 58, 61, 57, 12])]
+    matchers = build_matchers(WATCHLISTS, PriceCohorts.build(market, WATCHLISTS.categories))
+    cheap = score_listing(market[-1], matchers, WATCHLISTS.content_hash)
+    normal = score_listing(market[0], matchers, WATCHLISTS.content_hash)
+    outlier = [s for s in cheap.signals if s.name == "price_outlier"]
+    assert outlier and "中位价" in outlier[0].detail  # (the catalogue reference fires too: ¥59 a socket)
+    assert normal.signals == ()

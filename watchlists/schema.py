@@ -30,6 +30,7 @@ class Category(_Entry):
     en: str = Field(min_length=1, description="English label.")
     keywords: list[str] = Field(default_factory=list, description="Search keywords the spiders use for this area.")
     requires: list[CertKind] = Field(default_factory=list, description="Certifications every listing in this area must show.")
+    price_unit: Unit = Field("piece", description="What prices in this area are compared per (cable per metre, fertilizer per kg).")
 
 
 class OfficialShop(_Entry):

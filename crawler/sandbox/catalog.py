@@ -145,7 +145,8 @@ def _sellers(rng: random.Random, count: int) -> list[SandboxSeller]:
     official_brands = [b for w in WORLD for b in w.brands]
     for brand_index, brand in enumerate(official_brands):
         province, city = REGIONS[brand_index % len(REGIONS)]
-        sellers.append(SandboxSeller(f"S{len(sellers) + 1:04d}", f"{brand.name}官方旗舰店", province, city,
+        shop = brand.official_shop or f"{brand.name}官方旗舰店"
+        sellers.append(SandboxSeller(f"S{len(sellers) + 1:04d}", shop, province, city,
                                      brand.name, f"400-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}"))
     while len(sellers) < count:
         province, city = rng.choice(REGIONS)

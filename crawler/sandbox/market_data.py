@@ -25,6 +25,7 @@ class SandboxBrand:
     latin: str
     manufacturer: str
     lookalikes: tuple[str, ...]  # names a counterfeiter would print instead
+    official_shop: str = ""  # the brand's own store, when not simply NAME官方旗舰店
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ WORLD: tuple[CategoryWorld, ...] = (
     CategoryWorld(
         "cable", "电线电缆", "ccc", "0101",
         (
-            SandboxBrand("远东", "FarEast", "远东电缆有限公司", ("远冬", "远东方")),
+            SandboxBrand("远东", "FarEast", "远东电缆有限公司", ("远冬", "远东方"), "远东电缆官方旗舰店"),
             SandboxBrand("熊猫", "Panda", "南京熊猫电线电缆有限公司", ("熊描", "熊獏")),
             SandboxBrand("中策", "Zhongce", "杭州中策电缆有限公司", ("中荣", "中策王")),
         ),
@@ -118,8 +119,8 @@ WORLD: tuple[CategoryWorld, ...] = (
     CategoryWorld(
         "auto_parts", "汽车配件", None, None,
         (
-            SandboxBrand("博世", "BOSCH", "博世汽车部件(苏州)有限公司", ("博士", "BOSH")),
-            SandboxBrand("曼牌", "MANN-FILTER", "曼胡默尔滤清器(上海)有限公司", ("曼派", "MAN-FILTFR")),
+            SandboxBrand("博世", "BOSCH", "博世汽车部件(苏州)有限公司", ("博士", "BOSH"), "博世汽车官方旗舰店"),
+            SandboxBrand("曼牌", "MANN-FILTER", "曼胡默尔滤清器(上海)有限公司", ("曼派", "MAN-FILTFR"), "曼牌滤清器官方旗舰店"),
             SandboxBrand("马勒", "MAHLE", "马勒滤清系统(中国)有限公司", ("马勤", "MAHIE")),
         ),
         (
