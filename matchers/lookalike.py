@@ -40,6 +40,10 @@ UNRELATED_PENALTY = 0.5  # added to a Chinese substitution by a character that i
 ALIKE = 0.5  # character similarity from which a substitution is an imitation
 THRESHOLD = 0.65  # name similarity from which a window is a look-alike
 THRESHOLD_UNKNOWN_CATEGORY = 0.8  # stricter when the listing's category does not tell us
+# Two-character names: one changed character is half the name, so it must be truly alike
+# (similarity >= 0.7: 的/旳, 扬/场, 世/士) for the window to imitate rather than differ.
+THRESHOLD_TWO_CHARACTERS = 0.85
+SUBSTITUTED = "→"  # marks a substitution in an alignment's differences
 
 
 @lru_cache(maxsize=4096)
@@ -133,9 +137,12 @@ def align(name: str, window: str) -> tuple[float, tuple[str, ...]]:
                     cost[i + 2][j + 2], step[i + 2][j + 2] = c, ("swap", i, j)
             if not latin and i < n and j + 1 < m:
                 parts = components(name[i])
-                if len(parts) == 2:
-                    unlike = (2 - char_similarity(parts[0], window[j]) - char_similarity(parts[1], window[j + 1])) / 2
-                    c = here + SPLIT_COST + unlike
+                first, second = (char_similarity(parts[0], window[j]), char_similarity(parts[1], window[j + 1])
+                                 ) if len(parts) == 2 else (0.0, 0.0)
+                # One component written exactly and the other alike (雕 → 周住, 沃 → 氵天): a
+                # looser split would find "components" in any two neighbouring characters.
+                if max(first, second) == 1.0 and min(first, second) >= ALIKE:
+                    c = here + SPLIT_COST + (2 - first - second) / 2
                     if c < cost[i + 1][j + 2]:
                         cost[i + 1][j + 2], step[i + 1][j + 2] = c, ("split", i, j)
     total = cost[n][m]
@@ -144,7 +151,7 @@ def align(name: str, window: str) -> tuple[float, tuple[str, ...]]:
     while step[i][j] is not None:
         kind, pi, pj = step[i][j]
         if kind == "sub" and name[pi] != window[pj]:
-            differences.append(f"{name[pi]}→{window[pj]}（相似度{char_similarity(name[pi], window[pj]):.2f}）")
+            differences.append(f"{name[pi]}{SUBSTITUTED}{window[pj]}（相似度{char_similarity(name[pi], window[pj]):.2f}）")
         elif kind == "ins":
             differences.append(f"插入“{window[pj]}”")
         elif kind == "del":
@@ -240,10 +247,13 @@ class BrandIndex:
                 if (name.text, origin) in anchored:
                     continue
                 anchored.add((name.text, origin))
-                if not self._plausible(name, origin, title_keys):
+                if not self._plausible(name, origin, title_keys, text):
                     continue
+                # A window shorter than the name (a dropped character) only for names of four or
+                # more: in a shorter name, one dropped and one changed character leave too little.
+                lengths = (n - 1, n, n + 1) if n >= 4 else (n, n + 1)
                 for start in range(origin - 1, origin + 2):
-                    for length in (n - 1, n, n + 1):
+                    for length in lengths:
                         end = start + length
                         if start < 0 or end > len(text) or length < 2 or (name.text, start, end) in seen:
                             continue
@@ -262,23 +272,27 @@ class BrandIndex:
                     self._consider(best, name, word, category)
         return sorted(best.values(), key=lambda l: -l.score)
 
-    def _plausible(self, name: Name, origin: int, title_keys: list[frozenset[str]]) -> bool:
+    def _plausible(self, name: Name, origin: int, title_keys: list[frozenset[str]], text: str) -> bool:
         """Cheap test before aligning: enough of the name's characters have a likely twin nearby.
 
-        Each name character needs a title character within one place of its aligned position
-        sharing a discriminating key (itself, its syllable, an uncommon component); one may
-        lack it (an unrelated, deleted or split character), two-character names excepted
-        only for a split.
+        First by keys (the character, its syllable, an uncommon component), then by the cached
+        character similarity: each name character needs an exact or alike (>= 0.5) title
+        character within one place of its aligned position. Names of four or more characters
+        may miss one (a deleted character); a two-character name only by a split (雕 → 周住).
         """
         keys = self.name_keys[name.text]
+        n = len(keys)
+        allowed = 1 if n >= 4 else 0
         misses = 0
-        allowed = 1 if len(keys) >= 3 else 0
         for offset, wanted in enumerate(keys):
             at = origin + offset
-            if not any(wanted & title_keys[j] for j in range(max(0, at - 1), min(len(title_keys), at + 2))):
-                misses += 1
-                if misses > allowed and not (len(keys) == 2 and misses == 1 and self._maybe_split(name.text[offset])):
-                    return False
+            lo, hi = max(0, at - 1), min(len(text), at + 2)
+            if any(wanted & title_keys[j] for j in range(lo, hi)) and any(
+                    char_similarity(name.text[offset], text[j]) >= ALIKE for j in range(lo, hi)):
+                continue
+            misses += 1
+            if misses > allowed and not (misses == 1 and self._maybe_split(name.text[offset])):
+                return False
         return True
 
     @staticmethod
@@ -293,5 +307,8 @@ class BrandIndex:
         if name.latin and len(name.text) < 4:
             return  # three letters leave too little to tell imitation from coincidence
         score, differences = align(name.text, window)
+        substituted = any(SUBSTITUTED in d for d in differences)
+        if len(name.text) == 2 and not name.latin and substituted:
+            threshold = max(threshold, THRESHOLD_TWO_CHARACTERS)
         if score >= threshold and (name.brand not in best or score > best[name.brand].score):
             best[name.brand] = Lookalike(name, window, round(score, 3), differences)
