@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from matchers.base import ListingView, Signal
 from matchers.lookalike import BrandIndex, Lookalike, Name, normalise
-from watchlists import Brand
+from watchlists import Brand, LegitimateContext
+
+CONTEXT_REACH = 8  # characters after 适用于/兼容 … that name the fitted product, not the maker
 
 # Version of the brand and look-alike logic; part of the algorithm slug stored with flags.
 VERSION = "2"
@@ -39,9 +41,23 @@ def _index_names(brands: list[Brand]) -> list[Name]:
 class BrandMatcher:
     slug = "brand"
 
-    def __init__(self, brands: list[Brand]) -> None:
+    def __init__(self, brands: list[Brand], contexts: list[LegitimateContext] | tuple = ()) -> None:
         self.index = BrandIndex(_index_names(brands))
         self.by_text = {n.text: n for n in self.index.names}
+        self.contexts = [(normalise(c.phrase), tuple(c.categories)) for c in contexts if normalise(c.phrase)]
+
+    def _fitment_spans(self, title: str, category: str | None) -> list[tuple[int, int]]:
+        """Stretches of the title that name what a part fits (适用于大众), by the legitimate-context phrases."""
+        spans = []
+        for phrase, categories in self.contexts:
+            if categories and category not in categories:
+                continue
+            start = title.find(phrase)
+            while start >= 0:
+                end = start + len(phrase)
+                spans.append((end, end + CONTEXT_REACH))
+                start = title.find(phrase, end)
+        return spans
 
     def _field_brand(self, field: str) -> str | None:
         """The brand a brand field names, when it is made only of that brand's names (美的（Midea）)."""
@@ -78,11 +94,14 @@ class BrandMatcher:
             if imitation is not None:
                 return BrandFinding(None, imitation, "品牌字段")
         title = normalise(listing.title)
-        mentions = self.index.mentions(title)
+        fitment = self._fitment_spans(title, listing.category)
+        all_mentions = self.index.mentions(title)
+        # A brand named after 适用于 is the vehicle the part fits: neither the claim nor an imitation.
+        mentions = [m for m in all_mentions if not any(s <= m.start < e for s, e in fitment)]
         latin = self.index.latin_mentions(listing.title)
         named = max(mentions, key=lambda m: m.end - m.start).name.brand if mentions else (
-            latin[0].brand if latin else None)
-        covered = [(m.start, m.end) for m in mentions]
+            latin[0].brand if latin and not fitment else None)
+        covered = [(m.start, m.end) for m in all_mentions] + fitment
         found = [l for l in self.index.lookalikes(title, listing.title, covered, listing.category)
                  if l.name.brand != named and l.text not in self.by_text]
         return BrandFinding(named, found[0] if found else None, "标题")

@@ -30,7 +30,7 @@ SIGNAL_LABELS = {
 
 
 def build_matchers(watchlists: Watchlists, cohorts: PriceCohorts | None = None) -> list[Matcher]:
-    return [BrandMatcher(watchlists.brands), RiskTermMatcher(watchlists.lexicon),
+    return [BrandMatcher(watchlists.brands, watchlists.legitimate_contexts), RiskTermMatcher(watchlists.lexicon),
             CertificationMatcher(watchlists), PriceMatcher(watchlists, cohorts), SellerMatcher(watchlists.brands)]
 
 

@@ -111,3 +111,19 @@ def test_check_prints_explained_json_and_counts_bad_lines():
 def test_hostile_titles_never_break_analysis(title):
     finding = find(title or "x", "appliance")
     assert finding.lookalike is None or 0 < finding.lookalike.score <= 1
+
+
+def test_brand_named_after_a_fitment_phrase_is_not_the_claim_nor_an_imitation():
+    from watchlists import LegitimateContext
+
+    contexts = [LegitimateContext(phrase="适用于", categories=["auto_parts"])]
+    matcher = BrandMatcher([Brand(name="大众", categories=["auto_parts"]), Brand(name="曼牌", categories=["auto_parts"])],
+                           contexts)
+    fits = find("机油滤芯 适用于大众朗逸", "auto_parts", matcher=matcher)
+    assert fits.brand is None and fits.lookalike is None
+    near = find("机油滤芯 适用于大从朗逸", "auto_parts", matcher=matcher)
+    assert near.lookalike is None  # a misspelt vehicle name after 适用于 is not a counterfeit claim
+    claim = find("曼牌 机油滤芯 适用于大众", "auto_parts", matcher=matcher)
+    assert claim.brand == "曼牌" and claim.lookalike is None
+    elsewhere = find("大众 充电宝 适用于手机", "appliance", matcher=matcher)  # phrase only counts in its categories
+    assert elsewhere.brand == "大众"
