@@ -43,6 +43,7 @@ THRESHOLD_UNKNOWN_CATEGORY = 0.8  # stricter when the listing's category does no
 # Two-character names: one changed character is half the name, so it must be truly alike
 # (similarity >= 0.7: 的/旳, 扬/场, 世/士) for the window to imitate rather than differ.
 THRESHOLD_TWO_CHARACTERS = 0.85
+TWO_CHARACTER_ALIKE = 0.7  # the character similarity that threshold implies for one change
 SUBSTITUTED = "→"  # marks a substitution in an alignment's differences
 
 
@@ -283,12 +284,13 @@ class BrandIndex:
         keys = self.name_keys[name.text]
         n = len(keys)
         allowed = 1 if n >= 4 else 0
+        need = TWO_CHARACTER_ALIKE if n == 2 else ALIKE  # the two-character rule, applied early
         misses = 0
         for offset, wanted in enumerate(keys):
             at = origin + offset
             lo, hi = max(0, at - 1), min(len(text), at + 2)
             if any(wanted & title_keys[j] for j in range(lo, hi)) and any(
-                    char_similarity(name.text[offset], text[j]) >= ALIKE for j in range(lo, hi)):
+                    char_similarity(name.text[offset], text[j]) >= need for j in range(lo, hi)):
                 continue
             misses += 1
             if misses > allowed and not (misses == 1 and self._maybe_split(name.text[offset])):
