@@ -229,7 +229,7 @@ def crawl(base_url: str, sites: tuple[str, ...], categories: tuple[str, ...], ke
     )
     stats = result.stats
     click.echo(f"crawl run {result.run_id}: {result.finish_reason}; pages {stats.get('response_received_count', 0)}, "
-               f"listings {stats.get('item_scraped_count', 0)} (new {stats.get('lijian/listings_new', 0)}, "
+               f"listings {stats.get('lijian/listings_seen', 0)} (new {stats.get('lijian/listings_new', 0)}, "
                f"changed or new snapshots {stats.get('lijian/snapshots_new', 0)}), "
                f"dropped {stats.get('item_dropped_count', 0)}, errors {stats.get('log_count/ERROR', 0)}")
     if result.finish_reason != "finished":

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from crawler.config import Config
 from crawler.crawl import crawl_settings, run_crawl
+from crawler.items import ListingItem
 from crawler.digest import write_digest
 from crawler.matching import match_new_snapshots
 from crawler.sandbox.catalog import FLAVOUR_NAMES, build_catalog
@@ -51,7 +52,7 @@ def run_demo(config: Config, listings: int, seed: int, sites: tuple[str, ...], c
             crawl_task = progress.add_task(f"抓取 crawl {server.url}", total=expected)
             result = run_crawl(
                 crawl_settings(config.database_url, log_level="INFO", LOG_FILE=str(log_file)),
-                on_item=lambda _item: progress.advance(crawl_task),
+                on_item=lambda item: progress.advance(crawl_task) if isinstance(item, ListingItem) else None,
                 base_url=server.url, sites=",".join(sites),
                 watchlists_dir=str(config.watchlists_dir) if config.watchlists_dir else None,
             )
@@ -117,7 +118,7 @@ def _print_summary(console: Console, sessions, catalog, sites, stats, scored, fi
     console.print(truth)
 
     console.print(
-        f"crawl: {stats.get('response_received_count', 0)} pages, {stats.get('item_scraped_count', 0)} listings "
+        f"crawl: {stats.get('response_received_count', 0)} pages, {stats.get('lijian/listings_seen', 0)} listings "
         f"({stats.get('lijian/listings_new', 0)} new, {stats.get('lijian/snapshots_new', 0)} new snapshots); "
         f"matched {scored} snapshots\n"
         f"digest: {files.html}\n        {files.csv}\ncrawl log: {log_file}"

@@ -26,3 +26,15 @@ class ListingItem:
     seller_city: str | None = None
     specs: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)  # the extracted values before normalisation
+
+
+@dataclass
+class SellerProfileItem:
+    """What a shop page says about the seller (one per shop, not per listing)."""
+
+    marketplace: str
+    seller_key: str
+    url: str
+    name: str | None = None
+    phone: str | None = None
+    location: str | None = None

@@ -14,9 +14,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.storage.db import session_scope
-from crawler.storage.models import Listing, ListingSnapshot, Suspect, SuspectSignal, utcnow
+from crawler.storage.models import Listing, ListingSnapshot, Seller, Suspect, SuspectSignal, utcnow
 from matchers import ListingView, MatchResult, build_matchers, score_listing
 from matchers.prices import PriceCohorts
+from matchers.sellers import SellerNetworks
 from watchlists import Watchlists
 
 BATCH = 500
@@ -30,9 +31,16 @@ class MatchSummary:
     by_signal: dict[str, int] = field(default_factory=dict)
 
 
-def view_of(snapshot: ListingSnapshot, category: str | None) -> ListingView:
+def view_of(snapshot: ListingSnapshot, category: str | None, phone: str | None = None) -> ListingView:
     return ListingView(title=snapshot.title, category=category, brand=snapshot.brand, price=snapshot.price,
-                       currency=snapshot.currency, seller_name=snapshot.seller_name, specs=snapshot.specs or {})
+                       currency=snapshot.currency, seller_name=snapshot.seller_name, specs=snapshot.specs or {},
+                       seller_contact=phone)
+
+
+def seller_networks(sessions: sessionmaker[Session]) -> SellerNetworks:
+    with session_scope(sessions) as session:
+        rows = session.execute(select(Seller.marketplace, Seller.name, Seller.phone).where(Seller.phone.is_not(None))).all()
+    return SellerNetworks([tuple(r) for r in rows])
 
 
 def _record(session: Session, snapshot: ListingSnapshot, result: MatchResult, now: datetime) -> None:
@@ -73,19 +81,21 @@ def mark_latest_unscored(sessions: sessionmaker[Session]) -> None:
 def match_new_snapshots(sessions: sessionmaker[Session], watchlists: Watchlists, rescore: bool = False) -> MatchSummary:
     if rescore:
         mark_latest_unscored(sessions)
-    matchers = build_matchers(watchlists, price_cohorts(sessions, watchlists))
+    matchers = build_matchers(watchlists, price_cohorts(sessions, watchlists), seller_networks(sessions))
     summary = MatchSummary()
     while True:
         with session_scope(sessions) as session:
             rows = session.execute(
-                select(ListingSnapshot, Listing.category).join(Listing)
+                select(ListingSnapshot, Listing.category, Seller.phone).select_from(ListingSnapshot)
+                .join(Listing, Listing.id == ListingSnapshot.listing_id)
+                .outerjoin(Seller, Seller.id == Listing.seller_id)
                 .where(ListingSnapshot.scored_at.is_(None)).order_by(ListingSnapshot.id).limit(BATCH)
             ).all()
             if not rows:
                 return summary
             now = utcnow()
-            for snapshot, category in rows:
-                result = score_listing(view_of(snapshot, category), matchers, watchlists.content_hash)
+            for snapshot, category, phone in rows:
+                result = score_listing(view_of(snapshot, category, phone), matchers, watchlists.content_hash)
                 snapshot.scored_at = now
                 summary.scored += 1
                 if result.flagged:

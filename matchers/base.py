@@ -18,6 +18,7 @@ class ListingView:
     currency: str | None = None
     seller_name: str | None = None
     specs: dict[str, str] = field(default_factory=dict)
+    seller_contact: str | None = None  # phone on the shop page, when the crawl saw it
 
 
 @dataclass(frozen=True)

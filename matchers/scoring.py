@@ -7,7 +7,7 @@ from matchers.brands import BrandMatcher
 from matchers.certs import CertificationMatcher
 from matchers.keywords import RiskTermMatcher
 from matchers.prices import PriceCohorts, PriceMatcher
-from matchers.sellers import SellerMatcher
+from matchers.sellers import SellerMatcher, SellerNetworkMatcher, SellerNetworks
 from watchlists import Watchlists
 
 # Stable slug and version of the scoring logic; stored with every suspect.
@@ -26,12 +26,16 @@ SIGNAL_LABELS = {
     "price_below_reference": ("价格远低于参考价", "price far below the catalogue reference"),
     "price_outlier": ("价格异常偏低", "price a robust outlier among comparable listings"),
     "fake_official_shop": ("冒充官方店铺", "shop claims to be official without being listed"),
+    "seller_network": ("关联店铺", "the same contact behind several shops"),
 }
 
 
-def build_matchers(watchlists: Watchlists, cohorts: PriceCohorts | None = None) -> list[Matcher]:
+def build_matchers(watchlists: Watchlists, cohorts: PriceCohorts | None = None,
+                   networks: SellerNetworks | None = None) -> list[Matcher]:
+    """Every matcher; `cohorts` and `networks` are what the monitor has observed (empty without a database)."""
     return [BrandMatcher(watchlists.brands, watchlists.legitimate_contexts), RiskTermMatcher(watchlists.lexicon),
-            CertificationMatcher(watchlists), PriceMatcher(watchlists, cohorts), SellerMatcher(watchlists.brands)]
+            CertificationMatcher(watchlists), PriceMatcher(watchlists, cohorts), SellerMatcher(watchlists.brands),
+            SellerNetworkMatcher(networks)]
 
 
 def score_listing(listing: ListingView, matchers: list[Matcher], watchlist_hash: str,

@@ -40,3 +40,35 @@ class SellerMatcher:
                     listing_value=listing.seller_name, watchlist_value="、".join(s.name for s in brand.official_shops),
                 )]
         return []
+
+
+class SellerNetworks:
+    """Which shops share a contact phone: phone -> distinct (marketplace, shop name) pairs."""
+
+    def __init__(self, shops: list[tuple[str, str, str]] | None = None) -> None:
+        self.by_phone: dict[str, set[tuple[str, str]]] = {}
+        for marketplace, name, phone in shops or ():
+            if phone and name:
+                self.by_phone.setdefault(phone, set()).add((marketplace, name))
+
+
+class SellerNetworkMatcher:
+    """The same contact behind several shops: one operator selling under many names, a common
+    pattern of counterfeit sellers moving on after each shop is closed. Context, not proof:
+    its weight alone stays below the flag threshold."""
+
+    slug = "seller_network"
+
+    def __init__(self, networks: SellerNetworks | None = None) -> None:
+        self.networks = networks or SellerNetworks()
+
+    def signals(self, listing: ListingView) -> list[Signal]:
+        shops = self.networks.by_phone.get(listing.seller_contact or "")
+        if not shops or len({name for _, name in shops}) < 2:
+            return []
+        others = sorted(name for _, name in shops if name != listing.seller_name)
+        return [Signal(
+            "seller_network", 0.35,
+            f"店铺联系电话{listing.seller_contact}同时用于{len(shops)}家店铺：{'、'.join(others[:5])}",
+            listing_value=listing.seller_contact, watchlist_value="、".join(others[:5]),
+        )]

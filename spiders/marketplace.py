@@ -19,8 +19,8 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.http import Response
 from scrapy_playwright.page import PageMethod
 
-from crawler.items import ListingItem
-from spiders.sandbox_sites import SITES, Site
+from crawler.items import ListingItem, SellerProfileItem
+from spiders.sandbox_sites import SITES, Site, parse_shop
 from watchlists import BUNDLED, read_categories
 
 # Signatures of anti-bot pages: a captcha form, or the classic "verify" wording.
@@ -101,7 +101,18 @@ class MarketplaceSpider(scrapy.Spider):
             yield self._request(site, response.urljoin(page.next_url), self.parse_search,
                                 {**meta, "page": response.meta["page"] + 1})
 
-    def parse_detail(self, response: Response) -> Iterator[ListingItem | scrapy.Request]:
+    def parse_shop(self, response: Response) -> Iterator[SellerProfileItem | scrapy.Request]:
+        blocked, retry = self._retry_if_blocked(response)
+        if blocked:
+            if retry is not None:
+                yield retry
+            return
+        site = SITES[response.meta["site"]]
+        fields = parse_shop(response)
+        if fields["seller_key"]:
+            yield SellerProfileItem(marketplace=site.marketplace, url=response.url, **fields)
+
+    def parse_detail(self, response: Response) -> Iterator[ListingItem | SellerProfileItem | scrapy.Request]:
         blocked, retry = self._retry_if_blocked(response)
         if blocked:
             if retry is not None:
@@ -111,6 +122,11 @@ class MarketplaceSpider(scrapy.Spider):
         fields = site.parse_detail(response)
         label = (fields.pop("category_label", None) or "").strip()
         specs = fields.pop("specs", {}) or {}
+        if fields.get("seller_url"):
+            # Once per shop (Scrapy's duplicate filter): its contact details, for seller networks.
+            # Shop pages are server-rendered on every flavour, so no browser is needed.
+            yield scrapy.Request(response.urljoin(fields["seller_url"]), callback=self.parse_shop,
+                                 meta={"site": site.code})
         yield ListingItem(
             marketplace=site.marketplace,
             listing_key=str(fields.pop("listing_key") or ""),

@@ -175,6 +175,17 @@ def _d_detail(response: Response) -> dict[str, Any]:
     }
 
 
+def parse_shop(response: Response) -> dict[str, Any]:
+    """The shop page (the same markup on every flavour; server-rendered even on the JavaScript one)."""
+    profile = response.css("div.shop-profile")
+    return {
+        "seller_key": profile.attrib.get("data-shop-id") if profile else shop_key(response.url),
+        "name": text_of(response, "h1.shop-name"),
+        "phone": text_of(response, "dd.shop-phone"),
+        "location": text_of(response, "dd.shop-location"),
+    }
+
+
 SITES: dict[str, Site] = {
     "a": Site("a", "sandbox-a", False, lambda kw, page: f"/a/search?q={quote(kw)}&page={page}", _a_search, _a_detail),
     "b": Site("b", "sandbox-b", False, lambda kw, page: f"/b/search?q={quote(kw.encode('gbk'))}&page={page}",

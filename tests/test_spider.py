@@ -118,3 +118,14 @@ def test_interrupted_crawl_is_recorded_and_leaves_consistent_rows(sandbox, db_ur
         snapshots = session.scalar(select(func.count()).select_from(ListingSnapshot))
     assert run.status == "interrupted" and run.finished_at is not None
     assert 0 < listings == snapshots == run.listings_new
+
+
+def test_shop_pages_give_each_seller_its_contact(sandbox, db_url, sessions):
+    crawl(sandbox.url, db_url, "--site", "d", "--category", "cable")
+    catalog = build_catalog(sandbox.listings, sandbox.seed)
+    want = {l.seller.id: l.seller.phone for l in catalog.listings if l.flavour == "d" and l.category == "cable"}
+    with sessions() as session:
+        got = dict(session.execute(select(Seller.seller_key, Seller.phone).where(Seller.marketplace == "sandbox-d")).all())
+        run = session.scalars(select(CrawlRun)).one()
+    assert want and got == want
+    assert run.items_scraped == sum(1 for l in catalog.listings if l.flavour == "d" and l.category == "cable")

@@ -67,7 +67,7 @@ class CrawlRunRecorder:
             run.finished_at = utcnow()
             run.status = _STATUS_BY_REASON.get(reason, "failed")
             run.pages = int(stats.get("response_received_count", 0))
-            run.items_scraped = int(stats.get("item_scraped_count", 0))
+            run.items_scraped = int(stats.get("lijian/listings_seen", 0))  # listings, not shop profiles
             run.items_dropped = int(stats.get("item_dropped_count", 0))
             run.listings_new = int(stats.get("lijian/listings_new", 0))
             run.snapshots_new = int(stats.get("lijian/snapshots_new", 0))

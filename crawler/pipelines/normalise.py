@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
-from crawler.items import ListingItem
+from crawler.items import ListingItem, SellerProfileItem
 from crawler.normalise import clean_text, parse_price, split_location
 
 # Long text is kept whole in `raw`; the display fields are bounded so one hostile listing
@@ -14,7 +14,12 @@ MAX_SPEC_VALUE = 1000
 
 
 class NormalisePipeline:
-    async def process_item(self, item: ListingItem) -> ListingItem:
+    async def process_item(self, item: ListingItem | SellerProfileItem) -> ListingItem | SellerProfileItem:
+        if isinstance(item, SellerProfileItem):
+            item.name = clean_text(item.name) or None
+            item.phone = clean_text(item.phone).replace(" ", "") or None
+            item.location = clean_text(item.location) or None
+            return item
         item.raw.setdefault("title", item.title)
         item.title = clean_text(item.title)[:MAX_TITLE]
         if item.price is None and item.price_text:

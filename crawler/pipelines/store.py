@@ -5,7 +5,7 @@ from __future__ import annotations
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from crawler.items import ListingItem
+from crawler.items import ListingItem, SellerProfileItem
 from crawler.storage.db import open_database, session_factory
 from crawler.storage.listings import ListingStore
 
@@ -22,8 +22,13 @@ class StorePipeline:
             raise NotConfigured("LIJIAN_DATABASE_URL is not set")
         return cls(crawler, url)
 
-    async def process_item(self, item: ListingItem) -> ListingItem:
+    async def process_item(self, item: ListingItem | SellerProfileItem) -> ListingItem | SellerProfileItem:
         stats = self.crawler.stats
+        if isinstance(item, SellerProfileItem):
+            self.store.save_seller_profile(item)
+            stats.inc_value("lijian/seller_profiles")
+            return item
+        stats.inc_value("lijian/listings_seen")
         outcome = self.store.save(item, stats.get_value("lijian/crawl_run_id"))
         stats.inc_value(f"lijian/items/{item.marketplace}")
         if outcome.new_listing:

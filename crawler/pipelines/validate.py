@@ -7,7 +7,7 @@ import logging
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.items import ListingItem
+from crawler.items import ListingItem, SellerProfileItem
 from crawler.normalise import clean_text
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,11 @@ class ValidatePipeline:
         logger.warning("dropped listing (%s): %s", reason, where)
         raise DropItem(f"listing dropped: {reason} at {where}")
 
-    async def process_item(self, item: ListingItem) -> ListingItem:
+    async def process_item(self, item: ListingItem | SellerProfileItem) -> ListingItem | SellerProfileItem:
+        if isinstance(item, SellerProfileItem):
+            if not (item.marketplace and item.seller_key):
+                self._drop("seller_without_identity", item)
+            return item
         if not isinstance(item, ListingItem):
             self._drop("not_a_listing", item)
         if not (item.marketplace and item.listing_key and item.url):

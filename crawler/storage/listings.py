@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.items import ListingItem
+from crawler.items import ListingItem, SellerProfileItem
+from crawler.normalise import split_location
 from crawler.storage.db import session_scope
 from crawler.storage.models import Listing, ListingSnapshot, Seller, utcnow
 from crawler.storage.upsert import insert_ignore
@@ -65,6 +66,22 @@ class ListingStore:
                     raw=_jsonable(item.raw), content_hash=digest,
                 ))
         return SaveOutcome(listing_id, new_listing, new_snapshot)
+
+    def save_seller_profile(self, item: SellerProfileItem, now: datetime | None = None) -> int:
+        """Record a shop page's details on its seller (created if no listing named it yet)."""
+        now = now or utcnow()
+        province, city = split_location(item.location)
+        with session_scope(self.sessions) as session:
+            seller_id, _ = insert_ignore(
+                session, Seller,
+                {"marketplace": item.marketplace, "seller_key": item.seller_key, "name": item.name,
+                 "shop_url": item.url, "province": province, "city": city, "first_seen_at": now, "last_seen_at": now},
+                ("marketplace", "seller_key"),
+            )
+            values = {"phone": item.phone, "last_seen_at": now}
+            values.update({k: v for k, v in (("name", item.name), ("province", province), ("city", city)) if v})
+            session.execute(update(Seller).where(Seller.id == seller_id).values(**values))
+        return seller_id
 
     @staticmethod
     def _seller(session: Session, item: ListingItem, now: datetime) -> int | None:

@@ -77,6 +77,8 @@ class Seller(Base):
     shop_url: Mapped[str | None] = mapped_column(Text)
     province: Mapped[str | None] = mapped_column(String(32))
     city: Mapped[str | None] = mapped_column(String(64))
+    # Contact shown on the shop page: the same phone behind several shops is a seller network.
+    phone: Mapped[str | None] = mapped_column(String(64), index=True)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
