@@ -1,0 +1,61 @@
+"""The generic product extractor: golden cases (a folder each), hostile input, the shared corpus."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crawler.cli import cli
+from crawler.extract.pages import decode, read_page
+from crawler.extract.product import extract_product
+
+FIXTURES = Path(__file__).parent / "fixtures" / "extraction"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "products"
+CASES = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden_case(case):
+    folder = FIXTURES / case
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+    found = extract_product(read_page(folder / "page.html").html, meta["url"]).as_dict()
+    assert {k: found[k] for k in expected} == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=3000))
+def test_random_bytes_never_crash(body):
+    _, text = decode(body)
+    extract_product(text, "https://x.example/p/1")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(list('<>"=/{}[]:;,. ') + ["<div", "</", "<script type=\"application/ld+json\">",
+                                                            "price", "¥", "12.5", "@type", "Product", "offers"]),
+                max_size=120))
+def test_broken_markup_never_crashes(pieces):
+    extract_product("".join(pieces), "https://x.example/p/1")
+
+
+def test_extract_command_prints_json_and_counts_unreadable_files(tmp_path):
+    bad = tmp_path / "broken.html.gz"
+    bad.write_bytes(b"not gzip")
+    result = CliRunner().invoke(cli, ["extract", str(FIXTURES / "microdata-itemprop" / "page.html"), str(bad),
+                                      "--url", "https://shop.example/item/1"])
+    assert result.exit_code == 1 and "1 file(s) skipped" in result.output and "not a valid gzip file" in result.output
+    first = json.loads(result.output.splitlines()[0])
+    assert first["price"] == "119.00" and first["sources"]["price"] == "microdata" and first["page_type"] == "product"
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="../shared/corpus/products is not beside this checkout")
+def test_shared_product_corpus_does_not_regress():
+    # Figures of 2026-11-23 (docs/EXTRACTION.md); the issue's targets are higher (price 0.92, sku 0.85,
+    # availability 0.95): this guards what was reached, it does not claim the targets.
+    result = CliRunner().invoke(cli, ["eval", "products", str(CORPUS)])
+    assert result.exit_code == 0, result.output
+    f1 = {part.split()[0]: float(part.split()[2]) for part in result.output.split(": ", 1)[1].split("; ")}
+    assert f1["price"] >= 0.9 and f1["sku"] >= 0.78 and f1["availability"] >= 0.88
