@@ -6,7 +6,6 @@ import csv
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from crawler.cli import CONTEXT, UserError, cli, friendly_errors, load_lists, wa
 from crawler.normalise import parse_price
 from matchers import ListingView, build_matchers, score_listing
 from matchers.lookalike import normalise
+from matchers.metrics import Counts
 from watchlists import Brand, Watchlists
 
 
@@ -112,26 +112,6 @@ def evaluate() -> None:
     """Measure the matchers on labelled data."""
 
 
-@dataclass
-class Tally:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-
 def _with_genuine_names(lists: Watchlists, genuine: list[str]) -> list[Brand]:
     """The watchlist's brands plus every genuine name of the file that it does not know yet."""
     brands = list(lists.brands)
@@ -168,7 +148,7 @@ def eval_lookalikes(file: Path, verbose: bool, watchlists_dir: Path | None) -> N
     brand_matcher = matcher[0]
     resolve = {normalise(n): b.name for b in _with_genuine_names(lists, [r["genuine"] for r in rows])
                for n in b.all_names()}
-    tally, same_ok, same_total, other_flagged, other_total = Tally(), 0, 0, 0, 0
+    tally, same_ok, same_total, other_flagged, other_total = Counts(), 0, 0, 0, 0
     for row in rows:
         genuine = resolve.get(normalise(row["genuine"]), row["genuine"])
         finding = brand_matcher.analyse(ListingView(title=row["variant"], category=row.get("category") or None))

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
+from matchers.metrics import Counts
+
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9\-/.]*[a-z0-9]|[a-z0-9]")
 _JOINERS = re.compile(r"[\-/.\s]")
 _RECORD = re.compile(r"COL (\w+) VAL (.*?)(?= COL |$)")
@@ -155,26 +157,13 @@ class PairModel:
         return sorted(contributions, key=lambda c: -abs(c[1]))
 
 
-@dataclass(frozen=True)
-class Scores:
-    precision: float
-    recall: float
-    f1: float
-    tp: int
-    fp: int
-    fn: int
-
-
-def score(predicted: Iterable[bool], gold: Iterable[bool]) -> Scores:
-    tp = fp = fn = 0
+def score(predicted: Iterable[bool], gold: Iterable[bool]) -> Counts:
+    counts = Counts()
     for p, g in zip(predicted, gold):
-        tp += p and g
-        fp += p and not g
-        fn += g and not p
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return Scores(precision, recall, f1, tp, fp, fn)
+        counts.tp += p and g
+        counts.fp += p and not g
+        counts.fn += g and not p
+    return counts
 
 
 def fit(pairs: list[tuple[ProductRecord, ProductRecord, bool]]) -> PairModel:

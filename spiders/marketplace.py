@@ -10,6 +10,7 @@ are plain HTTP. A block page (captcha) is counted and retried, never read as "no
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,22 @@ from watchlists import BUNDLED, read_categories
 # Signatures of anti-bot pages: a captcha form, or the classic "verify" wording.
 BLOCK_MARKERS = ('id="captcha-form"', "请输入验证码", "安全验证")
 JS_READY = "#app[data-ready], #app[data-error]"
+
+
+def unless_blocked(callback):
+    """Run a parse callback only on a real page; a block page (captcha) or a page whose script
+    failed is counted and retried instead, never parsed as an empty result."""
+
+    @functools.wraps(callback)
+    def wrapper(self, response: Response):
+        blocked, retry = self._retry_if_blocked(response)
+        if blocked:
+            if retry is not None:
+                yield retry
+            return
+        yield from callback(self, response)
+
+    return wrapper
 
 
 class MarketplaceSpider(scrapy.Spider):
@@ -84,12 +101,8 @@ class MarketplaceSpider(scrapy.Spider):
             self.logger.error("gave up on %s: still %s after retries", response.url, reason)
         return True, retry
 
+    @unless_blocked
     def parse_search(self, response: Response) -> Iterator[scrapy.Request]:
-        blocked, retry = self._retry_if_blocked(response)
-        if blocked:
-            if retry is not None:
-                yield retry
-            return
         site = SITES[response.meta["site"]]
         page = site.parse_search(response)
         self.crawler.stats.inc_value(f"lijian/search_pages/{site.marketplace}")
@@ -101,23 +114,15 @@ class MarketplaceSpider(scrapy.Spider):
             yield self._request(site, response.urljoin(page.next_url), self.parse_search,
                                 {**meta, "page": response.meta["page"] + 1})
 
+    @unless_blocked
     def parse_shop(self, response: Response) -> Iterator[SellerProfileItem | scrapy.Request]:
-        blocked, retry = self._retry_if_blocked(response)
-        if blocked:
-            if retry is not None:
-                yield retry
-            return
         site = SITES[response.meta["site"]]
         fields = parse_shop(response)
         if fields["seller_key"]:
             yield SellerProfileItem(marketplace=site.marketplace, url=response.url, **fields)
 
+    @unless_blocked
     def parse_detail(self, response: Response) -> Iterator[ListingItem | SellerProfileItem | scrapy.Request]:
-        blocked, retry = self._retry_if_blocked(response)
-        if blocked:
-            if retry is not None:
-                yield retry
-            return
         site = SITES[response.meta["site"]]
         fields = site.parse_detail(response)
         label = (fields.pop("category_label", None) or "").strip()

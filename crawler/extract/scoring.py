@@ -5,21 +5,12 @@ negative; a missing prediction where a true value exists is a false negative."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from matchers.metrics import Counts
 
-@dataclass
-class FieldScore:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
 
-    @property
-    def f1(self) -> float:
-        precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-        recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-        return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+FieldScore = Counts  # per-field counts of the corpus rule
 
 
 def _same(field: str, predicted: str, accepted: str) -> bool:
