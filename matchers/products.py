@@ -10,6 +10,7 @@ Measured on ../shared/corpus/matching (see docs/MATCHING.md): `lijian eval pairs
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -143,8 +144,6 @@ class PairModel:
     threshold: float
 
     def probability(self, a: ProductRecord, b: ProductRecord) -> float:
-        import math
-
         z = self.intercept + sum(w * x for w, x in zip(self.weights, features(a, b)))
         return 1 / (1 + math.exp(-z))
 

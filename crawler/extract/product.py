@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 import extruct
 from parsel import Selector
@@ -105,6 +106,14 @@ def _offers(product: dict) -> list[dict]:
     return found
 
 
+def _image_urls(value: Any) -> list[str]:
+    """schema.org `image`: a URL, an ImageObject, or a list of either."""
+    items = value if isinstance(value, list) else [value]
+    urls = [item if isinstance(item, str) else _text(item.get("url")) if isinstance(item, dict) else None
+            for item in items]
+    return [url for url in urls if url]
+
+
 def _from_product(page: ProductPage, product: dict, source: str) -> None:
     def put(name: str, value: Any) -> None:
         if value is not None and getattr(page, name) in (None, []):
@@ -133,10 +142,7 @@ def _from_product(page: ProductPage, product: dict, source: str) -> None:
         put("sku", _text(offer.get("sku")))
         if page.price is not None:
             break
-    image = product.get("image")
-    images = [image] if isinstance(image, str) else [i if isinstance(i, str) else _text(i.get("url")) if isinstance(i, dict) else None
-                                                      for i in image or [] if i] if isinstance(image, list) else []
-    put("images", [i for i in images if i] or None)
+    put("images", _image_urls(product.get("image")) or None)
 
 
 def extract_product(html: str, url: str) -> ProductPage:
@@ -213,8 +219,6 @@ def _guess_price(selector: Selector) -> tuple[Decimal, str] | None:
 
 def _url_ids(url: str) -> list[str]:
     """Id-like tokens of a URL's path (and their digit runs), last first: where shops put the item id."""
-    from urllib.parse import urlsplit
-
     path = urlsplit(url).path
     found: list[str] = []
     for token in reversed(re.findall(r"[A-Za-z0-9]+", path)):
