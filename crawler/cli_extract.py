@@ -1,4 +1,4 @@
-"""`lijian extract` and `lijian eval products`: the generic product extractor on saved pages."""
+"""`lijian extract`, `lijian profiles` and `lijian eval products|serps`: extraction on saved pages."""
 
 from __future__ import annotations
 
@@ -9,39 +9,86 @@ import click
 
 from crawler.cli import CONTEXT, UserError, cli
 from crawler.cli_matching import evaluate
-from crawler.extract.pages import PageError, read_page
+from crawler.extract.archive import InputPage, read_inputs
+from crawler.extract.pages import PageError
 from crawler.extract.product import extract_product
+from crawler.profiles import BUNDLED_PROFILES, ProfileError, check_profiles, load_profiles
 
 FIELDS = ("price", "sku", "availability", "brand", "mpn", "gtin")
 
 
+def _profiles(folder: Path | None):
+    try:
+        return load_profiles(folder or BUNDLED_PROFILES)
+    except ProfileError as exc:
+        raise UserError(f"site profiles are broken (run `lijian profiles check`):\n{exc}") from None
+
+
 @cli.command("extract", context_settings=CONTEXT)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--url", help="The page's original address (for relative links and URL ids); default: file:// path.")
-def extract(paths: tuple[Path, ...], url: str | None) -> None:
-    """Extract products from saved pages (.html, .html.gz): one JSON object per page.
+@click.option("--url", help="The page's original address, for files that do not record it (.html).")
+@click.option("--profile", "profile_name", help="Site profile to use (default: chosen by the page's URL).")
+@click.option("--type", "page_type", type=click.Choice(["auto", "product", "search"]), default="auto",
+              show_default=True, help="Page type; auto detects it (result cards found → search).")
+@click.option("--profiles", "profiles_dir", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+def extract(paths: tuple[Path, ...], url: str | None, profile_name: str | None, page_type: str,
+            profiles_dir: Path | None) -> None:
+    """Extract listings from saved pages: .html, .html.gz, .warc, .warc.gz (every HTML response).
 
-    Structured data first (JSON-LD, microdata, RDFa, OpenGraph), then page heuristics; each
-    object says in `sources` where every field came from. A file that cannot be read is
-    reported and skipped (exit 1 at the end).
+    Prints one JSON object per product page, or per result card of a search page (with its
+    `rank`). Web-archive addresses (web.archive.org/web/<time>id_/<original>) are reported as
+    the original URL. A file that cannot be read is reported and skipped (exit 1 at the end).
 
     \b
-    Example:
+    Examples:
       lijian extract page.html.gz --url https://shop.example/item/123
+      lijian extract ../shared/corpus/serps/jd/*.warc.gz
     """
+    from crawler.extract.page import extract_page
+
+    profiles = _profiles(profiles_dir)
+    if profile_name and profile_name not in profiles:
+        raise UserError(f"unknown profile {profile_name!r}; known: {', '.join(sorted(profiles))}")
     failed = 0
     for path in paths:
+        encoding = profiles[profile_name].encoding if profile_name else None
         try:
-            page = read_page(path)
+            for page in read_inputs(path, encoding):
+                for record in extract_page(page, profiles, url=url, profile_name=profile_name, page_type=page_type):
+                    click.echo(json.dumps(record, ensure_ascii=False))
         except PageError as exc:
             failed += 1
             click.echo(f"skipped: {exc}", err=True)
-            continue
-        result = extract_product(page.html, url or path.resolve().as_uri()).as_dict()
-        result["encoding"] = page.encoding
-        click.echo(json.dumps(result, ensure_ascii=False))
     if failed:
         raise UserError(f"{failed} file(s) skipped")
+
+
+@cli.group("profiles", context_settings=CONTEXT)
+def profiles_group() -> None:
+    """Site profiles (spiders/profiles/*.yaml): how each marketplace is searched and read."""
+
+
+@profiles_group.command("list", context_settings=CONTEXT)
+@click.option("--profiles", "profiles_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Profile folder (default: the bundled spiders/profiles).")
+def profiles_list(profiles_dir: Path | None) -> None:
+    """One line per profile: name, render mode, domains, title."""
+    for profile in sorted(_profiles(profiles_dir).values(), key=lambda p: (p.sandbox, p.name)):
+        click.echo(f"{profile.name:<12} {profile.render.mode:<10} {','.join(profile.domains)[:40]:<40} "
+                   f"{profile.title}")
+
+
+@profiles_group.command("check", context_settings=CONTEXT)
+@click.option("--profiles", "profiles_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Profile folder (default: the bundled spiders/profiles).")
+def profiles_check(profiles_dir: Path | None) -> None:
+    """Validate every profile; each problem as file: field: message (exit 1 if any)."""
+    profiles, problems = check_profiles(profiles_dir or BUNDLED_PROFILES)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        raise UserError(f"{len(problems)} problem(s) in site profiles")
+    click.echo(f"ok: {len(profiles)} profiles ({', '.join(sorted(profiles))})")
 
 
 @evaluate.command("products", context_settings=CONTEXT)
@@ -54,6 +101,7 @@ def eval_products(folder: Path, verbose: bool) -> None:
     Example:
       lijian eval products ../shared/corpus/products
     """
+    from crawler.extract.pages import read_page
     from crawler.extract.scoring import FieldScore, add
 
     truth_file = folder / "ground-truth.json"
@@ -71,3 +119,54 @@ def eval_products(folder: Path, verbose: bool) -> None:
                            f"({found['sources'].get(field, '-')}) {expected['url'][:60]}")
     click.echo(f"{len(truth)} pages: " + "; ".join(
         f"{field} F1 {s.f1:.3f} (tp {s.tp}, fp {s.fp}, fn {s.fn})" for field, s in scores.items()))
+
+
+@evaluate.command("serps", context_settings=CONTEXT)
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--verbose", "-v", is_flag=True, help="Print every missing, extra or mistitled result.")
+def eval_serps(folder: Path, verbose: bool) -> None:
+    """Search-result extraction against archived pages: <name>.warc.gz + <name>.expected.json.
+
+    A result counts when its URL and title (text, not markup) are expected; anything else
+    found is extra. Per marketplace and in total.
+
+    \b
+    Example:
+      lijian eval serps ../shared/corpus/serps
+    """
+    from crawler.extract.page import extract_page
+    from crawler.extract.scoring import SerpScore, score_serp
+
+    profiles = _profiles(None)
+    totals: dict[str, SerpScore] = {}
+    pages = sorted(folder.rglob("*.expected.json"))
+    if not pages:
+        raise UserError(f"{folder}: no *.expected.json files")
+    for expected_file in pages:
+        archive = expected_file.with_name(expected_file.name.replace(".expected.json", ".warc.gz"))
+        expected = json.loads(expected_file.read_text(encoding="utf-8")).get("results") or []
+        try:
+            found = [r for page in read_inputs(archive)
+                     for r in extract_page(page, profiles, page_type="search")]
+        except PageError as exc:
+            raise UserError(str(exc)) from None
+        market = expected_file.parent.name
+        score = totals.setdefault(market, SerpScore())
+        before = score.both_hits
+        problems = score_serp(score, found, expected)
+        click.echo(f"{expected_file.name.removesuffix('.expected.json'):<55} expected {len(expected):>3} "
+                   f"found {len(found):>3} right {score.both_hits - before:>3}")
+        if verbose:
+            for line in problems:
+                click.echo("    " + line)
+    total = SerpScore()
+    for market, score in sorted(totals.items()):
+        click.echo(f"{market:<12} recall {score.recall:.3f} precision {score.precision:.3f} "
+                   f"(expected {score.expected}, found {score.found}, right {score.both_hits}, "
+                   f"url only {score.url_hits - score.both_hits}, extra {score.extra}"
+                   + (f", title as subtitle {score.by_subtitle}" if score.by_subtitle else "") + ")")
+        for name in ("expected", "found", "url_hits", "both_hits", "extra", "by_subtitle", "pages", "pages_in_order"):
+            setattr(total, name, getattr(total, name) + getattr(score, name))
+    click.echo(f"{'all':<12} recall {total.recall:.3f} precision {total.precision:.3f} "
+               f"(expected {total.expected}, found {total.found}, right {total.both_hits}; "
+               f"{total.pages_in_order} of {total.pages} pages in the expected order)")

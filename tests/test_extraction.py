@@ -48,7 +48,7 @@ def test_extract_command_prints_json_and_counts_unreadable_files(tmp_path):
                                       "--url", "https://shop.example/item/1"])
     assert result.exit_code == 1 and "1 file(s) skipped" in result.output and "not a valid gzip file" in result.output
     first = json.loads(result.output.splitlines()[0])
-    assert first["price"] == "119.00" and first["sources"]["price"] == "microdata" and first["page_type"] == "product"
+    assert first["price"] == "119.00" and first["sources"]["price"] == "generic: microdata" and first["page_type"] == "product"
 
 
 @pytest.mark.skipif(not CORPUS.exists(), reason="../shared/corpus/products is not beside this checkout")

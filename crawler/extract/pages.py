@@ -30,7 +30,8 @@ def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     return encoding, text
 
 
-def read_page(path: Path) -> SavedPage:
+def read_page(path: Path, encoding: str | None = None) -> SavedPage:
+    """A saved page, decoded (`encoding` overrides detection, e.g. from a site profile)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -40,5 +41,7 @@ def read_page(path: Path) -> SavedPage:
             data = gzip.decompress(data)
         except (OSError, EOFError) as exc:
             raise PageError(f"{path}: not a valid gzip file ({exc})") from None
+    if encoding:
+        return SavedPage(path, encoding, data.decode(encoding, errors="replace"))
     encoding, html = decode(data)
     return SavedPage(path, encoding, html)

@@ -38,13 +38,20 @@ class ProductPage:
     gtin: str | None = None
     availability: str | None = None
     images: list[str] = field(default_factory=list)
+    seller_name: str | None = None
+    seller_url: str | None = None
+    seller_location: str | None = None
+    specs: dict[str, str] = field(default_factory=dict)
+    certificates: list[dict[str, str]] = field(default_factory=list)  # {kind, number, where}
     sources: dict[str, str] = field(default_factory=dict)  # field -> where it came from
 
     def as_dict(self) -> dict[str, Any]:
         return {"url": self.url, "page_type": "product", "title": self.title,
                 "price": str(self.price) if self.price is not None else None, "currency": self.currency,
                 "brand": self.brand, "sku": self.sku, "mpn": self.mpn, "gtin": self.gtin,
-                "availability": self.availability, "images": self.images, "sources": self.sources}
+                "availability": self.availability, "images": self.images, "seller_name": self.seller_name,
+                "seller_url": self.seller_url, "seller_location": self.seller_location, "specs": self.specs,
+                "certificates": self.certificates, "sources": self.sources}
 
 
 def _types(obj: dict) -> list[str]:
