@@ -189,29 +189,43 @@ def db_current(db_url: str | None) -> None:
 
 # -- crawl / match / digest ---------------------------------------------------------------
 @cli.command(context_settings=CONTEXT)
-@click.option("--sandbox", "base_url", required=True, metavar="URL", help="Base URL of a sandbox marketplace.")
-@click.option("--site", "sites", multiple=True, type=click.Choice(["a", "b", "c", "d"]), help="Flavours (default all).")
+@click.option("--sandbox", "base_url", metavar="URL", help="Base URL of a sandbox marketplace (for its flavours a-d).")
+@click.option("--site", "sites", multiple=True, metavar="PROFILE",
+              help="Site profiles to search (`lijian profiles list`; a-d are the sandbox flavours). "
+                   "Default: the four sandbox flavours.")
 @click.option("--category", "categories", multiple=True, help="Category slugs to search (default all).")
 @click.option("--keyword", "keywords", multiple=True, help="Search these keywords instead of the category's.")
-@click.option("--max-pages", default=50, show_default=True, type=click.IntRange(1), help="Result pages per keyword.")
+@click.option("--max-pages", type=click.IntRange(1), help="Result pages per keyword (default: each profile's max_pages).")
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @db_option
 @watchlists_option
 @friendly_errors
-def crawl(base_url: str, sites: tuple[str, ...], categories: tuple[str, ...], keywords: tuple[str, ...],
-          max_pages: int, log_level: str, db_url: str | None, watchlists_dir: Path | None) -> None:
-    """Crawl a marketplace by keyword and store its listings (one crawl run).
+def crawl(base_url: str | None, sites: tuple[str, ...], categories: tuple[str, ...], keywords: tuple[str, ...],
+          max_pages: int | None, log_level: str, db_url: str | None, watchlists_dir: Path | None) -> None:
+    """Crawl marketplaces by keyword through their site profiles and store the listings (one crawl run).
 
     \b
-    Example:
+    Examples:
       lijian crawl --sandbox http://127.0.0.1:8642 --site a --site c --category cable
+      lijian crawl --site jd --keyword 电线电缆 --max-pages 2
     """
     from crawler.crawl import crawl_settings, run_crawl
+    from crawler.profiles import ProfileError
     from crawler.storage.db import open_database
+    from spiders.marketplace import resolve_profiles
 
     config = load_config(database_url=db_url, watchlists_dir=watchlists_dir)
-    if not base_url.startswith(("http://", "https://")):
+    sites = sites or ("a", "b", "c", "d")
+    try:
+        chosen = resolve_profiles(list(sites))
+    except ProfileError as exc:
+        raise UserError(f"site profiles are broken (run `lijian profiles check`):\n{exc}") from None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--site") from None
+    if any(p.sandbox for p in chosen) and not base_url:
+        raise click.BadParameter("the sandbox flavours need --sandbox URL", param_hint="--sandbox")
+    if base_url and not base_url.startswith(("http://", "https://")):
         raise click.BadParameter("must start with http:// or https://", param_hint="--sandbox")
     open_database(config.database_url)  # schema at head, or a clear error before Scrapy starts
     from watchlists import BUNDLED, read_categories
@@ -223,7 +237,7 @@ def crawl(base_url: str, sites: tuple[str, ...], categories: tuple[str, ...], ke
                                  param_hint="--category")
     result = run_crawl(
         crawl_settings(config.database_url, log_level=log_level.upper()),
-        base_url=base_url, sites=",".join(sites or ("a", "b", "c", "d")),
+        base_url=base_url, sites=",".join(sites),
         categories=",".join(categories) or None, keywords=",".join(keywords) or None,
         max_pages=max_pages, watchlists_dir=str(config.watchlists_dir) if config.watchlists_dir else None,
     )

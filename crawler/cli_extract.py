@@ -72,7 +72,12 @@ def profiles_group() -> None:
 @click.option("--profiles", "profiles_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Profile folder (default: the bundled spiders/profiles).")
 def profiles_list(profiles_dir: Path | None) -> None:
-    """One line per profile: name, render mode, domains, title."""
+    """One line per profile: name, render mode, domains, title.
+
+    \b
+    Example:
+      lijian profiles list
+    """
     for profile in sorted(_profiles(profiles_dir).values(), key=lambda p: (p.sandbox, p.name)):
         click.echo(f"{profile.name:<12} {profile.render.mode:<10} {','.join(profile.domains)[:40]:<40} "
                    f"{profile.title}")
@@ -82,7 +87,12 @@ def profiles_list(profiles_dir: Path | None) -> None:
 @click.option("--profiles", "profiles_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Profile folder (default: the bundled spiders/profiles).")
 def profiles_check(profiles_dir: Path | None) -> None:
-    """Validate every profile; each problem as file: field: message (exit 1 if any)."""
+    """Validate every profile; each problem as file: field: message (exit 1 if any).
+
+    \b
+    Example:
+      lijian profiles check --profiles ./my-profiles
+    """
     profiles, problems = check_profiles(profiles_dir or BUNDLED_PROFILES)
     for problem in problems:
         click.echo(str(problem), err=True)

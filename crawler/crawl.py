@@ -39,6 +39,13 @@ def crawl_settings(database_url: str, log_level: str = "WARNING", **extra: Any) 
 
 def run_crawl(settings: Settings, spider: str = "marketplace", on_item: Callable[[Any], None] | None = None,
               on_response: Callable[[], None] | None = None, **spider_args: Any) -> CrawlResult:
+    if spider == "marketplace" and spider_args.get("sites"):
+        from spiders.marketplace import politeness_settings, resolve_profiles
+
+        # Each profile's concurrency, delay and AutoThrottle, as Scrapy download slots.
+        settings = settings.copy()
+        for key, value in politeness_settings(resolve_profiles(spider_args["sites"])).items():
+            settings.set(key, value, priority="spider")
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider)
     if on_item is not None:

@@ -253,6 +253,10 @@ class Profile(_Strict):
         return {k: _compile_all(v) for k, v in self.detail.fields.items()}
 
     @cached_property
+    def shop_rules(self) -> dict[str, list[Rule]]:
+        return {k: _compile_all(v) for k, v in (self.shop.fields if self.shop else {}).items()}
+
+    @cached_property
     def item_id_rules(self) -> list[Rule]:
         return _compile_all(self.item_id)
 

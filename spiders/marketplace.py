@@ -1,11 +1,14 @@
-"""Search a marketplace by keyword, follow pagination and detail pages, yield ListingItems.
+"""Search marketplaces by keyword through their site profiles; follow pagination, detail and shop pages.
 
     lijian crawl --sandbox http://127.0.0.1:8642 --site a --site c --category cable
     scrapy crawl marketplace -a base_url=http://127.0.0.1:8642 -a sites=a,b,c,d
+    scrapy crawl marketplace -a sites=jd -a keywords=电线电缆
 
-Keywords come from the category table (watchlists/categories.yaml) unless given. Pages of a
-site that needs JavaScript are rendered in Chromium through scrapy-playwright; the others
-are plain HTTP. A block page (captcha) is counted and retried, never read as "no results".
+`sites` are profile names (spiders/profiles/*.yaml); a, b, c, d are short for the sandbox
+flavours sandbox-a … sandbox-d, which need `base_url`. Keywords come from the category table
+(watchlists/categories.yaml) unless given. A profile whose render mode is playwright is read
+through Chromium (scrapy-playwright); the others are plain HTTP. A block page (captcha, login
+wall) is counted by kind and retried, never read as "no results".
 """
 
 from __future__ import annotations
@@ -20,18 +23,70 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.http import Response
 from scrapy_playwright.page import PageMethod
 
+from crawler.extract.detail import extract_detail
+from crawler.extract.rules import Context, first_value
+from crawler.extract.search import extract_search
 from crawler.items import ListingItem, SellerProfileItem
-from spiders.sandbox_sites import SITES, Site, parse_shop
+from crawler.profiles import Profile, load_profiles
 from watchlists import BUNDLED, read_categories
 
-# Signatures of anti-bot pages: a captcha form, or the classic "verify" wording.
-BLOCK_MARKERS = ('id="captcha-form"', "请输入验证码", "安全验证")
-JS_READY = "#app[data-ready], #app[data-error]"
+SANDBOX_SHORTHAND = {"a": "sandbox-a", "b": "sandbox-b", "c": "sandbox-c", "d": "sandbox-d"}
+
+
+def resolve_profiles(names: str | list[str], profiles: dict[str, Profile] | None = None) -> list[Profile]:
+    """Profiles by name (a-d short for the sandbox flavours); ValueError naming an unknown one."""
+    profiles = profiles if profiles is not None else load_profiles()
+    wanted = [n.strip() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
+    chosen = []
+    for name in wanted:
+        name = SANDBOX_SHORTHAND.get(name, name)
+        if name not in profiles:
+            raise ValueError(f"unknown site {name!r}; known: {', '.join(sorted(profiles))}")
+        chosen.append(profiles[name])
+    return chosen
+
+
+def page_methods(profile: Profile) -> list[PageMethod]:
+    """What Chromium does before the page is read: wait for the profile's selector, scroll."""
+    render = profile.render
+    methods = []
+    if render.wait_for:
+        methods.append(PageMethod("wait_for_selector", render.wait_for, state="attached", timeout=render.timeout_ms))
+    for _ in range(render.scroll):
+        methods.append(PageMethod("evaluate", "window.scrollBy(0, document.body.scrollHeight)"))
+    return methods
+
+
+def request_meta(profile: Profile) -> dict[str, Any]:
+    """Scrapy meta for a request to this profile's site: its download slot (per-profile
+    concurrency and delay, see politeness_settings), robots.txt and the browser when needed."""
+    meta: dict[str, Any] = {"profile": profile.name, "download_slot": profile.name}
+    if not profile.politeness.obey_robots:
+        meta["dont_obey_robotstxt"] = True
+    if not profile.politeness.autothrottle:
+        meta["autothrottle_dont_adjust_delay"] = True
+    if profile.render.mode == "playwright":
+        meta.update(playwright=True, playwright_page_methods=page_methods(profile),
+                    playwright_page_goto_kwargs={"timeout": profile.render.timeout_ms})
+    return meta
+
+
+def politeness_settings(profiles: list[Profile]) -> dict[str, Any]:
+    """Scrapy settings that carry the profiles' politeness: one download slot per profile."""
+    slots = {p.name: {"concurrency": p.politeness.concurrency, "delay": p.politeness.delay,
+                      "jitter": 0.5 if p.politeness.delay > 0 else 0} for p in profiles}
+    settings: dict[str, Any] = {"DOWNLOAD_SLOTS": slots}
+    throttled = [p for p in profiles if p.politeness.autothrottle]
+    if throttled:
+        settings.update(AUTOTHROTTLE_ENABLED=True,
+                        AUTOTHROTTLE_START_DELAY=max(p.politeness.delay for p in throttled),
+                        AUTOTHROTTLE_TARGET_CONCURRENCY=1.0)
+    return settings
 
 
 def unless_blocked(callback):
-    """Run a parse callback only on a real page; a block page (captcha) or a page whose script
-    failed is counted and retried instead, never parsed as an empty result."""
+    """Run a parse callback only on a real page; a block page (captcha, login wall) or a page
+    whose script failed is counted and retried instead, never parsed as an empty result."""
 
     @functools.wraps(callback)
     def wrapper(self, response: Response):
@@ -50,16 +105,17 @@ class MarketplaceSpider(scrapy.Spider):
 
     def __init__(self, base_url: str | None = None, sites: str | list[str] = "a,b,c,d",
                  categories: str | list[str] | None = None, keywords: str | list[str] | None = None,
-                 max_pages: int | str = 50, watchlists_dir: str | None = None, **kwargs: Any) -> None:
+                 max_pages: int | str | None = None, watchlists_dir: str | None = None,
+                 profiles_dir: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not base_url:
-            raise ValueError("base_url is required, e.g. -a base_url=http://127.0.0.1:8642")
-        self.base_url = base_url.rstrip("/")
-        codes = sites.split(",") if isinstance(sites, str) else list(sites)
-        unknown = [c for c in codes if c not in SITES]
-        if unknown:
-            raise ValueError(f"unknown site {unknown[0]!r}; known: {', '.join(SITES)}")
-        self.sites = [SITES[c] for c in codes]
+        all_profiles = load_profiles(Path(profiles_dir)) if profiles_dir else load_profiles()
+        self.profiles = {p.name: p for p in resolve_profiles(sites, all_profiles)}
+        missing_search = [p.name for p in self.profiles.values() if p.search is None]
+        if missing_search:
+            raise ValueError(f"profile {missing_search[0]!r} has no search rules")
+        if any(p.sandbox for p in self.profiles.values()) and not base_url:
+            raise ValueError("base_url is required for sandbox flavours, e.g. -a base_url=http://127.0.0.1:8642")
+        self.base_url = (base_url or "").rstrip("/")
         taxonomy = read_categories(Path(watchlists_dir) if watchlists_dir else BUNDLED)
         self.category_by_label = {c.zh: c.slug for c in taxonomy.values()}
         wanted = categories.split(",") if isinstance(categories, str) else (categories or list(taxonomy))
@@ -71,75 +127,102 @@ class MarketplaceSpider(scrapy.Spider):
             self.searches = [(w, None) for w in words]
         else:
             self.searches = [(w, slug) for slug in wanted for w in taxonomy[slug].keywords]
-        self.max_pages = int(max_pages)
+        self.max_pages = int(max_pages) if max_pages else None
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for site in self.sites:
+        for profile in self.profiles.values():
             for keyword, category in self.searches:
-                yield self._request(site, self.base_url + site.search_path(keyword, 1), self.parse_search,
+                url = profile.search_url(keyword, 1, base=self.base_url)
+                yield self._request(profile, url, self.parse_search,
                                     {"keyword": keyword, "category": category, "page": 1})
 
-    def _request(self, site: Site, url: str, callback, meta: dict[str, Any]) -> scrapy.Request:
-        meta = {**meta, "site": site.code}
-        if site.needs_browser:
-            meta.update(playwright=True, playwright_page_methods=[
-                PageMethod("wait_for_selector", JS_READY, state="attached", timeout=15_000)])
-        return scrapy.Request(url, callback=callback, meta=meta)
+    def _request(self, profile: Profile, url: str, callback, meta: dict[str, Any]) -> scrapy.Request:
+        return scrapy.Request(url, callback=callback, meta={**meta, **request_meta(profile)})
+
+    def _profile(self, response: Response) -> Profile:
+        return self.profiles[response.meta["profile"]]
 
     def _retry_if_blocked(self, response: Response) -> tuple[bool, scrapy.Request | None]:
         """(blocked, retry): a block page or a failed script is counted and retried, never parsed."""
-        head = response.text[:5000]
-        if any(marker in head for marker in BLOCK_MARKERS):
-            reason = "blocked"
-        elif 'data-error="' in head:
-            reason = "script_failed"
-        else:
+        if not hasattr(response, "text"):
             return False, None
-        self.crawler.stats.inc_value(f"lijian/{reason}")
-        retry = get_retry_request(response.request, spider=self, reason=reason)
+        profile = self._profile(response)
+        kind = profile.is_blocked(response.url, response.text[:20000], response)
+        if kind is None:
+            return False, None
+        stats = self.crawler.stats
+        stats.inc_value("lijian/blocked")
+        stats.inc_value(f"lijian/blocked/{kind}")
+        stats.inc_value(f"lijian/profile/{profile.name}/blocked")
+        retry = get_retry_request(response.request, spider=self, reason=f"blocked:{kind}")
         if retry is None:
-            self.logger.error("gave up on %s: still %s after retries", response.url, reason)
+            self.logger.error("gave up on %s: still a %s page after retries", response.url, kind)
         return True, retry
+
+    def _count(self, profile: Profile, key: str, value: int = 1) -> None:
+        self.crawler.stats.inc_value(f"lijian/profile/{profile.name}/{key}", value)
 
     @unless_blocked
     def parse_search(self, response: Response) -> Iterator[scrapy.Request]:
-        site = SITES[response.meta["site"]]
-        page = site.parse_search(response)
-        self.crawler.stats.inc_value(f"lijian/search_pages/{site.marketplace}")
-        for href in page.detail_urls:
-            yield self._request(site, response.urljoin(href), self.parse_detail,
+        profile = self._profile(response)
+        page = extract_search(response, response.url, profile)
+        self.crawler.stats.inc_value(f"lijian/search_pages/{profile.name}")
+        self._count(profile, "search_pages")
+        self._count(profile, "results", len(page.results))
+        if not page.results and not page.no_results:
+            # Neither results nor the site's "nothing found": the layout may have changed.
+            self._count(profile, "empty_search_pages")
+            self.logger.warning("no result cards on %s (and no 'nothing found' notice)", response.url)
+        for result in page.results:
+            yield self._request(profile, result["url"], self.parse_detail,
                                 {"category": response.meta.get("category")})
-        if page.next_url and response.meta["page"] < self.max_pages:
+        limit = self.max_pages or (profile.search.max_pages if profile.search else 1)
+        if page.next_url and response.meta["page"] < limit:
             meta = {k: response.meta[k] for k in ("keyword", "category")}
-            yield self._request(site, response.urljoin(page.next_url), self.parse_search,
-                                {**meta, "page": response.meta["page"] + 1})
+            yield self._request(profile, page.next_url, self.parse_search, {**meta, "page": response.meta["page"] + 1})
 
     @unless_blocked
-    def parse_shop(self, response: Response) -> Iterator[SellerProfileItem | scrapy.Request]:
-        site = SITES[response.meta["site"]]
-        fields = parse_shop(response)
-        if fields["seller_key"]:
-            yield SellerProfileItem(marketplace=site.marketplace, url=response.url, **fields)
+    def parse_shop(self, response: Response) -> Iterator[SellerProfileItem]:
+        profile = self._profile(response)
+        if profile.shop is None:
+            return
+        ctx = Context(response, None, response.url)
+        fields = {name: first_value(rules, ctx)[0] for name, rules in profile.shop_rules.items()}
+        if fields.get("seller_key"):
+            yield SellerProfileItem(marketplace=profile.name, url=response.url,
+                                    **{k: fields.get(k) for k in ("seller_key", "name", "phone", "location")})
 
     @unless_blocked
     def parse_detail(self, response: Response) -> Iterator[ListingItem | SellerProfileItem | scrapy.Request]:
-        site = SITES[response.meta["site"]]
-        fields = site.parse_detail(response)
-        label = (fields.pop("category_label", None) or "").strip()
-        specs = fields.pop("specs", {}) or {}
-        if fields.get("seller_url"):
+        profile = self._profile(response)
+        fields = extract_detail(response, response.url, profile, response.text)
+        self._count(profile, "detail_pages")
+        label = (fields.get("category_label") or "").strip()
+        specs = fields.get("specs") or {}
+        if fields.get("seller_url") and profile.shop is not None:
             # Once per shop (Scrapy's duplicate filter): its contact details, for seller networks.
-            # Shop pages are server-rendered on every flavour, so no browser is needed.
-            yield scrapy.Request(response.urljoin(fields["seller_url"]), callback=self.parse_shop,
-                                 meta={"site": site.code})
+            # Shop pages are read without the browser: their contact block is server-rendered.
+            meta = {k: v for k, v in request_meta(profile).items() if not k.startswith("playwright")}
+            yield scrapy.Request(response.urljoin(fields["seller_url"]), callback=self.parse_shop, meta=meta)
+        listing_key = fields.get("listing_key") or first_value(profile.item_id_rules,
+                                                                Context(None, None, response.url))[0]
+        raw = {k: v for k, v in fields.items()
+               if k not in ("specs", "sources", "images", "certificates") and v not in (None, "", [])}
+        if "price" in raw:
+            raw["price_text"] = raw.pop("price")
         yield ListingItem(
-            marketplace=site.marketplace,
-            listing_key=str(fields.pop("listing_key") or ""),
+            marketplace=profile.name,
+            listing_key=str(listing_key or ""),
             url=response.url,
-            title=fields.pop("title") or "",
+            title=fields.get("title") or "",
+            price_text=fields.get("price"),
+            currency=fields.get("currency"),
             category=self.category_by_label.get(label) or response.meta.get("category"),
-            brand=fields.pop("brand", None) or specs.get("品牌"),
+            brand=fields.get("brand") or specs.get("品牌"),
+            seller_key=fields.get("seller_key"),
+            seller_name=fields.get("seller_name"),
+            seller_url=fields.get("seller_url"),
+            seller_location=fields.get("seller_location"),
             specs=specs,
-            raw={"category_label": label, **{k: v for k, v in fields.items() if v is not None}},
-            **{k: v for k, v in fields.items() if k in ListingItem.__dataclass_fields__},
+            raw={"category_label": label, **raw},
         )

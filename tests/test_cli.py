@@ -44,7 +44,8 @@ def test_every_setting_is_documented(setting):
 @pytest.mark.parametrize("args, message", [
     (["demo", "--bogus"], "No such option '--bogus'"),
     (["demo", "--listings", "0"], "0 is not in the range"),
-    (["crawl"], "Missing option '--sandbox'"),
+    (["crawl"], "the sandbox flavours need --sandbox URL"),
+    (["crawl", "--site", "nosuchsite"], "unknown site 'nosuchsite'"),
     (["digest", "--date", "yesterday"], "'yesterday' does not match the format"),
 ])
 def test_bad_arguments_are_usage_errors(args, message):

@@ -20,7 +20,7 @@ def extract_page(page: InputPage, profiles: dict[str, Profile], url: str | None 
                  profile_name: str | None = None, page_type: str = "auto") -> list[dict[str, Any]]:
     address = url or page.url or ""
     profile = profiles[profile_name] if profile_name else profile_for_url(profiles, address)
-    selector = Selector(text=page.html)
+    selector = Selector(text=page.html, type="html")
     common = {"url": address or None, "source": page.source, "encoding": page.encoding,
               "profile": profile.name if profile else None}
     if page.archived_url:

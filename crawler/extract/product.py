@@ -11,12 +11,13 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import extruct
 from parsel import Selector
 from w3lib.html import get_base_url
 
+from crawler.extract.certs import find_certificates, unique
 from crawler.normalise import clean_text, parse_price
 
 AVAILABILITY = ("InStock", "OutOfStock", "PreOrder", "BackOrder", "Discontinued", "InStoreOnly", "LimitedAvailability",
@@ -31,6 +32,7 @@ class ProductPage:
     url: str
     title: str | None = None
     price: Decimal | None = None
+    promo_price: Decimal | None = None  # 到手价 / 券后价 when the page shows one
     currency: str | None = None
     brand: str | None = None
     sku: str | None = None
@@ -47,7 +49,9 @@ class ProductPage:
 
     def as_dict(self) -> dict[str, Any]:
         return {"url": self.url, "page_type": "product", "title": self.title,
-                "price": str(self.price) if self.price is not None else None, "currency": self.currency,
+                "price": str(self.price) if self.price is not None else None,
+                "promo_price": str(self.promo_price) if self.promo_price is not None else None,
+                "currency": self.currency,
                 "brand": self.brand, "sku": self.sku, "mpn": self.mpn, "gtin": self.gtin,
                 "availability": self.availability, "images": self.images, "seller_name": self.seller_name,
                 "seller_url": self.seller_url, "seller_location": self.seller_location, "specs": self.specs,
@@ -192,11 +196,14 @@ _PRICE_WORD = re.compile(r"price|preis|prix|precio|preco|prezzo|цена|价|kai
 _BUY_WORDS = ("add to cart", "add to basket", "add to your basket", "add to bag", "buy now", "do košíka", "do koszyka",
               "lisää ostoskoriin", "lägg i varukorgen", "in winkelwagen", "sepete ekle", "in den warenkorb", "ajouter au panier",
               "agregar al carro", "añadir al carrito", "comprar", "adicionar ao carrinho", "aggiungi al carrello",
-              "в корзину", "купить", "加入购物车", "立即购买", "马上抢", "바로구매", "장바구니", "カートに入れる", "أضف إلى")
+              "в корзину", "купить", "加入购物车", "立即购买", "马上抢", "加入購物車", "立即購買", "直接購買",
+              "放入購物車", "领券购买", "立即抢购", "바로구매", "장바구니", "カートに入れる", "أضف إلى")
 _IN_WORDS = ("in stock", "en stock", "auf lager", "disponible", "disponibile", "em estoque", "в наличии", "有货", "现货",
-             "재고있음", "在庫あり", "na sklade", "na stanie")
+             "재고있음", "在庫あり", "na sklade", "na stanie",
+             "ships from and sold by", "有貨", "現貨")
 _OUT_WORDS = ("out of stock", "sold out", "currently unavailable", "agotado", "esgotado", "non disponibile",
-              "нет в наличии", "缺货", "无货", "已售罄", "품절", "在庫切れ", "nicht verfügbar", "épuisé", "rupture de stock")
+              "нет в наличии", "缺货", "无货", "已售罄", "품절", "在庫切れ", "nicht verfügbar", "épuisé", "rupture de stock",
+              "nie je možné produkt kúpiť", "není skladem", "vyprodáno", "已下架", "暂时缺货", "暫時缺貨")
 
 
 def _price_candidates(selector: Selector):
@@ -243,8 +250,146 @@ def _guess_sku(url: str, visible: str) -> str | None:
     return None
 
 
+# Chinese price labels, most specific first: the promotional final price a buyer pays, then
+# the selling price. Reference prices (建议售价, 市场价, 原价, 参考价) are never the price.
+_PROMO_LABELS = ("到手价", "到手價", "券后价", "券后", "券後價", "券後")
+_SELLING_LABELS = ("直购价", "直購價", "促销价", "促銷價", "秒杀价", "秒殺價", "优惠价", "優惠價", "团购价", "團購價",
+                   "现价", "現價", "特价", "特價", "售价", "售價", "价格", "價格")
+_REFERENCE_PREFIX = ("建议", "建議", "市场", "市場", "原", "参考", "參考", "吊牌", "划线", "劃線")
+_CN_PRICE = re.compile("(" + "|".join(sorted(_PROMO_LABELS + _SELLING_LABELS, key=len, reverse=True)) + ")"
+                       r"\s*[：:]?\s*(?:[¥￥$]|RMB|CNY|NT\$)?\s*(\d[\d,]*(?:\.\d+)?)(?![\d.,]|\s*折)\s*(万)?")
+# A product code the page labels as such: what a shop calls its SKU.
+_CODE_LABEL = re.compile(r"(?<![A-Za-z])(?:product code|item code|item number|item no\.?|sku|art\.?-?nr\.?|artikelnummer|"
+                         r"kod produktu|código|codice articolo|référence|商品编号|商品編號|货号|貨號|商品编码)"
+                         r"\s*[:：#\-–]?\s*([A-Za-z0-9\-_/.]*\d[A-Za-z0-9\-_/.]*)", re.IGNORECASE)
+_CODE_ELEMENTS = ("//*[contains(@data-qa-qualifier,'product-reference') or contains(@class,'product-code') or "
+                  "contains(@class,'product-reference') or contains(@class,'prd-code') or @data-product-code]")
+_SELLER_LABEL = re.compile(r"(?:店铺|店鋪|卖家|賣家|商家|sold by|seller|verkäufer|vendeur|vendido por)\s*[:：]\s*"
+                           r"([^\s|｜,，]{2,40})", re.IGNORECASE)
+_LOCATION_LABEL = re.compile(r"(?:所在地|发货地|發貨地|产地|產地|item location|located in|standort)\s*[:：]\s*"
+                             r"([^|｜\n]{2,40}?)(?:\s{2,}|$|[|｜,，])", re.IGNORECASE)
+
+
+def chinese_prices(text: str) -> tuple[Decimal | None, Decimal | None]:
+    """(selling price, promotional price) labelled in Chinese text (售价：¥12.5, 到手价 9.9, 1.2万).
+
+    Of several labelled selling prices the most specific label wins (直购价 over 价格); a label
+    preceded by 建议 / 市场 / 原 / 参考 is a reference price and is skipped.
+    """
+    best: dict[str, tuple[int, Decimal]] = {}
+    for match in _CN_PRICE.finditer(text):
+        if text[max(0, match.start() - 2):match.start()].endswith(_REFERENCE_PREFIX):
+            continue
+        try:
+            amount = Decimal(match.group(2).replace(",", ""))
+        except InvalidOperation:
+            continue
+        if match.group(3):
+            amount *= 10000
+        if amount <= 0:
+            continue
+        label = match.group(1)
+        kind, rank = (("promo", _PROMO_LABELS.index(label)) if label in _PROMO_LABELS
+                      else ("selling", _SELLING_LABELS.index(label)))
+        if kind not in best or rank < best[kind][0]:
+            best[kind] = (rank, amount)
+    return (best["selling"][1] if "selling" in best else None, best["promo"][1] if "promo" in best else None)
+
+
+def _visible_text(selector: Selector) -> str:
+    return clean_text(" ".join(selector.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]").getall()))
+
+
+def _buy_text(selector: Selector) -> str:
+    return " ".join(selector.xpath(
+        "//button//text() | //input[@type='submit']/@value | //input[@type='button']/@value | "
+        "//a[contains(@class,'cart') or contains(@class,'buy') or contains(@class,'basket')]//text() | "
+        "//*[contains(@class,'buyBtn') or contains(@class,'buy-btn')]//a//text()").getall()).lower()
+
+
+def _page_availability(selector: Selector, body: str) -> tuple[str | None, str]:
+    """(availability, why) from the visible page: buy controls and stock wording."""
+    text = _buy_text(selector)
+    buy_control = bool(selector.xpath(
+        "//*[contains(translate(@id,'ABCDEFGHIJKLMNOPQRSTUVWXYZ_','abcdefghijklmnopqrstuvwxyz-'),'add-to-cart') or "
+        "contains(translate(@id,'ABCDEFGHIJKLMNOPQRSTUVWXYZ_','abcdefghijklmnopqrstuvwxyz-'),'buy-now')]"))
+    buy = buy_control or any(word in text for word in _BUY_WORDS)
+    lowered = body.lower()
+    if any(word in lowered for word in _OUT_WORDS) and not buy:
+        return "OutOfStock", "page text"
+    if buy:
+        return "InStock", "buy button"
+    if any(word in lowered for word in _IN_WORDS):  # after the sold-out words: нет в наличии contains в наличии
+        return "InStock", "page text"
+    return None, ""
+
+
+_STOCK_BOXES = ("//*[contains(translate(@class,'AVILBTYSOCK','avilbtysock'),'availability') or "
+                "contains(translate(@id,'AVILBTYSOCK','avilbtysock'),'availability') or "
+                "contains(translate(@class,'STOCK','stock'),'stock-status')]")
+
+
+def _override_stated_availability(page: ProductPage, selector: Selector) -> None:
+    """Structured data is often cached while stock changes: an availability box on the page
+    saying the product cannot be bought wins over markup claiming it in stock. (The reverse,
+    an add-to-cart button against markup saying out of stock, was tried and is wrong as often
+    as right: shops keep the button for click-and-collect.)"""
+    source = page.sources.get("availability", "")
+    if not source.startswith(("json-ld", "microdata", "rdfa", "opengraph")):
+        return
+    if page.availability == "InStock":
+        for box in selector.xpath(_STOCK_BOXES)[:10]:
+            text = clean_text(box.xpath("string()").get()).lower()
+            if len(text) < 300 and any(word in text for word in _OUT_WORDS):
+                page.availability, page.sources["availability"] = "OutOfStock", "availability box on the page"
+                return
+
+
+def _visible_code(selector: Selector, body: str) -> tuple[str | None, str]:
+    """The product code the page shows: a labelled one (Product code: 123), or a code element."""
+    labelled = _CODE_LABEL.search(body)
+    if labelled:
+        return labelled.group(1).rstrip("./-"), "labelled product code"
+    for node in selector.xpath(_CODE_ELEMENTS)[:5]:
+        value = node.attrib.get("data-product-code") or clean_text(node.xpath("string()").get())
+        match = re.search(r"[A-Za-z0-9\-_/.]*\d[A-Za-z0-9\-_/.]*", value or "")
+        if match and len(match.group(0)) <= 30:
+            return match.group(0), "product code element"
+    return None, ""
+
+
+def _specs(selector: Selector) -> dict[str, str]:
+    """Key-value rows of specification tables and lists (th/td, two-cell rows, dt/dd, 键：值)."""
+    specs: dict[str, str] = {}
+    holders = selector.xpath(
+        "//*[self::table or self::dl or self::ul or self::div][contains(translate(@class,'SPECAR','specar'),'spec') "
+        "or contains(translate(@class,'PARM','parm'),'param') or contains(translate(@class,'ATR','atr'),'attr') "
+        "or contains(translate(@id,'SPECAR','specar'),'spec') or contains(translate(@id,'PARM','parm'),'param') "
+        "or contains(translate(@id,'ATR','atr'),'attr')]")
+    for holder in holders[:20]:
+        for row in holder.xpath(".//tr[count(th|td)=2]"):
+            cells = [clean_text(c.xpath("string()").get()) for c in row.xpath("th|td")]
+            if cells[0] and cells[1] and len(cells[0]) <= 40:
+                specs.setdefault(cells[0].rstrip(":："), cells[1][:500])
+        for term in holder.xpath(".//dt"):
+            value = term.xpath("following-sibling::dd[1]")
+            key = clean_text(term.xpath("string()").get())
+            if key and value and len(key) <= 40:
+                specs.setdefault(key.rstrip(":："), clean_text(value[0].xpath("string()").get())[:500])
+        for item in holder.xpath(".//li"):
+            key, sep, value = clean_text(item.xpath("string()").get()).partition("：")
+            if not sep:
+                key, sep, value = key.partition(": ")
+            if sep and key and value and len(key) <= 20:
+                specs.setdefault(key.strip(), value.strip()[:500])
+        if len(specs) >= 200:
+            break
+    return specs
+
+
 def _from_page(page: ProductPage, html: str) -> None:
-    selector = Selector(text=html)
+    selector = Selector(text=html, type="html")
+    body = _visible_text(selector)
     if page.price is None:
         for node in selector.css("[itemprop=price]"):
             value = _decimal(node.attrib.get("content") or node.xpath("string()").get())
@@ -255,6 +400,15 @@ def _from_page(page: ProductPage, html: str) -> None:
         guessed = _guess_price(selector)
         if guessed is not None:
             page.price, page.sources["price"] = guessed[0], f"page: {guessed[1][:30]}"
+    description = clean_text(" ".join(
+        selector.xpath("//meta[@name='description' or @property='og:description']/@content").getall()))
+    selling, promo = chinese_prices(body + " " + description)
+    if page.price is None and (selling or promo):
+        page.price, page.sources["price"] = selling or promo, "chinese price label"
+        page.currency = page.currency or ("CNY" if re.search(r"[¥￥元]|RMB|CNY", body + description) else None)
+    if promo is not None:
+        page.promo_price, page.sources["promo_price"] = promo, "chinese promotion label (到手价/券后)"
+    _override_stated_availability(page, selector)
     if page.availability is None:
         node = selector.css("[itemprop=availability]")
         if node:
@@ -262,23 +416,42 @@ def _from_page(page: ProductPage, html: str) -> None:
             if value:
                 page.availability, page.sources["availability"] = value, "itemprop"
     if page.availability is None:
-        text = " ".join(selector.xpath("//button//text() | //input[@type='submit']/@value | //a[contains(@class,'cart') or "
-                                       "contains(@class,'buy')]//text()").getall()).lower()
-        body = " ".join(selector.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]").getall()).lower()
-        buy_control = bool(selector.xpath(
-            "//*[contains(translate(@id,'ABCDEFGHIJKLMNOPQRSTUVWXYZ_','abcdefghijklmnopqrstuvwxyz-'),'add-to-cart') or "
-            "contains(translate(@id,'ABCDEFGHIJKLMNOPQRSTUVWXYZ_','abcdefghijklmnopqrstuvwxyz-'),'buy-now')]"))
-        buy = buy_control or any(word in text for word in _BUY_WORDS)
-        if any(word in body for word in _OUT_WORDS) and not buy:
-            page.availability, page.sources["availability"] = "OutOfStock", "page text"
-        elif buy:
-            page.availability, page.sources["availability"] = "InStock", "buy button"
-        elif any(word in body for word in _IN_WORDS):  # after the sold-out words: нет в наличии contains в наличии
-            page.availability, page.sources["availability"] = "InStock", "page text"
+        value, why = _page_availability(selector, body)
+        if value:
+            page.availability, page.sources["availability"] = value, why
+        elif page.sources.get("price", "").startswith(("json-ld", "microdata", "rdfa")) and \
+                not selector.css("[itemprop=availability]"):
+            # An offer with a price and no stock statement (not even one we cannot read) is on sale.
+            page.availability, page.sources["availability"] = "InStock", "offer with a price"
+    code, why = _visible_code(selector, body)
+    # The code a shop shows buyers beats one that is only in the markup (often an internal id).
+    if code and (page.sku is None or page.sku not in body):
+        page.sku, page.sources["sku"] = code, why
     if page.sku is None:
-        visible = " ".join(selector.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]").getall())
-        guessed = _guess_sku(page.url, visible)
+        guessed = _guess_sku(page.url, body)
         if guessed:
             page.sku, page.sources["sku"] = guessed, "url id shown on the page"
     if page.title is None:
         page.title = _text(selector.css("h1").xpath("string()").get()) or _text(selector.css("title::text").get())
+        if page.title:
+            page.sources["title"] = "page heading"
+    if not page.specs:
+        page.specs = _specs(selector)
+    if page.seller_name is None:
+        match = _SELLER_LABEL.search(body)
+        if match:
+            page.seller_name, page.sources["seller_name"] = match.group(1), "seller label"
+    if page.seller_url is None:
+        href = selector.xpath("//a[contains(@href,'/shop/') or contains(@href,'/store/') or "
+                              "contains(@href,'shop.') or contains(@class,'shop') or contains(@class,'store')]/@href").get()
+        if href and not href.startswith(("javascript:", "#")):
+            page.seller_url, page.sources["seller_url"] = urljoin(page.url, href), "shop link"
+    if page.seller_location is None:
+        match = _LOCATION_LABEL.search(body)
+        if match:
+            page.seller_location, page.sources["seller_location"] = match.group(1).strip(), "location label"
+    found = find_certificates(page.title, "title")
+    for key, value in page.specs.items():
+        found += find_certificates(f"{key}：{value}", "specs")
+    found += find_certificates(body, "description")
+    page.certificates = unique(found)
