@@ -157,7 +157,7 @@ def eval_serps(folder: Path, verbose: bool) -> None:
         expected = json.loads(expected_file.read_text(encoding="utf-8")).get("results") or []
         try:
             found = [r for page in read_inputs(archive)
-                     for r in extract_page(page, profiles, page_type="search")]
+                     for r in extract_page(page, profiles, page_type="search") if r["page_type"] == "search_result"]
         except PageError as exc:
             raise UserError(str(exc)) from None
         market = expected_file.parent.name

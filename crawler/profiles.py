@@ -67,7 +67,12 @@ def _field_map(value: dict[str, list[str] | str], allowed: tuple[str, ...]) -> d
     unknown = [k for k in value if k not in allowed]
     if unknown:
         raise ValueError(f"unknown field {unknown[0]!r}; known: {', '.join(allowed)}")
-    checked = {key: _check_rules(rules) for key, rules in value.items()}
+    checked = {}
+    for key, rules in value.items():
+        try:
+            checked[key] = _check_rules(rules)
+        except ValueError as exc:
+            raise ValueError(f"{key}: {exc}") from None
     empty = [k for k, rules in checked.items() if not rules]
     if empty:
         raise ValueError(f"field {empty[0]!r} needs at least one rule")
@@ -273,6 +278,13 @@ class Profile(_Strict):
         value = self.search.first_page + (page_number - 1) * self.search.page_step
         encoded = quote(keyword.encode(self.search.keyword_encoding))
         return self.search.url.format(keyword=encoded, page=value, base=base.rstrip("/"))
+
+    def is_search_url(self, url: str) -> bool:
+        """Whether `url` has the path of this profile's search URL (case ignored)."""
+        if self.search is None:
+            return False
+        template = urlsplit(self.search_url("x", 1, base="http://host"))
+        return urlsplit(url).path.rstrip("/").lower() == template.path.rstrip("/").lower()
 
     def is_blocked(self, url: str, text: str, selector) -> str | None:
         """The kind of block page this is, or None for a real page."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_CCC = re.compile(r"(?:CCC|3C|认证|證書|证书|認證)[^0-9A-Za-z]{0,16}((?:19|20)\d{2}\s?\d{2}\s?\d{4}\s?\d{6})(?!\d)", re.I)
+_CCC = re.compile(r"(?:CCC|3C|认证|證書|证书|認證)[^0-9A-Za-z]{0,16}((?:19|20)\d(?:\s?\d){13})(?!\d)", re.I)
 _FERTILIZER = re.compile(r"农肥\s*\(\s*((?:19|20)\d{2})\s*\)\s*([准临])\s*字\s*(\d{3,5})\s*号")
 _LICENCE = re.compile(r"(?<![A-Za-z])XK\s*(\d{2})\s*-\s*(\d{3})\s*-\s*(\d{5})(?!\d)", re.I)
 

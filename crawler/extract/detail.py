@@ -17,7 +17,7 @@ from crawler.extract.search import link, page_json
 from crawler.profiles import Profile, SpecRules
 
 # Generic-extractor fields a profile field falls back to (same meaning, same name).
-_GENERIC = ("title", "price", "currency", "brand", "sku", "mpn", "gtin", "availability", "seller_name",
+_GENERIC = ("title", "price", "promo_price", "currency", "brand", "sku", "mpn", "gtin", "availability", "seller_name",
             "seller_url", "seller_location")
 
 
@@ -61,7 +61,7 @@ def extract_detail(selector: Selector, url: str, profile: Profile | None, html: 
         for name in _GENERIC:
             value = getattr(generic, name, None)
             if value not in (None, "", []) and not found.get(name):
-                found[name] = str(value) if name == "price" else value
+                found[name] = str(value) if name in ("price", "promo_price") else value
                 sources[name] = "generic: " + generic.sources.get(name, "page")
         specs = specs or generic.specs
         found.setdefault("images", generic.images)

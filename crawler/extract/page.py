@@ -27,12 +27,15 @@ def extract_page(page: InputPage, profiles: dict[str, Profile], url: str | None 
         common["archived_url"] = page.archived_url
     if page_type in ("auto", "search") and profile is not None and profile.search is not None:
         found = extract_search(selector, address, profile)
-        if page_type == "search" or found.results or found.no_results or found.blocked:
-            if found.blocked:
-                return [{**common, "page_type": "blocked", "blocked": found.blocked}]
+        if found.blocked:
+            return [{**common, "page_type": "blocked", "blocked": found.blocked}]
+        if found.results:
             return [{**common, "page_url": address or None, **result, "page_type": "search_result"}
                     for result in found.results]
-    if page_type == "search":
-        return []
+        if found.no_results and (page_type == "search" or profile.is_search_url(address)):
+            return [{**common, "page_type": "search_no_results"}]
+        if page_type == "search":
+            # Neither result cards nor the site's "nothing found": the layout has probably changed.
+            return [{**common, "page_type": "search_unrecognised"}]
     fields = extract_detail(selector, address, profile, page.html)
     return [{**common, "page_type": "product", **fields}]

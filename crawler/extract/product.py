@@ -267,7 +267,7 @@ _CODE_ELEMENTS = ("//*[contains(@data-qa-qualifier,'product-reference') or conta
 _SELLER_LABEL = re.compile(r"(?:店铺|店鋪|卖家|賣家|商家|sold by|seller|verkäufer|vendeur|vendido por)\s*[:：]\s*"
                            r"([^\s|｜,，]{2,40})", re.IGNORECASE)
 _LOCATION_LABEL = re.compile(r"(?:所在地|发货地|發貨地|产地|產地|item location|located in|standort)\s*[:：]\s*"
-                             r"([^|｜\n]{2,40}?)(?:\s{2,}|$|[|｜,，])", re.IGNORECASE)
+                             r"([^|｜,，]{2,40})", re.IGNORECASE)
 
 
 def chinese_prices(text: str) -> tuple[Decimal | None, Decimal | None]:
@@ -437,8 +437,10 @@ def _from_page(page: ProductPage, html: str) -> None:
             page.sources["title"] = "page heading"
     if not page.specs:
         page.specs = _specs(selector)
+    lines = [clean_text(t) for t in
+             selector.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]").getall()]
     if page.seller_name is None:
-        match = _SELLER_LABEL.search(body)
+        match = next(filter(None, map(_SELLER_LABEL.search, lines)), None)
         if match:
             page.seller_name, page.sources["seller_name"] = match.group(1), "seller label"
     if page.seller_url is None:
@@ -447,7 +449,7 @@ def _from_page(page: ProductPage, html: str) -> None:
         if href and not href.startswith(("javascript:", "#")):
             page.seller_url, page.sources["seller_url"] = urljoin(page.url, href), "shop link"
     if page.seller_location is None:
-        match = _LOCATION_LABEL.search(body)
+        match = next(filter(None, map(_LOCATION_LABEL.search, lines)), None)
         if match:
             page.seller_location, page.sources["seller_location"] = match.group(1).strip(), "location label"
     found = find_certificates(page.title, "title")
