@@ -196,13 +196,16 @@ def db_current(db_url: str | None) -> None:
 @click.option("--category", "categories", multiple=True, help="Category slugs to search (default all).")
 @click.option("--keyword", "keywords", multiple=True, help="Search these keywords instead of the category's.")
 @click.option("--max-pages", type=click.IntRange(1), help="Result pages per keyword (default: each profile's max_pages).")
+@click.option("--profiles", "profiles_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Site profile folder (default: LIJIAN_PROFILES or the bundled spiders/profiles).")
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @db_option
 @watchlists_option
 @friendly_errors
 def crawl(base_url: str | None, sites: tuple[str, ...], categories: tuple[str, ...], keywords: tuple[str, ...],
-          max_pages: int | None, log_level: str, db_url: str | None, watchlists_dir: Path | None) -> None:
+          max_pages: int | None, profiles_dir: Path | None, log_level: str, db_url: str | None,
+          watchlists_dir: Path | None) -> None:
     """Crawl marketplaces by keyword through their site profiles and store the listings (one crawl run).
 
     \b
@@ -211,14 +214,15 @@ def crawl(base_url: str | None, sites: tuple[str, ...], categories: tuple[str, .
       lijian crawl --site jd --keyword 电线电缆 --max-pages 2
     """
     from crawler.crawl import crawl_settings, run_crawl
-    from crawler.profiles import ProfileError
+    from crawler.profiles import BUNDLED_PROFILES, ProfileError, load_profiles
     from crawler.storage.db import open_database
     from spiders.marketplace import resolve_profiles
 
-    config = load_config(database_url=db_url, watchlists_dir=watchlists_dir)
+    config = load_config(database_url=db_url, watchlists_dir=watchlists_dir, profiles_dir=profiles_dir)
     sites = sites or ("a", "b", "c", "d")
+    profiles_dir = config.profiles_dir or BUNDLED_PROFILES
     try:
-        chosen = resolve_profiles(list(sites))
+        chosen = resolve_profiles(list(sites), load_profiles(profiles_dir))
     except ProfileError as exc:
         raise UserError(f"site profiles are broken (run `lijian profiles check`):\n{exc}") from None
     except ValueError as exc:
@@ -240,6 +244,7 @@ def crawl(base_url: str | None, sites: tuple[str, ...], categories: tuple[str, .
         base_url=base_url, sites=",".join(sites),
         categories=",".join(categories) or None, keywords=",".join(keywords) or None,
         max_pages=max_pages, watchlists_dir=str(config.watchlists_dir) if config.watchlists_dir else None,
+        profiles_dir=str(profiles_dir),
     )
     stats = result.stats
     click.echo(f"crawl run {result.run_id}: {result.finish_reason}; pages {stats.get('response_received_count', 0)}, "
@@ -312,8 +317,12 @@ def main() -> None:
 
 
 # Command groups defined in their own modules register themselves on `cli` when imported.
-from crawler import cli_extract, cli_matching, cli_watchlists  # noqa: E402,F401
+from crawler import cli_extract, cli_matching, cli_runs, cli_watchlists  # noqa: E402,F401
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m crawler.cli`: run the package's `cli`, on which the other modules registered
+    # their commands (this file, run as __main__, is a second copy of the module).
+    from crawler.cli import main as package_main
+
+    package_main()

@@ -17,9 +17,15 @@ from crawler.profiles import BUNDLED_PROFILES, ProfileError, check_profiles, loa
 FIELDS = ("price", "sku", "availability", "brand", "mpn", "gtin")
 
 
+def profiles_folder(folder: Path | None) -> Path:
+    from crawler.config import load_config
+
+    return folder or load_config().profiles_dir or BUNDLED_PROFILES
+
+
 def _profiles(folder: Path | None):
     try:
-        return load_profiles(folder or BUNDLED_PROFILES)
+        return load_profiles(profiles_folder(folder))
     except ProfileError as exc:
         raise UserError(f"site profiles are broken (run `lijian profiles check`):\n{exc}") from None
 
@@ -30,7 +36,8 @@ def _profiles(folder: Path | None):
 @click.option("--profile", "profile_name", help="Site profile to use (default: chosen by the page's URL).")
 @click.option("--type", "page_type", type=click.Choice(["auto", "product", "search"]), default="auto",
               show_default=True, help="Page type; auto detects it (result cards found → search).")
-@click.option("--profiles", "profiles_dir", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@click.option("--profiles", "profiles_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Profile folder (default: LIJIAN_PROFILES or the bundled spiders/profiles).")
 def extract(paths: tuple[Path, ...], url: str | None, profile_name: str | None, page_type: str,
             profiles_dir: Path | None) -> None:
     """Extract listings from saved pages: .html, .html.gz, .warc, .warc.gz (every HTML response).
@@ -70,7 +77,7 @@ def profiles_group() -> None:
 
 @profiles_group.command("list", context_settings=CONTEXT)
 @click.option("--profiles", "profiles_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Profile folder (default: the bundled spiders/profiles).")
+              help="Profile folder (default: LIJIAN_PROFILES or the bundled spiders/profiles).")
 def profiles_list(profiles_dir: Path | None) -> None:
     """One line per profile: name, render mode, domains, title.
 
@@ -85,7 +92,7 @@ def profiles_list(profiles_dir: Path | None) -> None:
 
 @profiles_group.command("check", context_settings=CONTEXT)
 @click.option("--profiles", "profiles_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Profile folder (default: the bundled spiders/profiles).")
+              help="Profile folder (default: LIJIAN_PROFILES or the bundled spiders/profiles).")
 def profiles_check(profiles_dir: Path | None) -> None:
     """Validate every profile; each problem as file: field: message (exit 1 if any).
 
@@ -93,7 +100,7 @@ def profiles_check(profiles_dir: Path | None) -> None:
     Example:
       lijian profiles check --profiles ./my-profiles
     """
-    profiles, problems = check_profiles(profiles_dir or BUNDLED_PROFILES)
+    profiles, problems = check_profiles(profiles_folder(profiles_dir))
     for problem in problems:
         click.echo(str(problem), err=True)
     if problems:

@@ -39,6 +39,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Folder of watchlist files. Default: the lists bundled in the watchlists package.",
     ),
     Setting(
+        "profiles_dir",
+        "LIJIAN_PROFILES",
+        None,
+        "Folder of site profiles (*.yaml). Default: the profiles bundled in spiders/profiles.",
+    ),
+    Setting(
         "chromium_path",
         "LIJIAN_CHROMIUM",
         None,
@@ -66,6 +72,7 @@ class Config:
     database_url: str
     out_dir: Path
     watchlists_dir: Path | None
+    profiles_dir: Path | None
     chromium_path: str | None
     cache_dir: Path
     user_agent: str
@@ -82,6 +89,8 @@ def load_config(**overrides: object) -> Config:
     values["out_dir"] = Path(str(values["out_dir"]))
     if values["watchlists_dir"] is not None:
         values["watchlists_dir"] = Path(str(values["watchlists_dir"]))
+    if values["profiles_dir"] is not None:
+        values["profiles_dir"] = Path(str(values["profiles_dir"]))
     if values["cache_dir"] is None:
         values["cache_dir"] = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lijian"
     values["cache_dir"] = Path(str(values["cache_dir"]))

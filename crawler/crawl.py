@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import CrawlerProcess
@@ -40,11 +41,14 @@ def crawl_settings(database_url: str, log_level: str = "WARNING", **extra: Any) 
 def run_crawl(settings: Settings, spider: str = "marketplace", on_item: Callable[[Any], None] | None = None,
               on_response: Callable[[], None] | None = None, **spider_args: Any) -> CrawlResult:
     if spider == "marketplace" and spider_args.get("sites"):
+        from crawler.profiles import BUNDLED_PROFILES, load_profiles
         from spiders.marketplace import politeness_settings, resolve_profiles
 
         # Each profile's concurrency, delay and AutoThrottle, as Scrapy download slots.
         settings = settings.copy()
-        for key, value in politeness_settings(resolve_profiles(spider_args["sites"])).items():
+        folder = spider_args.get("profiles_dir") or BUNDLED_PROFILES
+        chosen = resolve_profiles(spider_args["sites"], load_profiles(Path(folder)))
+        for key, value in politeness_settings(chosen).items():
             settings.set(key, value, priority="spider")
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider)

@@ -55,6 +55,7 @@ def run_demo(config: Config, listings: int, seed: int, sites: tuple[str, ...], c
                 on_item=lambda item: progress.advance(crawl_task) if isinstance(item, ListingItem) else None,
                 base_url=server.url, sites=",".join(sites),
                 watchlists_dir=str(config.watchlists_dir) if config.watchlists_dir else None,
+                profiles_dir=str(config.profiles_dir) if config.profiles_dir else None,
             )
             if result.finish_reason != "finished":
                 raise UserError(f"crawl did not finish ({result.finish_reason}); see {log_file}")

@@ -82,6 +82,8 @@ def test_crawl_under_faults_still_collects_every_listing(db_url, sessions):
         run = session.scalars(select(CrawlRun)).one()
     assert run.stats.get("retry/count", 0) > 0 and run.stats.get("lijian/blocked", 0) > 0
     assert run.status == "finished"
+    for flavour in "abd":  # retried 5xx/429 responses count in the profile's HTTP error rate
+        assert 0 < run.health[f"sandbox-{flavour}"]["http_error_rate"] < 1
 
 
 def test_prices_are_decimal_with_iso_currency(sandbox, db_url, sessions):
@@ -129,3 +131,51 @@ def test_shop_pages_give_each_seller_its_contact(sandbox, db_url, sessions):
         run = session.scalars(select(CrawlRun)).one()
     assert want and got == want
     assert run.items_scraped == sum(1 for l in catalog.listings if l.flavour == "d" and l.category == "cable")
+
+
+@pytest.mark.browser
+def test_javascript_flavour_under_faults_still_collects_every_listing(db_url, sessions):
+    # 5xx/429/captcha/truncated pages reach Chromium too, and the page's own API calls fail
+    # (app.js then marks the page data-error): each is retried until the listing is read.
+    faulty = start_sandbox("--faults", "5xx,429,truncate,captcha,slow", "--fault-rate", "0.25")
+    try:
+        crawl(faulty.url, db_url, "--site", "c", "--category", "cable")
+    finally:
+        stop_sandbox(faulty)
+    assert stored(sessions, "sandbox-c") == expected(faulty, "c", {"cable"})
+    with sessions() as session:
+        run = session.scalars(select(CrawlRun)).one()
+    assert run.status == "finished" and run.stats.get("retry/count", 0) > 0
+    assert run.health["sandbox-c"]["coverage"]["price"] == 1.0
+
+
+def test_crawl_health_is_recorded_and_a_changed_layout_marks_the_run_degraded(sandbox, db_url, sessions, tmp_path):
+    import shutil
+
+    from crawler.profiles import BUNDLED_PROFILES
+
+    crawl(sandbox.url, db_url, "--site", "a")
+    # The site "changes its layout": the price is no longer where the profile looks.
+    changed = tmp_path / "profiles"
+    shutil.copytree(BUNDLED_PROFILES, changed)
+    profile = changed / "sandbox-a.yaml"
+    text = profile.read_text(encoding="utf-8")
+    start = text.index("    price: [\"xpath:concat(")
+    profile.write_text(text[:start] + '    price: ["css:div.price-2026"]\n' + text[text.index("\n", start) + 1:],
+                       encoding="utf-8")
+    crawl(sandbox.url, db_url, "--site", "a", "--profiles", str(changed))
+    with sessions() as session:
+        first, second = session.scalars(select(CrawlRun).order_by(CrawlRun.id)).all()
+    healthy = first.health["sandbox-a"]
+    assert healthy["coverage"]["title"] == healthy["coverage"]["price"] == healthy["coverage"]["seller_name"] == 1.0
+    assert healthy["listings"] == len(expected(sandbox, "a")) >= 5 and healthy["results_per_page"] > 0
+    assert healthy["block_rate"] == healthy["http_error_rate"] == 0.0 and not first.degraded
+    assert second.degraded and second.health["sandbox-a"]["coverage"]["price"] == 0.0
+    assert "sandbox-a: price coverage 0% against 100% in recent runs" in second.degraded_reason
+    listing = run_lijian("runs", "--db", db_url)
+    assert listing.returncode == 0 and "finished (degraded)" in listing.stdout
+    shown = run_lijian("runs", "show", str(second.id), "--db", db_url)
+    assert shown.returncode == 0 and "degraded: sandbox-a: price coverage 0%" in shown.stdout
+    assert "sandbox-a" in shown.stdout and "100%" in shown.stdout
+    missing = run_lijian("runs", "show", "999", "--db", db_url)
+    assert missing.returncode == 1 and "no crawl run 999" in missing.stderr

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import defaultdict
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from twisted.python.failure import Failure
 
+from sqlalchemy import select
+
+from crawler.health import ProfileTally, degradation, summarise
+from crawler.items import ListingItem
 from crawler.storage.db import open_database, session_factory, session_scope
 from crawler.storage.models import CrawlRun, utcnow
 
@@ -29,6 +34,7 @@ class CrawlRunRecorder:
         self.sessions = session_factory(open_database(database_url))
         self.run_id: int | None = crawler.settings.getint("LIJIAN_CRAWL_RUN_ID") or None
         self.error_lines: list[str] = []
+        self.tallies: dict[str, ProfileTally] = defaultdict(ProfileTally)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlRunRecorder:
@@ -39,7 +45,20 @@ class CrawlRunRecorder:
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.spider_error, signal=signals.spider_error)
+        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(ext.item_scraped, signal=signals.item_dropped)  # coverage counts dropped ones too
+        # Every downloaded response, retried ones included (response_received skips those).
+        crawler.signals.connect(ext.response_received, signal=signals.response_downloaded)
         return ext
+
+    def item_scraped(self, item, **_) -> None:
+        if isinstance(item, ListingItem):
+            self.tallies[item.marketplace].add_listing(item)
+
+    def response_received(self, response, request, **_) -> None:
+        profile = request.meta.get("profile")
+        if profile:
+            self.tallies[profile].add_response(response.status)
 
     def spider_opened(self, spider: Spider) -> None:
         with session_scope(self.sessions) as session:
@@ -75,4 +94,14 @@ class CrawlRunRecorder:
             if self.error_lines or run.status == "failed":
                 run.error_text = "\n".join([f"finish reason: {reason}", *self.error_lines[-20:]])
             run.stats = json.loads(json.dumps(stats, default=str))
+            run.health = summarise(self.tallies, stats)
+            recent = session.scalars(
+                select(CrawlRun.health).where(CrawlRun.id != run.id, CrawlRun.status == "finished",
+                                              CrawlRun.degraded.is_(False), CrawlRun.health.is_not(None))
+                .order_by(CrawlRun.id.desc()).limit(10)).all()
+            reasons = degradation(run.health, list(recent)) if run.status == "finished" else []
+            run.degraded = bool(reasons)
+            run.degraded_reason = "; ".join(reasons) or None
+            for line in reasons:
+                logger.warning("crawl run %s degraded: %s", run.id, line)
         logger.info("crawl run %s closed: %s", self.run_id, reason)

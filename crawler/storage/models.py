@@ -64,6 +64,11 @@ class CrawlRun(Base):
     errors: Mapped[int] = mapped_column(default=0)
     error_text: Mapped[str | None] = mapped_column(Text)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Per profile: field coverage, block and HTTP error rates, results per search page
+    # (crawler.health); degraded = coverage fell well below the profile's recent runs.
+    health: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    degraded: Mapped[bool] = mapped_column(default=False)
+    degraded_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Seller(Base):

@@ -1,0 +1,118 @@
+"""`lijian runs` and `lijian runs show ID`: crawl runs with their counts and health."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy import select
+
+from crawler.cli import CONTEXT, UserError, _sessions, cli, db_option, friendly_errors
+from crawler.digest import REPORT_TZ
+from crawler.storage.models import CrawlRun
+
+
+def _console() -> Console:
+    # Piped output (scripts, CI logs) gets full-width tables instead of an 80-column squeeze.
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+
+
+def _local(moment: datetime | None) -> str:
+    return moment.astimezone(REPORT_TZ).strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
+def _duration(run: CrawlRun) -> str:
+    if not run.finished_at:
+        return "-"
+    seconds = int((run.finished_at - run.started_at).total_seconds())
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def _state(run: CrawlRun) -> str:
+    return run.status + (" (degraded)" if run.degraded else "")
+
+
+@cli.group("runs", invoke_without_command=True, context_settings=CONTEXT)
+@click.option("--failed", is_flag=True, help="Only runs that failed or were interrupted.")
+@click.option("--degraded", is_flag=True, help="Only runs whose crawl health was degraded.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1), help="How many, newest first.")
+@db_option
+@click.pass_context
+@friendly_errors
+def runs(ctx: click.Context, failed: bool, degraded: bool, limit: int, db_url: str | None) -> None:
+    """Crawl runs, newest first: status, times (Asia/Shanghai), pages, listings, blocks, health.
+
+    \b
+    Examples:
+      lijian runs --failed
+      lijian runs show 12
+    """
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = {"db_url": db_url}
+        return
+    query = select(CrawlRun).order_by(CrawlRun.id.desc()).limit(limit)
+    if failed:
+        query = query.where(CrawlRun.status.in_(("failed", "interrupted")))
+    if degraded:
+        query = query.where(CrawlRun.degraded.is_(True))
+    with _sessions(db_url)() as session:
+        rows = session.scalars(query).all()
+        table = Table("id", "started", "took", "status", "pages", "listings", "new", "blocked", "errors", "profiles")
+        for run in rows:
+            stats = run.stats or {}
+            table.add_row(str(run.id), _local(run.started_at), _duration(run), _state(run), str(run.pages),
+                          str(run.items_scraped), str(run.listings_new), str(stats.get("lijian/blocked", 0)),
+                          str(run.errors), escape(",".join(sorted(run.health or {}))))
+    if not rows:
+        click.echo("no crawl runs" + (" matching the filter" if failed or degraded else ""))
+        return
+    _console().print(table)
+
+
+@runs.command("show", context_settings=CONTEXT)
+@click.argument("run_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="The whole record as JSON (stats included).")
+@db_option
+@click.pass_context
+@friendly_errors
+def runs_show(ctx: click.Context, run_id: int, as_json: bool, db_url: str | None) -> None:
+    """One crawl run: counts, per-profile health, why it was degraded, and its error text.
+
+    \b
+    Example:
+      lijian runs show 12
+    """
+    db_url = db_url or (ctx.obj or {}).get("db_url")
+    with _sessions(db_url)() as session:
+        run = session.get(CrawlRun, run_id)
+        if run is None:
+            raise UserError(f"no crawl run {run_id}")
+        if as_json:
+            click.echo(json.dumps({c.name: getattr(run, c.name) for c in CrawlRun.__table__.columns},
+                                  default=str, ensure_ascii=False, indent=1))
+            return
+        console = _console()
+        console.print(f"crawl run {run.id}: {_state(run)}; {_local(run.started_at)} → {_local(run.finished_at)} "
+                      f"({_duration(run)})")
+        console.print(f"pages {run.pages}, listings {run.items_scraped} (new {run.listings_new}, new snapshots "
+                      f"{run.snapshots_new}), dropped {run.items_dropped}, errors {run.errors}, "
+                      f"retries {(run.stats or {}).get('retry/count', 0)}")
+        if run.degraded_reason:
+            console.print("degraded: " + escape(run.degraded_reason))
+        table = Table("profile", "listings", "title", "price", "seller", "location", "brand", "block rate",
+                      "HTTP errors", "results/page")
+        for name, h in sorted((run.health or {}).items()):
+            c = h["coverage"]
+            table.add_row(escape(name), str(h["listings"]), *(f"{c[f]:.0%}" for f in
+                          ("title", "price", "seller_name", "seller_location", "brand")),
+                          f"{h['block_rate']:.1%}", f"{h['http_error_rate']:.1%}", str(h["results_per_page"]))
+        if run.health:
+            console.print(table)
+        if run.error_text:
+            console.print("errors (last lines):")
+            console.print(escape("\n".join(run.error_text.splitlines()[-20:])))
