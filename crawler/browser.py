@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 
 # Without these, Chromium keeps trying to reach Google's services (updates, sync, field
 # trials); on a closed network those connections are refused, many at a time, and slow it.
@@ -26,3 +27,25 @@ def launch_options(executable: str | None, headless: bool = True) -> dict:
     if executable:
         options["executable_path"] = executable
     return options
+
+
+# -- what pages load ---------------------------------------------------------------------------
+HEAVY_RESOURCES = ("image", "font", "media")
+_KEEP_MEDIA: weakref.WeakSet = weakref.WeakSet()  # pages whose screenshot must show images
+
+
+async def keep_media(page, request) -> None:
+    """scrapy-playwright page init callback: this page loads images and fonts (evidence)."""
+    _KEEP_MEDIA.add(page)
+
+
+def abort_heavy(request) -> bool:
+    """Images, fonts and media are not needed to read a listing; skipping them halves page
+    time. A page that will be screenshotted (keep_media) loads them."""
+    if request.resource_type not in HEAVY_RESOURCES:
+        return False
+    try:
+        page = request.frame.page
+    except Exception:  # noqa: BLE001 - service-worker requests have no frame; skip them too
+        return True
+    return page not in _KEEP_MEDIA

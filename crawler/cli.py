@@ -198,13 +198,15 @@ def db_current(db_url: str | None) -> None:
 @click.option("--max-pages", type=click.IntRange(1), help="Result pages per keyword (default: each profile's max_pages).")
 @click.option("--profiles", "profiles_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Site profile folder (default: LIJIAN_PROFILES or the bundled spiders/profiles).")
+@click.option("--screenshots", is_flag=True,
+              help="Full-page PNG of every detail page rendered in Chromium, into OUT/screenshots (content-addressed).")
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @db_option
 @watchlists_option
 @friendly_errors
 def crawl(base_url: str | None, sites: tuple[str, ...], categories: tuple[str, ...], keywords: tuple[str, ...],
-          max_pages: int | None, profiles_dir: Path | None, log_level: str, db_url: str | None,
+          max_pages: int | None, profiles_dir: Path | None, screenshots: bool, log_level: str, db_url: str | None,
           watchlists_dir: Path | None) -> None:
     """Crawl marketplaces by keyword through their site profiles and store the listings (one crawl run).
 
@@ -245,11 +247,52 @@ def crawl(base_url: str | None, sites: tuple[str, ...], categories: tuple[str, .
         categories=",".join(categories) or None, keywords=",".join(keywords) or None,
         max_pages=max_pages, watchlists_dir=str(config.watchlists_dir) if config.watchlists_dir else None,
         profiles_dir=str(profiles_dir),
+        screenshot_dir=str(config.out_dir / "screenshots") if screenshots else None,
     )
     stats = result.stats
     click.echo(f"crawl run {result.run_id}: {result.finish_reason}; pages {stats.get('response_received_count', 0)}, "
                f"listings {stats.get('lijian/listings_seen', 0)} (new {stats.get('lijian/listings_new', 0)}, "
                f"changed or new snapshots {stats.get('lijian/snapshots_new', 0)}), "
+               f"dropped {stats.get('item_dropped_count', 0)}, errors {stats.get('log_count/ERROR', 0)}")
+    if result.finish_reason != "finished":
+        sys.exit(1)
+
+
+@cli.command("crawl-shop", context_settings=CONTEXT)
+@click.argument("urls", nargs=-1, required=True)
+@click.option("--max-pages", default=200, show_default=True, type=click.IntRange(1), help="Pages to fetch in all.")
+@click.option("--depth", default=3, show_default=True, type=click.IntRange(0), help="Clicks to follow from the start pages.")
+@click.option("--generic", is_flag=True, help="Use the generic extractor even where a site profile covers the URL.")
+@click.option("--log-level", default="WARNING", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@db_option
+@friendly_errors
+def crawl_shop(urls: tuple[str, ...], max_pages: int, depth: int, generic: bool, log_level: str,
+               db_url: str | None) -> None:
+    """Crawl any shop from product URLs or its start page, without a profile (one crawl run).
+
+    Pages with a title and a price (or schema.org Product data) become listings of marketplace
+    `shop:<host>`; links on the same host are followed, product-like links first.
+
+    \b
+    Example:
+      lijian crawl-shop https://shop.example/ --max-pages 100
+    """
+    from crawler.crawl import crawl_settings, run_crawl
+    from crawler.storage.db import open_database
+
+    config = load_config(database_url=db_url)
+    bad = [u for u in urls if not u.startswith(("http://", "https://"))]
+    if bad:
+        raise click.BadParameter(f"{bad[0]!r} must start with http:// or https://", param_hint="URLS")
+    open_database(config.database_url)
+    result = run_crawl(crawl_settings(config.database_url, log_level=log_level.upper()), spider="shop",
+                       urls=",".join(urls), max_pages=max_pages, depth=depth, generic=generic,
+                       profiles_dir=str(config.profiles_dir) if config.profiles_dir else None)
+    stats = result.stats
+    click.echo(f"crawl run {result.run_id}: {result.finish_reason}; pages {stats.get('response_received_count', 0)}, "
+               f"product pages {stats.get('lijian/shop/product_pages', 0)}, listings "
+               f"{stats.get('lijian/listings_seen', 0)} (new {stats.get('lijian/listings_new', 0)}), "
                f"dropped {stats.get('item_dropped_count', 0)}, errors {stats.get('log_count/ERROR', 0)}")
     if result.finish_reason != "finished":
         sys.exit(1)

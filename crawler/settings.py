@@ -38,14 +38,8 @@ PLAYWRIGHT_LAUNCH_OPTIONS = launch_options(_config.chromium_path)
 PLAYWRIGHT_MAX_CONTEXTS = 2
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 20_000
-
-
-def _abort_heavy(request) -> bool:
-    # Images, fonts and media are not evidence in a listing crawl; skipping them halves page time.
-    return request.resource_type in ("image", "font", "media")
-
-
-PLAYWRIGHT_ABORT_REQUEST = _abort_heavy
+# Images, fonts and media are skipped, except on pages that will be screenshotted.
+PLAYWRIGHT_ABORT_REQUEST = "crawler.browser.abort_heavy"
 
 ITEM_PIPELINES = {
     "crawler.pipelines.validate.ValidatePipeline": 100,

@@ -14,6 +14,7 @@ wall) is counted by kind and retried, never read as "no results".
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.http import Response
 from scrapy_playwright.page import PageMethod
 
+from crawler.browser import keep_media
 from crawler.extract.detail import extract_detail
 from crawler.extract.rules import Context, first_value
 from crawler.extract.search import extract_search
@@ -57,18 +59,39 @@ def page_methods(profile: Profile) -> list[PageMethod]:
     return methods
 
 
-def request_meta(profile: Profile) -> dict[str, Any]:
+def request_meta(profile: Profile, screenshot: bool = False) -> dict[str, Any]:
     """Scrapy meta for a request to this profile's site: its download slot (per-profile
-    concurrency and delay, see politeness_settings), robots.txt and the browser when needed."""
+    concurrency and delay, see politeness_settings), robots.txt and the browser when needed;
+    with `screenshot`, the page loads its images and a full-page PNG is taken last."""
     meta: dict[str, Any] = {"profile": profile.name, "download_slot": profile.name}
     if not profile.politeness.obey_robots:
         meta["dont_obey_robotstxt"] = True
     if not profile.politeness.autothrottle:
         meta["autothrottle_dont_adjust_delay"] = True
     if profile.render.mode == "playwright":
-        meta.update(playwright=True, playwright_page_methods=page_methods(profile),
+        methods = page_methods(profile)
+        if screenshot:
+            methods.append(PageMethod("screenshot", full_page=True, type="png", timeout=profile.render.timeout_ms))
+            meta["playwright_page_init_callback"] = keep_media
+        meta.update(playwright=True, playwright_page_methods=methods,
                     playwright_page_goto_kwargs={"timeout": profile.render.timeout_ms})
     return meta
+
+
+def save_screenshot(response: Response, folder: Path) -> dict[str, str] | None:
+    """Store the full-page PNG a PageMethod took, content-addressed; None when there is none."""
+    methods = response.meta.get("playwright_page_methods") or []
+    png = next((m.result for m in reversed(methods) if m.method == "screenshot" and isinstance(m.result, bytes)), None)
+    if not png:
+        return None
+    digest = hashlib.sha256(png).hexdigest()
+    path = folder / f"{digest}.png"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        partial.write_bytes(png)
+        partial.replace(path)  # atomic: a reader never sees half a file
+    return {"screenshot_sha256": digest, "screenshot_path": str(path)}
 
 
 def politeness_settings(profiles: list[Profile]) -> dict[str, Any]:
@@ -106,8 +129,10 @@ class MarketplaceSpider(scrapy.Spider):
     def __init__(self, base_url: str | None = None, sites: str | list[str] = "a,b,c,d",
                  categories: str | list[str] | None = None, keywords: str | list[str] | None = None,
                  max_pages: int | str | None = None, watchlists_dir: str | None = None,
-                 profiles_dir: str | None = None, **kwargs: Any) -> None:
+                 profiles_dir: str | None = None, screenshot_dir: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # Full-page screenshots of detail pages rendered in Chromium, for the evidence stage.
+        self.screenshot_dir = Path(screenshot_dir) if screenshot_dir else None
         all_profiles = load_profiles(Path(profiles_dir)) if profiles_dir else load_profiles()
         self.profiles = {p.name: p for p in resolve_profiles(sites, all_profiles)}
         missing_search = [p.name for p in self.profiles.values() if p.search is None]
@@ -174,8 +199,9 @@ class MarketplaceSpider(scrapy.Spider):
             self._count(profile, "empty_search_pages")
             self.logger.warning("no result cards on %s (and no 'nothing found' notice)", response.url)
         for result in page.results:
-            yield self._request(profile, result["url"], self.parse_detail,
-                                {"category": response.meta.get("category")})
+            yield scrapy.Request(result["url"], callback=self.parse_detail,
+                                 meta={"category": response.meta.get("category"),
+                                       **request_meta(profile, screenshot=self.screenshot_dir is not None)})
         limit = self.max_pages or (profile.search.max_pages if profile.search else 1)
         if page.next_url and response.meta["page"] < limit:
             meta = {k: response.meta[k] for k in ("keyword", "category")}
@@ -210,6 +236,8 @@ class MarketplaceSpider(scrapy.Spider):
                if k not in ("specs", "sources", "images", "certificates") and v not in (None, "", [])}
         if "price" in raw:
             raw["price_text"] = raw.pop("price")
+        if self.screenshot_dir is not None:
+            raw.update(save_screenshot(response, self.screenshot_dir) or {})
         yield ListingItem(
             marketplace=profile.name,
             listing_key=str(listing_key or ""),

@@ -1,7 +1,9 @@
 """Crawl the sandbox with the real spider (a `lijian crawl` subprocess) and compare the
 database with the sandbox's own catalog."""
 
+import hashlib
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -179,3 +181,48 @@ def test_crawl_health_is_recorded_and_a_changed_layout_marks_the_run_degraded(sa
     assert "sandbox-a" in shown.stdout and "100%" in shown.stdout
     missing = run_lijian("runs", "show", "999", "--db", db_url)
     assert missing.returncode == 1 and "no crawl run 999" in missing.stderr
+
+
+def test_generic_shop_spider_collects_a_shop_without_a_profile(sandbox, db_url, sessions):
+    catalog = build_catalog(sandbox.listings, sandbox.seed)
+    seller = next(l.seller for l in catalog.listings if l.flavour == "d")
+    wanted = {str(l.id): (clean_text(l.title), l.price) for l in catalog.listings
+              if l.flavour == "d" and l.seller.id == seller.id}
+    item = next(l for l in catalog.listings if l.flavour == "a")
+    result = run_lijian("crawl-shop", f"{sandbox.url}/d/shop/{seller.id}", sandbox.url + item.path,
+                        "--depth", "1", "--generic", "--db", db_url)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with sessions() as session:
+        rows = session.execute(select(Listing.marketplace, Listing.listing_key, ListingSnapshot.title,
+                                      ListingSnapshot.price, ListingSnapshot.currency)
+                               .join(ListingSnapshot, ListingSnapshot.listing_id == Listing.id)).all()
+    assert {r.marketplace for r in rows} == {"shop:127.0.0.1"} and all(r.currency == "CNY" for r in rows)
+    # The shop's products by their schema.org sku; the plain page by its path; no list page taken for one.
+    got = {r.listing_key: (r.title, r.price) for r in rows}
+    assert got == {**wanted, item.path: (clean_text(item.title), item.price)}
+
+
+def test_crawl_shop_refuses_what_is_not_a_web_address(db_url):
+    bad = run_lijian("crawl-shop", "file:///etc/passwd", "--db", db_url)
+    assert bad.returncode == 2 and "must start with http:// or https://" in bad.stderr
+
+
+@pytest.mark.browser
+def test_screenshots_of_javascript_pages_are_stored_content_addressed(sandbox, db_url, sessions, tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "out"
+    result = run_lijian("crawl", "--sandbox", sandbox.url, "--db", db_url, "--site", "c", "--category", "cable",
+                        "--screenshots", env={"LIJIAN_OUT": str(out)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    with sessions() as session:
+        raws = session.scalars(select(ListingSnapshot.raw)).all()
+    assert raws and all(r.get("screenshot_path") for r in raws)
+    for raw in raws:
+        path = Path(raw["screenshot_path"])
+        assert path.parent == out / "screenshots" and path.stem == raw["screenshot_sha256"]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == raw["screenshot_sha256"]
+        with Image.open(path) as image:
+            assert image.format == "PNG" and image.width > 300
+            low, high = image.convert("L").getextrema()
+            assert high - low > 100  # text on a background, not a blank page

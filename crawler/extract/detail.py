@@ -66,6 +66,7 @@ def extract_detail(selector: Selector, url: str, profile: Profile | None, html: 
         specs = specs or generic.specs
         found.setdefault("images", generic.images)
         found["certificates"] = generic.certificates
+        found["price_elements"] = generic.price_elements
     for key in ("seller_url", "image"):
         if found.get(key):
             found[key] = link(url, found[key])

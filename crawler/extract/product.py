@@ -45,6 +45,7 @@ class ProductPage:
     seller_location: str | None = None
     specs: dict[str, str] = field(default_factory=dict)
     certificates: list[dict[str, str]] = field(default_factory=list)  # {kind, number, where}
+    price_elements: int = 0  # price-like elements on the page: many means a list of products, not one
     sources: dict[str, str] = field(default_factory=dict)  # field -> where it came from
 
     def as_dict(self) -> dict[str, Any]:
@@ -55,7 +56,7 @@ class ProductPage:
                 "brand": self.brand, "sku": self.sku, "mpn": self.mpn, "gtin": self.gtin,
                 "availability": self.availability, "images": self.images, "seller_name": self.seller_name,
                 "seller_url": self.seller_url, "seller_location": self.seller_location, "specs": self.specs,
-                "certificates": self.certificates, "sources": self.sources}
+                "certificates": self.certificates, "price_elements": self.price_elements, "sources": self.sources}
 
 
 def _types(obj: dict) -> list[str]:
@@ -345,6 +346,34 @@ def _override_stated_availability(page: ProductPage, selector: Selector) -> None
                 return
 
 
+_BRAND_KEYS = ("brand", "品牌", "marke", "marque", "marca", "merk", "marka", "značka", "brand name")
+_BRAND_LINE = re.compile(r"^(?:brand|品牌|marke|marque|marca|merk|marka)\s*[:：\-–]\s*(\S.{0,40})$", re.IGNORECASE)
+_STORE_LINE = re.compile(r"^(?:visit the|besuchen sie den|visitez la boutique|visita la tienda de)\s+(.+?)(?:[- ]store|"
+                         r"[- ]shop|[- ]boutique|[- ]tienda)?$", re.IGNORECASE)
+
+
+def lines_of(selector: Selector) -> list[str]:
+    """The visible text nodes of the page, each whitespace-collapsed (labels sit in one node)."""
+    return [line for line in (clean_text(t) for t in selector.xpath(
+        "//body//text()[not(ancestor::script) and not(ancestor::style)]").getall()) if line]
+
+
+def _labelled_brand(specs: dict[str, str], lines: list[str]) -> tuple[str | None, str]:
+    """A brand the page labels: a spec row (品牌 / Brand / Marke …), a "Brand: X" line, or a
+    "Visit the X Store" link."""
+    for key, value in specs.items():
+        if key.strip(" :：-").casefold() in _BRAND_KEYS and value and len(value) <= 60:
+            return value, "spec table"
+    for index, line in enumerate(lines):
+        match = _BRAND_LINE.match(line) or _STORE_LINE.match(line)
+        if match:
+            return match.group(1).strip(), "brand label"
+        # "Brand -" in one node, the name in the next (a <strong> label then its value)
+        if line.rstrip(" :：-–").casefold() in _BRAND_KEYS and index + 1 < len(lines) and len(lines[index + 1]) <= 60:
+            return lines[index + 1], "brand label"
+    return None, ""
+
+
 def _visible_code(selector: Selector, body: str) -> tuple[str | None, str]:
     """The product code the page shows: a labelled one (Product code: 123), or a code element."""
     labelled = _CODE_LABEL.search(body)
@@ -390,6 +419,7 @@ def _specs(selector: Selector) -> dict[str, str]:
 def _from_page(page: ProductPage, html: str) -> None:
     selector = Selector(text=html, type="html")
     body = _visible_text(selector)
+    page.price_elements = sum(1 for _ in _price_candidates(selector))
     if page.price is None:
         for node in selector.css("[itemprop=price]"):
             value = _decimal(node.attrib.get("content") or node.xpath("string()").get())
@@ -400,6 +430,8 @@ def _from_page(page: ProductPage, html: str) -> None:
         guessed = _guess_price(selector)
         if guessed is not None:
             page.price, page.sources["price"] = guessed[0], f"page: {guessed[1][:30]}"
+            if page.currency is None:
+                page.currency = parse_price(guessed[1])[1]
     description = clean_text(" ".join(
         selector.xpath("//meta[@name='description' or @property='og:description']/@content").getall()))
     selling, promo = chinese_prices(body + " " + description)
@@ -437,8 +469,14 @@ def _from_page(page: ProductPage, html: str) -> None:
             page.sources["title"] = "page heading"
     if not page.specs:
         page.specs = _specs(selector)
-    lines = [clean_text(t) for t in
-             selector.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]").getall()]
+    if page.brand is not None and (page.brand.startswith("$") or "{{" in page.brand):
+        del page.sources["brand"]
+        page.brand = None  # an unfilled template placeholder ($metabrand), not a brand
+    if page.brand is None:
+        brand, why = _labelled_brand(page.specs, lines_of(selector))
+        if brand:
+            page.brand, page.sources["brand"] = brand, why
+    lines = lines_of(selector)
     if page.seller_name is None:
         match = next(filter(None, map(_SELLER_LABEL.search, lines)), None)
         if match:

@@ -190,7 +190,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.wfile.write(body[: len(body) // 2] if truncate else body)
 
     def _html(self, template: str, charset: str = "utf-8", header_charset: bool = True, **context) -> None:
-        text = self.server.templates.get_template(template).render(**context)
+        text = self.server.templates.get_template(template).render(charset=charset, **context)
         body = text.encode(charset, errors="xmlcharrefreplace")
         content_type = f"text/html; charset={charset}" if header_charset else "text/html"
         self._send(200, body, content_type, truncate=self._truncate)

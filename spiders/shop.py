@@ -1,0 +1,126 @@
+"""Crawl any shop without a profile: from product URLs or a shop's start page, with the generic extractor.
+
+    lijian crawl-shop https://shop.example/ --max-pages 200
+    scrapy crawl shop -a urls=https://shop.example/item/1,https://shop.example/item/2
+
+Every page fetched is read by `extract_detail` (the profile's rules when a profile covers the
+URL and --generic is not given, else structured data and page heuristics). A page with a
+title and a price, or with a schema.org Product, is a listing. Links on the same host are
+followed up to `depth` clicks from the start pages and `max_pages` pages in all; links that
+look like product pages (item/product/goods/detail, or a long number) are fetched first.
+Counterfeits are sold on thousands of small shops: this is how a clue from outside the big
+marketplaces is collected into the same database, with the same evidence trail.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import Response
+from scrapy.linkextractors import LinkExtractor
+
+from crawler.extract.detail import extract_detail
+from crawler.items import ListingItem
+from crawler.profiles import load_profiles, profile_for_url
+
+_PRODUCT_LINK = re.compile(r"/(item|items|product|products|goods|detail|dp|p|offer|listing)[/-]|\d{5,}", re.I)
+LIST_PAGE_PRICES = 4
+_SKIP = re.compile(r"/(cart|login|signin|register|account|checkout|help|about)\b|\.(jpg|png|gif|pdf|zip)$", re.I)
+
+
+def listing_key_for(url: str, fields: dict[str, Any]) -> str:
+    """The listing's id on its site: a profile's id, the SKU, else the URL path (stable per page)."""
+    key = fields.get("listing_key") or fields.get("sku")
+    if key:
+        return str(key)[:255]
+    parts = urlsplit(url)
+    return (parts.path + ("?" + parts.query if parts.query else ""))[:255] or "/"
+
+
+class ShopSpider(scrapy.Spider):
+    name = "shop"
+
+    def __init__(self, urls: str | list[str] = "", max_pages: int | str = 200, depth: int | str = 3,
+                 generic: bool | str = False, profiles_dir: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.start_urls_given = [u.strip() for u in (urls.split(",") if isinstance(urls, str) else urls) if u.strip()]
+        if not self.start_urls_given:
+            raise ValueError("give at least one URL, e.g. -a urls=https://shop.example/")
+        bad = [u for u in self.start_urls_given if not u.startswith(("http://", "https://"))]
+        if bad:
+            raise ValueError(f"not an http(s) URL: {bad[0]!r}")
+        self.max_pages = int(max_pages)
+        self.depth = int(depth)
+        self.generic = generic in (True, "1", "true", "yes")
+        self.profiles = {} if self.generic else load_profiles(*([Path(profiles_dir)] if profiles_dir else []))
+        self.hosts = {urlsplit(u).hostname for u in self.start_urls_given}
+        self.links = LinkExtractor(deny_extensions=None)
+        self.scheduled = 0
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for url in self.start_urls_given:
+            request = self._request(url, 0, priority=10)
+            if request is not None:
+                yield request
+
+    def _request(self, url: str, depth: int, priority: int = 0) -> scrapy.Request | None:
+        if self.scheduled >= self.max_pages:
+            return None
+        self.scheduled += 1
+        return scrapy.Request(url, callback=self.parse_page, priority=priority,
+                              meta={"shop_depth": depth, "download_slot": urlsplit(url).hostname or "shop"})
+
+    def parse_page(self, response: Response) -> Iterator[ListingItem | scrapy.Request]:
+        if not hasattr(response, "text"):
+            return  # an image or a download, not a page
+        profile = None if self.generic else profile_for_url(self.profiles, response.url)
+        fields = extract_detail(response, response.url, profile, response.text)
+        structured = any(str(v).startswith("generic: json-ld") or str(v).startswith("generic: microdata")
+                         for v in fields.get("sources", {}).values())
+        # Without structured data, a product page shows a price and a buy control; a page showing
+        # many prices is a list of products (search, category, shop front).
+        one_product = (fields.get("price") and fields.get("price_elements", 0) < LIST_PAGE_PRICES
+                       and fields.get("sources", {}).get("availability") == "generic: buy button")
+        if fields.get("title") and (structured or one_product):
+            self.crawler.stats.inc_value("lijian/shop/product_pages")
+            yield self._item(response, fields, profile.name if profile else None)
+        depth = response.meta.get("shop_depth", 0)
+        if depth >= self.depth:
+            return
+        links = [link.url for link in self.links.extract_links(response)
+                 if urlsplit(link.url).hostname in self.hosts and not _SKIP.search(link.url)]
+        for url in sorted(set(links), key=lambda u: not _PRODUCT_LINK.search(u)):
+            request = self._request(url, depth + 1, priority=5 if _PRODUCT_LINK.search(url) else 0)
+            if request is None:
+                self.crawler.stats.inc_value("lijian/shop/links_over_limit")
+                continue
+            yield request
+
+    def _item(self, response: Response, fields: dict[str, Any], profile: str | None) -> ListingItem:
+        host = urlsplit(response.url).hostname or "unknown"
+        specs = fields.get("specs") or {}
+        raw = {k: v for k, v in fields.items()
+               if k not in ("specs", "sources", "images", "price_elements") and v not in (None, "", [])}
+        if "price" in raw:
+            raw["price_text"] = raw.pop("price")
+        raw["sources"] = fields.get("sources", {})
+        return ListingItem(
+            marketplace=profile or f"shop:{host}"[:64],
+            listing_key=listing_key_for(response.url, fields),
+            url=response.url,
+            title=fields.get("title") or "",
+            price_text=fields.get("price"),
+            currency=fields.get("currency"),
+            brand=fields.get("brand") or specs.get("品牌"),
+            seller_key=fields.get("seller_key") or host,
+            seller_name=fields.get("seller_name") or host,
+            seller_url=fields.get("seller_url"),
+            seller_location=fields.get("seller_location"),
+            specs=specs,
+            raw=raw,
+        )
