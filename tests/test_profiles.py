@@ -207,3 +207,15 @@ def test_shared_search_pages_every_expected_result_found():
     # 2026-11-23: 547 of 547 with URL and title; the one extra is an eBay 2012 card the corpus omits.
     assert "recall 1.000" in total and "19 of 19 pages in the expected order" in total, total
     assert "found 548" in total, total
+
+
+def test_every_profile_field_is_documented():
+    from crawler import profiles as schema
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "PROFILES.md").read_text(encoding="utf-8")
+    models = (schema.Profile, schema.SearchRules, schema.DetailRules, schema.JsonSource, schema.SpecRules,
+              schema.ShopRules, schema.Render, schema.Politeness, schema.BlockSignature)
+    names = {name for model in models for name in model.model_fields}
+    names |= set(schema.CARD_FIELDS) | set(schema.DETAIL_FIELDS) | set(schema.SHOP_FIELDS)
+    missing = sorted(name for name in names if f"`{name}`" not in doc)
+    assert not missing, f"not in docs/PROFILES.md: {missing}"
