@@ -7,6 +7,7 @@ comparable (and the raw value is always kept beside the normalised one).
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
@@ -19,6 +20,28 @@ CURRENCY_MARKS = {
     "$": "USD", "us$": "USD", "usd": "USD", "€": "EUR", "eur": "EUR", "£": "GBP", "gbp": "GBP",
     "円": "JPY", "jpy": "JPY", "hk$": "HKD", "hkd": "HKD", "₽": "RUB", "руб": "RUB",
 }
+
+# A bare "$" (or "kr") means the local currency of the shop's country.
+_DOLLAR_BY_TLD = {"cl": "CLP", "ar": "ARS", "mx": "MXN", "co": "COP", "tw": "TWD", "ca": "CAD", "au": "AUD",
+                  "nz": "NZD", "sg": "SGD", "hk": "HKD", "br": "BRL", "uy": "UYU"}
+_MARKS_EXTRA = {"r$": "BRL", "nt$": "TWD", "ca$": "CAD", "a$": "AUD", "zł": "PLN", "kč": "CZK", "lei": "RON",
+                "₩": "KRW", "₹": "INR", "chf": "CHF", "kr": "SEK"}
+
+
+def iso_currency(value: object, url: str = "") -> str | None:
+    """ISO 4217 code for a currency as pages show it: a code (eur), a mark (¥, US$, R$), or a
+    bare $ read by the shop's country domain (.cl → CLP); None when unknown."""
+    shown = clean_text(value).lower()
+    if not shown:
+        return None
+    if re.fullmatch(r"[a-z]{3}", shown) and shown not in ("rmb", "руб"):
+        return shown.upper()
+    code = _MARKS_EXTRA.get(shown) or CURRENCY_MARKS.get(shown)
+    if shown == "$":
+        host = urlsplit(url).hostname or ""
+        code = _DOLLAR_BY_TLD.get(host.rsplit(".", 1)[-1], "USD")
+    return code
+
 
 # Provincial-level divisions, longest first so that 内蒙古 wins over a shorter prefix.
 PROVINCES = tuple(sorted((

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.normalise import clean_text, parse_price, split_location
+from crawler.normalise import clean_text, iso_currency, parse_price, split_location
 
 
 @pytest.mark.parametrize("shown, amount, currency", [
@@ -53,3 +53,12 @@ def test_parse_price_never_fails_and_amount_is_decimal(text):
     amount, currency = parse_price(text)
     assert amount is None or isinstance(amount, Decimal)
     assert currency is None or len(currency) == 3
+
+
+@pytest.mark.parametrize("shown, url, code", [
+    ("$", "https://www.paris.cl/p/1", "CLP"), ("$", "https://shop.example.com/p", "USD"), ("eur", "", "EUR"),
+    ("￥", "", "CNY"), ("元", "", "CNY"), ("RMB", "", "CNY"), ("US$", "", "USD"), ("R$", "", "BRL"),
+    ("NT$", "", "TWD"), ("zł", "", "PLN"), ("", "", None), ("dragons", "", None),
+])
+def test_currencies_as_iso_4217(shown, url, code):
+    assert iso_currency(shown, url) == code

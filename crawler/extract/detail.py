@@ -14,11 +14,12 @@ from parsel import Selector
 from crawler.extract.product import extract_product
 from crawler.extract.rules import Context, first_value, node_text, select_nodes, compile_rule
 from crawler.extract.search import link, page_json
+from crawler.normalise import split_location
 from crawler.profiles import Profile, SpecRules
 
 # Generic-extractor fields a profile field falls back to (same meaning, same name).
 _GENERIC = ("title", "price", "promo_price", "currency", "brand", "sku", "mpn", "gtin", "availability", "seller_name",
-            "seller_url", "seller_location")
+            "seller_url", "seller_location", "category_label")
 
 
 def read_specs(rules: SpecRules, root: Context) -> dict[str, str]:
@@ -70,6 +71,8 @@ def extract_detail(selector: Selector, url: str, profile: Profile | None, html: 
     for key in ("seller_url", "image"):
         if found.get(key):
             found[key] = link(url, found[key])
+    if found.get("seller_location"):
+        found["seller_province"], found["seller_city"] = split_location(found["seller_location"])
     found["specs"] = specs
     found["sources"] = sources
     return found

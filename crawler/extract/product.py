@@ -18,7 +18,7 @@ from parsel import Selector
 from w3lib.html import get_base_url
 
 from crawler.extract.certs import find_certificates, unique
-from crawler.normalise import clean_text, parse_price
+from crawler.normalise import clean_text, iso_currency, parse_price
 
 AVAILABILITY = ("InStock", "OutOfStock", "PreOrder", "BackOrder", "Discontinued", "InStoreOnly", "LimitedAvailability",
                 "OnlineOnly", "SoldOut", "PreSale", "Reserved", "MadeToOrder")
@@ -45,8 +45,13 @@ class ProductPage:
     seller_location: str | None = None
     specs: dict[str, str] = field(default_factory=dict)
     certificates: list[dict[str, str]] = field(default_factory=list)  # {kind, number, where}
+    breadcrumb: list[str] = field(default_factory=list)  # the category path the page shows
     price_elements: int = 0  # price-like elements on the page: many means a list of products, not one
     sources: dict[str, str] = field(default_factory=dict)  # field -> where it came from
+
+    @property
+    def category_label(self) -> str | None:
+        return self.breadcrumb[-1] if self.breadcrumb else None
 
     def as_dict(self) -> dict[str, Any]:
         return {"url": self.url, "page_type": "product", "title": self.title,
@@ -56,6 +61,7 @@ class ProductPage:
                 "brand": self.brand, "sku": self.sku, "mpn": self.mpn, "gtin": self.gtin,
                 "availability": self.availability, "images": self.images, "seller_name": self.seller_name,
                 "seller_url": self.seller_url, "seller_location": self.seller_location, "specs": self.specs,
+                "breadcrumb": self.breadcrumb, "category_label": self.category_label,
                 "certificates": self.certificates, "price_elements": self.price_elements, "sources": self.sources}
 
 
@@ -169,9 +175,24 @@ def extract_product(html: str, url: str) -> ProductPage:
         for obj in _walk(data.get(syntax) or []):
             if "Product" in _types(obj) or "ProductGroup" in _types(obj):
                 _from_product(page, obj, syntax)
+            elif "BreadcrumbList" in _types(obj) and not page.breadcrumb:
+                page.breadcrumb = _crumbs(obj, page.title)
     _from_meta(page, data.get("opengraph") or [])
     _from_page(page, html)
+    shown = page.currency
+    page.currency = iso_currency(shown, page.url)
+    if shown and page.currency != shown:
+        page.sources["currency"] = f"{page.sources.get('currency', 'page')} ({shown!r} as ISO 4217)"
     return page
+
+
+def _crumbs(breadcrumbs: dict, title: str | None) -> list[str]:
+    """Category names of a schema.org BreadcrumbList in position order, without the product."""
+    items = breadcrumbs.get("itemListElement") or []
+    items = items if isinstance(items, list) else [items]
+    ordered = sorted((i for i in items if isinstance(i, dict)), key=lambda i: str(i.get("position", "")).zfill(4))
+    names = [_text(i.get("name") or i.get("item")) for i in ordered]
+    return [n for n in names if n and n != title and not n.startswith("http")][:10]
 
 
 def _from_meta(page: ProductPage, opengraph: list[dict]) -> None:
@@ -269,6 +290,12 @@ _SELLER_LABEL = re.compile(r"(?:店铺|店鋪|卖家|賣家|商家|sold by|selle
                            r"([^\s|｜,，]{2,40})", re.IGNORECASE)
 _LOCATION_LABEL = re.compile(r"(?:所在地|发货地|發貨地|产地|產地|item location|located in|standort)\s*[:：]\s*"
                              r"([^|｜,，]{2,40})", re.IGNORECASE)
+
+
+def _currency_mark(text: str) -> str | None:
+    """The currency mark or code a shown price starts or ends with ($, R$, €, zł, EUR …)."""
+    match = re.search(r"^\s*([A-Za-z]{0,3}\$|[€£¥￥₽₩₹]|[A-Z]{3})|([A-Za-z]{3}|zł|kč|lei|€|元)\s*$", text, re.I)
+    return (match.group(1) or match.group(2)) if match else None
 
 
 def chinese_prices(text: str) -> tuple[Decimal | None, Decimal | None]:
@@ -431,7 +458,7 @@ def _from_page(page: ProductPage, html: str) -> None:
         if guessed is not None:
             page.price, page.sources["price"] = guessed[0], f"page: {guessed[1][:30]}"
             if page.currency is None:
-                page.currency = parse_price(guessed[1])[1]
+                page.currency = _currency_mark(guessed[1]) or parse_price(guessed[1])[1]
     description = clean_text(" ".join(
         selector.xpath("//meta[@name='description' or @property='og:description']/@content").getall()))
     selling, promo = chinese_prices(body + " " + description)
@@ -469,6 +496,11 @@ def _from_page(page: ProductPage, html: str) -> None:
             page.sources["title"] = "page heading"
     if not page.specs:
         page.specs = _specs(selector)
+    if not page.breadcrumb:
+        links = selector.xpath("(//*[contains(translate(@class,'BREADCRUMB','breadcrumb'),'breadcrumb') or "
+                               "contains(translate(@class,'CRUMB','crumb'),'crumb')])[1]//a")
+        names = [clean_text(a.xpath("string()").get()) for a in links]
+        page.breadcrumb = [n for n in names if n and n != page.title][1:10]  # the first is the home page
     if page.brand is not None and (page.brand.startswith("$") or "{{" in page.brand):
         del page.sources["brand"]
         page.brand = None  # an unfilled template placeholder ($metabrand), not a brand
