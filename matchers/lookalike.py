@@ -29,6 +29,7 @@ from pypinyin import Style, lazy_pinyin
 from matchers.chars import RADICAL_FORMS, char_similarity, components, is_han, syllable
 
 _T2S = opencc.OpenCC("t2s")
+_RADICALS = str.maketrans(RADICAL_FORMS)
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _LATIN_TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -45,6 +46,8 @@ THRESHOLD_UNKNOWN_CATEGORY = 0.8  # stricter when the listing's category does no
 THRESHOLD_TWO_CHARACTERS = 0.85
 TWO_CHARACTER_ALIKE = 0.7  # the character similarity that threshold implies for one change
 SUBSTITUTED = "→"  # marks a substitution in an alignment's differences
+WILD = "\x00"  # a blanked-out place in a candidate key (never in normalised text)
+DOUBLE_WILD_LENGTHS = frozenset({3, 4})  # names with two places blanked (三 by anchor characters)
 
 
 @lru_cache(maxsize=4096)
@@ -218,6 +221,108 @@ class BrandIndex:
             if not name.latin and not name.defensive:
                 for position, ch in enumerate(name.text):
                     self.by_char[ch].append((name, position))
+        self._build_candidate_keys()
+
+    def _build_candidate_keys(self) -> None:
+        """Keys under which a title window finds the names it may imitate, by dictionary lookup.
+
+        A window imitating a name differs from it in a few places; blank those places out
+        (WILD) and the two are equal. So every name is filed under its forms with one place
+        blanked (one changed character), with two places blanked (三-, 四-character names:
+        康帅博 for 康师傅), with a character written as its two components, one of them blanked
+        (雕 → 周隹), and with one character left out (四+ characters: a dropped character);
+        and a window with one character too many (六个土核桃) is looked up with each character
+        left out. A title of L characters costs a few hundred lookups whatever the size of the
+        watchlist; the alignment then scores the few names found.
+        """
+        wild: dict[str, list[int]] = defaultdict(list)
+        shortened: dict[str, list[int]] = defaultdict(list)
+        by_text: dict[str, list[int]] = defaultdict(list)
+        anchors: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+        for name_id, name in enumerate(self.names):
+            if name.latin or name.defensive:
+                continue
+            n = len(name.text)
+            text = name.text.translate(_RADICALS)
+            by_text[text].append(name_id)
+            # Keys that leave one exact character (two-character names with one place blanked,
+            # three-character ones with two) are looked up per title character instead.
+            if n <= 3:
+                for i, ch in enumerate(text):
+                    anchors[ch].append((name_id, i, n))
+            keys = {text[:i] + WILD + text[i + 1:] for i in range(n)} if n > 2 else set()
+            if n in DOUBLE_WILD_LENGTHS and n > 3:
+                keys |= {text[:i] + WILD + text[i + 1:j] + WILD + text[j + 1:]
+                         for i in range(n) for j in range(i + 1, n)}
+            for i, ch in enumerate(text):
+                parts = components(ch)
+                if len(parts) == 2:
+                    keys.add(text[:i] + parts[0] + WILD + text[i + 1:])
+                    keys.add(text[:i] + WILD + parts[1] + text[i + 1:])
+            for key in keys:
+                wild[key].append(name_id)
+            if n >= 4:
+                for i in range(n):
+                    shortened[text[:i] + text[i + 1:]].append(name_id)
+        # Plain dicts of tuples: lookups of missing keys must not insert, and tuples are compact.
+        self.wild = {k: tuple(v) for k, v in wild.items()}
+        self.shortened = {k: tuple(v) for k, v in shortened.items()}
+        self.han_by_text = {k: tuple(v) for k, v in by_text.items()}
+        self.anchors = {k: tuple(v) for k, v in anchors.items()}
+        self.wild_lengths = sorted({len(k) for k in self.wild})
+        self.double_lengths = frozenset(DOUBLE_WILD_LENGTHS & {len(t) for t in self.han_by_text})
+        self.inserted_lengths = frozenset(len(t) + 1 for t in self.han_by_text)
+        self.shortened_lengths = frozenset(len(k) for k in self.shortened)
+
+    def _han_candidates(self, text: str) -> set[tuple[int, int, int]]:
+        """(name id, start, end) of every title window that may imitate a name (see _build_candidate_keys)."""
+        found: set[tuple[int, int, int]] = set()
+        add = found.add
+        wild_get, shortened_get, by_text_get = self.wild.get, self.shortened.get, self.han_by_text.get
+        text = text.translate(_RADICALS)  # 氵 and 水 are one component (same length, same places)
+        size = len(text)
+        doubles, inserted, dropped = self.double_lengths, self.inserted_lengths, self.shortened_lengths
+        anchors_get = self.anchors.get
+        for index, ch in enumerate(text):  # two- and three-character names keeping one character
+            hits = anchors_get(ch)
+            if hits:
+                for name_id, position, n in hits:
+                    start = index - position
+                    if start >= 0 and start + n <= size:
+                        add((name_id, start, start + n))
+        for start in range(size):
+            if not is_han(text[start]) and not is_han(text[min(start + 1, size - 1)]):
+                continue
+            for length in self.wild_lengths:
+                end = start + length
+                if end > size:
+                    break
+                window = text[start:end]
+                for i in range(length):
+                    hits = wild_get(window[:i] + WILD + window[i + 1:])
+                    if hits:
+                        for name_id in hits:
+                            add((name_id, start, end))
+                if length in doubles:
+                    for i in range(length - 1):
+                        head = window[:i] + WILD
+                        for j in range(i + 1, length):
+                            hits = wild_get(head + window[i + 1:j] + WILD + window[j + 1:])
+                            if hits:
+                                for name_id in hits:
+                                    add((name_id, start, end))
+                if length in inserted:  # one character inserted (or added: 美的家)
+                    for i in range(length):
+                        hits = by_text_get(window[:i] + window[i + 1:])
+                        if hits:
+                            for name_id in hits:
+                                add((name_id, start, end))
+                if length in dropped:  # one character dropped
+                    hits = shortened_get(window)
+                    if hits:
+                        for name_id in hits:
+                            add((name_id, start, end))
+        return found
 
     def mentions(self, text: str) -> list[Mention]:
         """Exact mentions in `text` (normalise it first), Chinese by substring, Latin by whole word."""
@@ -236,33 +341,15 @@ class BrandIndex:
     def lookalikes(self, text: str, raw: str, covered: list[tuple[int, int]], category: str | None) -> list[Lookalike]:
         """Look-alike names in normalised `text` (and Latin words of `raw`), outside the `covered` spans."""
         best: dict[str, Lookalike] = {}
-        seen: set[tuple[str, int, int]] = set()
-        title_keys = [loose_keys(ch) - self.common_keys for ch in text]
-        anchored: set[tuple[str, int]] = set()
-        for index, ch in enumerate(text):
-            if not is_han(ch):
+        names, alike_enough = self.names, self._alike_enough
+        for name_id, start, end in self._han_candidates(text):
+            name = names[name_id]
+            window = text[start:end]
+            if window == name.text or (covered and any(s < end and start < e for s, e in covered)):
                 continue
-            for name, position in self.by_char.get(ch, ()):
-                n = len(name.text)
-                origin = index - position
-                if (name.text, origin) in anchored:
-                    continue
-                anchored.add((name.text, origin))
-                if not self._plausible(name, origin, title_keys, text):
-                    continue
-                # A window shorter than the name (a dropped character) only for names of four or
-                # more: in a shorter name, one dropped and one changed character leave too little.
-                lengths = (n - 1, n, n + 1) if n >= 4 else (n, n + 1)
-                for start in range(origin - 1, origin + 2):
-                    for length in lengths:
-                        end = start + length
-                        if start < 0 or end > len(text) or length < 2 or (name.text, start, end) in seen:
-                            continue
-                        seen.add((name.text, start, end))
-                        window = text[start:end]
-                        if window == name.text or any(s < end and start < e for s, e in covered):
-                            continue
-                        self._consider(best, name, window, category)
+            if end - start == len(name.text) and not alike_enough(name.text, window):
+                continue
+            self._consider(best, name, window, category)
         tokens = latin_tokens(raw)
         words = set(tokens) | {a + b for a, b in zip(tokens, tokens[1:])}
         for word in words:
@@ -295,6 +382,21 @@ class BrandIndex:
             misses += 1
             if misses > allowed and not (misses == 1 and self._maybe_split(name.text[offset])):
                 return False
+        return True
+
+    @staticmethod
+    def _alike_enough(name: str, window: str) -> bool:
+        """Same-length candidates before aligning: every changed character must be alike (a
+        two-character name's very alike), except one in names of four or more."""
+        need = TWO_CHARACTER_ALIKE if len(name) == 2 else ALIKE
+        allowed = 1 if len(name) >= 4 else 0
+        for a, b in zip(name, window):
+            # Alike characters share a key (a component, the syllable): a set test before
+            # the similarity, which is costly the first time a pair is seen.
+            if a != b and (not loose_keys(a) & loose_keys(b) or char_similarity(a, b) < need):
+                allowed -= 1
+                if allowed < 0:
+                    return False
         return True
 
     @staticmethod
