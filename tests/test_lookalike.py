@@ -53,6 +53,7 @@ def find(title, category=None, brand=None, matcher=MATCHER):
     ("BUII 插座 3位", "appliance", "公牛"),
     ("Hiaer 空调", "appliance", "海尔"),
     ("博士 机油滤芯 OC90", "auto_parts", "博世"),
+    ("熊描 电线 BV2.5 国标", "cable", "熊猫"),  # same phonetic part 苗, radical 扌 for 犭
 ])
 def test_imitations_in_titles(title, category, imitated):
     finding = find(title, category)
@@ -127,3 +128,11 @@ def test_brand_named_after_a_fitment_phrase_is_not_the_claim_nor_an_imitation():
     assert claim.brand == "曼牌" and claim.lookalike is None
     elsewhere = find("大众 充电宝 适用于手机", "appliance", matcher=matcher)  # phrase only counts in its categories
     assert elsewhere.brand == "大众"
+
+
+def test_characters_sharing_a_phonetic_part_look_alike_but_sharing_a_radical_does_not():
+    from matchers.chars import char_similarity
+
+    assert char_similarity("描", "猫") >= 0.7 and char_similarity("清", "请") >= 0.7
+    assert char_similarity("室", "宝") < 0.7  # 宀 is the radical; 至 and 玉 differ
+    assert find("熊猫 电线 BV2.5", "cable").lookalike is None  # the genuine name is not an imitation
