@@ -198,6 +198,11 @@ def db_current(db_url: str | None) -> None:
 @click.option("--max-pages", type=click.IntRange(1), help="Result pages per keyword (default: each profile's max_pages).")
 @click.option("--profiles", "profiles_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Site profile folder (default: LIJIAN_PROFILES or the bundled spiders/profiles).")
+@click.option("--max-listings", type=click.IntRange(1), help="Stop after this many listings (a campaign's limit).")
+@click.option("--max-runtime", type=click.IntRange(1), metavar="SECONDS", help="Stop after this long.")
+@click.option("--crawl-run-id", type=int, hidden=True, help="Record into this pre-created CrawlRun (campaign runs).")
+@click.option("--progress-file", type=click.Path(dir_okay=False, path_type=Path), hidden=True,
+              help="Write pages/listings counts here as the crawl goes (campaign progress bars).")
 @click.option("--screenshots", is_flag=True,
               help="Full-page PNG of every detail page rendered in Chromium, into OUT/screenshots (content-addressed).")
 @click.option("--log-level", default="WARNING", show_default=True,
@@ -206,8 +211,9 @@ def db_current(db_url: str | None) -> None:
 @watchlists_option
 @friendly_errors
 def crawl(base_url: str | None, sites: tuple[str, ...], categories: tuple[str, ...], keywords: tuple[str, ...],
-          max_pages: int | None, profiles_dir: Path | None, screenshots: bool, log_level: str, db_url: str | None,
-          watchlists_dir: Path | None) -> None:
+          max_pages: int | None, profiles_dir: Path | None, max_listings: int | None, max_runtime: int | None,
+          crawl_run_id: int | None, progress_file: Path | None, screenshots: bool, log_level: str,
+          db_url: str | None, watchlists_dir: Path | None) -> None:
     """Crawl marketplaces by keyword through their site profiles and store the listings (one crawl run).
 
     \b
@@ -241,8 +247,11 @@ def crawl(base_url: str | None, sites: tuple[str, ...], categories: tuple[str, .
     if unknown:
         raise click.BadParameter(f"unknown category {unknown[0]!r}; known: {', '.join(taxonomy)}",
                                  param_hint="--category")
+    limits = {"CLOSESPIDER_ITEMCOUNT": max_listings or 0, "CLOSESPIDER_TIMEOUT": max_runtime or 0,
+              "LIJIAN_CRAWL_RUN_ID": crawl_run_id, "LIJIAN_PROGRESS_FILE": str(progress_file) if progress_file else None}
     result = run_crawl(
-        crawl_settings(config.database_url, log_level=log_level.upper()),
+        crawl_settings(config.database_url, log_level=log_level.upper(),
+                       **{k: v for k, v in limits.items() if v is not None}),
         base_url=base_url, sites=",".join(sites),
         categories=",".join(categories) or None, keywords=",".join(keywords) or None,
         max_pages=max_pages, watchlists_dir=str(config.watchlists_dir) if config.watchlists_dir else None,
@@ -351,7 +360,7 @@ def show_config() -> None:
     config = load_config()
     for setting in SETTINGS:
         value = getattr(config, setting.name)
-        shown = safe_url(value) if setting.name == "database_url" else value
+        shown = safe_url(value) if setting.name in ("database_url", "smtp_url") and value else value
         click.echo(f"{setting.env:<20} {shown}\n    {setting.help}")
 
 
@@ -360,7 +369,7 @@ def main() -> None:
 
 
 # Command groups defined in their own modules register themselves on `cli` when imported.
-from crawler import cli_extract, cli_matching, cli_runs, cli_watchlists  # noqa: E402,F401
+from crawler import cli_campaigns, cli_extract, cli_matching, cli_runs, cli_watchlists  # noqa: E402,F401
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from crawler.cli import CONTEXT, UserError, _sessions, cli, db_option, friendly_errors
 from crawler.digest import REPORT_TZ
-from crawler.storage.models import CrawlRun
+from crawler.campaigns import log_tail
+from crawler.storage.models import Campaign, CrawlRun
 
 
 def _console() -> Console:
@@ -40,16 +41,20 @@ def _state(run: CrawlRun) -> str:
 @cli.group("runs", invoke_without_command=True, context_settings=CONTEXT)
 @click.option("--failed", is_flag=True, help="Only runs that failed or were interrupted.")
 @click.option("--degraded", is_flag=True, help="Only runs whose crawl health was degraded.")
+@click.option("--campaign", "campaign_name", help="Only this campaign's runs.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1), help="How many, newest first.")
 @db_option
 @click.pass_context
 @friendly_errors
-def runs(ctx: click.Context, failed: bool, degraded: bool, limit: int, db_url: str | None) -> None:
-    """Crawl runs, newest first: status, times (Asia/Shanghai), pages, listings, blocks, health.
+def runs(ctx: click.Context, failed: bool, degraded: bool, campaign_name: str | None, limit: int,
+         db_url: str | None) -> None:
+    """Runs, newest first: campaign runs (crawl → match → digest) and plain crawls, with status,
+    times (Asia/Shanghai), pages, listings, blocks, new suspects.
 
     \b
     Examples:
       lijian runs --failed
+      lijian runs --campaign lijian-2018-building
       lijian runs show 12
     """
     if ctx.invoked_subcommand is not None:
@@ -61,13 +66,23 @@ def runs(ctx: click.Context, failed: bool, degraded: bool, limit: int, db_url: s
     if degraded:
         query = query.where(CrawlRun.degraded.is_(True))
     with _sessions(db_url)() as session:
+        if campaign_name:
+            from crawler.campaigns import CampaignError, get_campaign
+
+            try:
+                query = query.where(CrawlRun.campaign_id == get_campaign(session, campaign_name).id)
+            except CampaignError as exc:
+                raise UserError(str(exc)) from None
+        names = dict(session.execute(select(Campaign.id, Campaign.name)).all())
         rows = session.scalars(query).all()
-        table = Table("id", "started", "took", "status", "pages", "listings", "new", "blocked", "errors", "profiles")
+        table = Table("id", "campaign", "started", "took", "status", "pages", "listings", "new", "blocked", "errors",
+                      "suspects", "profiles")
         for run in rows:
             stats = run.stats or {}
-            table.add_row(str(run.id), _local(run.started_at), _duration(run), _state(run), str(run.pages),
-                          str(run.items_scraped), str(run.listings_new), str(stats.get("lijian/blocked", 0)),
-                          str(run.errors), escape(",".join(sorted(run.health or {}))))
+            table.add_row(str(run.id), escape(names.get(run.campaign_id, "-")), _local(run.started_at), _duration(run),
+                          _state(run), str(run.pages), str(run.items_scraped), str(run.listings_new),
+                          str(stats.get("lijian/blocked", 0)), str(run.errors), str(run.suspects_new),
+                          escape(",".join(sorted(run.health or {}))))
     if not rows:
         click.echo("no crawl runs" + (" matching the filter" if failed or degraded else ""))
         return
@@ -113,6 +128,18 @@ def runs_show(ctx: click.Context, run_id: int, as_json: bool, db_url: str | None
                           f"{h['block_rate']:.1%}", f"{h['http_error_rate']:.1%}", str(h["results_per_page"]))
         if run.health:
             console.print(table)
+        if run.campaign_id or run.trigger:
+            campaign = session.get(Campaign, run.campaign_id) if run.campaign_id else None
+            console.print(f"campaign {escape(campaign.name if campaign else '(removed)')}, started by {run.trigger}, "
+                          f"new suspects {run.suspects_new}")
+        for stage, record in (run.stages or {}).items():
+            details = ", ".join(f"{k} {v}" for k, v in record.items() if k not in ("status", "seconds"))
+            console.print(f"  {stage:<7} {record.get('status')} in {record.get('seconds', '?')}s"
+                          + (f": {escape(details)}" if details else ""))
         if run.error_text:
             console.print("errors (last lines):")
             console.print(escape("\n".join(run.error_text.splitlines()[-20:])))
+        tail = log_tail(run.log_path, 20)
+        if tail:
+            console.print(f"log {escape(run.log_path)} (last {len(tail)} lines):")
+            console.print(escape("\n".join(tail)))

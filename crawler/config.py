@@ -59,6 +59,24 @@ SETTINGS: tuple[Setting, ...] = (
         "$XDG_CACHE_HOME/lijian or ~/.cache/lijian.",
     ),
     Setting(
+        "notify_webhook",
+        "LIJIAN_NOTIFY_WEBHOOK",
+        None,
+        "URL that receives a JSON POST when a campaign run fails or finds many new suspects.",
+    ),
+    Setting(
+        "smtp_url",
+        "LIJIAN_SMTP_URL",
+        None,
+        "Mail server for notifications: smtp://user:password@host:port (smtps:// for TLS).",
+    ),
+    Setting(
+        "notify_email",
+        "LIJIAN_NOTIFY_EMAIL",
+        None,
+        "Address that receives notification e-mails (with LIJIAN_SMTP_URL).",
+    ),
+    Setting(
         "user_agent",
         "LIJIAN_USER_AGENT",
         "LijianMonitor/0.1 (+market-regulation monitoring; operator unset)",
@@ -76,6 +94,9 @@ class Config:
     chromium_path: str | None
     cache_dir: Path
     user_agent: str
+    notify_webhook: str | None = None
+    smtp_url: str | None = None
+    notify_email: str | None = None
 
 
 def load_config(**overrides: object) -> Config:

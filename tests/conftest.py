@@ -79,3 +79,28 @@ def run_lijian(*args: str, cwd: Path | None = None, env: dict[str, str] | None =
                timeout: float = 600) -> subprocess.CompletedProcess:
     merged = {**os.environ, **(env or {})}
     return subprocess.run([*LIJIAN, *args], capture_output=True, text=True, cwd=cwd, env=merged, timeout=timeout)
+
+
+PG_ADMIN_URL = os.environ.get("LIJIAN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test (dropped after); skipped with the reason when
+    no server answers at LIJIAN_TEST_POSTGRES (default postgres@127.0.0.1:5432/test)."""
+    import uuid
+
+    try:
+        import psycopg
+
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except Exception as exc:  # noqa: BLE001 - any reason the server is not there
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+    name = f"lijian_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+        yield f"{base}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()

@@ -62,3 +62,18 @@ def test_password_never_shown_in_errors():
     with pytest.raises(StorageError) as info:
         open_database("postgresql+psycopg://user:s3cret@127.0.0.1:1/x")
     assert "s3cret" not in str(info.value)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migrations_build_exactly_the_models_schema(backend, db_url, request):
+    """Alembic's head and the SQLAlchemy models agree, column by column, on both databases."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from crawler.storage.models import Base
+
+    url = db_url if backend == "sqlite" else request.getfixturevalue("pg_url")
+    engine = open_database(url)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []

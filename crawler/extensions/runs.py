@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from pathlib import Path
 from collections import defaultdict
 
 from scrapy import Spider, signals
@@ -25,7 +27,9 @@ from crawler.storage.models import CrawlRun, utcnow
 
 logger = logging.getLogger(__name__)
 
+# A limit reached (closespider_itemcount, closespider_timeout …) is a normal end of a run.
 _STATUS_BY_REASON = {"finished": "finished", "shutdown": "interrupted", "cancelled": "interrupted"}
+PROGRESS_EVERY = 1.0  # seconds between progress-file writes
 
 
 class CrawlRunRecorder:
@@ -35,6 +39,9 @@ class CrawlRunRecorder:
         self.run_id: int | None = crawler.settings.getint("LIJIAN_CRAWL_RUN_ID") or None
         self.error_lines: list[str] = []
         self.tallies: dict[str, ProfileTally] = defaultdict(ProfileTally)
+        progress = crawler.settings.get("LIJIAN_PROGRESS_FILE")
+        self.progress_file = Path(progress) if progress else None
+        self.progress_written = 0.0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlRunRecorder:
@@ -54,6 +61,23 @@ class CrawlRunRecorder:
     def item_scraped(self, item, **_) -> None:
         if isinstance(item, ListingItem):
             self.tallies[item.marketplace].add_listing(item)
+        self._write_progress()
+
+    def _write_progress(self, force: bool = False) -> None:
+        """Counts for a progress bar in another process, at most once a second (atomic rename)."""
+        if self.progress_file is None or (not force and time.monotonic() - self.progress_written < PROGRESS_EVERY):
+            return
+        self.progress_written = time.monotonic()
+        stats = self.crawler.stats.get_stats()
+        data = {"pages": int(stats.get("response_received_count", 0)),
+                "listings": int(stats.get("lijian/listings_seen", 0)),
+                "new": int(stats.get("lijian/listings_new", 0)), "blocked": int(stats.get("lijian/blocked", 0))}
+        partial = self.progress_file.with_suffix(".part")
+        try:
+            partial.write_text(json.dumps(data), encoding="utf-8")
+            partial.replace(self.progress_file)
+        except OSError as exc:
+            logger.warning("progress file %s not written: %s", self.progress_file, exc)
 
     def response_received(self, response, request, **_) -> None:
         profile = request.meta.get("profile")
@@ -84,7 +108,13 @@ class CrawlRunRecorder:
         with session_scope(self.sessions) as session:
             run = session.get(CrawlRun, self.run_id)
             run.finished_at = utcnow()
-            run.status = _STATUS_BY_REASON.get(reason, "failed")
+            run.status = _STATUS_BY_REASON.get(reason, "finished" if reason.startswith("closespider_") else "failed")
+            download_errors = int(stats.get("downloader/exception_count", 0))
+            if run.status == "finished" and not stats.get("response_received_count") and download_errors:
+                # Nothing could be fetched at all (site down, wrong address): a failed run, not
+                # an empty one.
+                run.status = "failed"
+                self.error_lines.insert(0, f"no page could be downloaded ({download_errors} download errors)")
             run.pages = int(stats.get("response_received_count", 0))
             run.items_scraped = int(stats.get("lijian/listings_seen", 0))  # listings, not shop profiles
             run.items_dropped = int(stats.get("item_dropped_count", 0))
@@ -104,4 +134,5 @@ class CrawlRunRecorder:
             run.degraded_reason = "; ".join(reasons) or None
             for line in reasons:
                 logger.warning("crawl run %s degraded: %s", run.id, line)
+        self._write_progress(force=True)
         logger.info("crawl run %s closed: %s", self.run_id, reason)

@@ -69,6 +69,50 @@ class CrawlRun(Base):
     health: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     degraded: Mapped[bool] = mapped_column(default=False)
     degraded_reason: Mapped[str | None] = mapped_column(Text)
+    # A campaign run is a crawl run with stages after it (crawler.campaigns): which campaign,
+    # what started it (schedule / manual), each stage's outcome, and where its log is.
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"), index=True)
+    trigger: Mapped[str | None] = mapped_column(String(16))
+    stages: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    log_path: Mapped[str | None] = mapped_column(Text)
+    suspects_new: Mapped[int] = mapped_column(default=0)
+
+
+class Campaign(Base):
+    """A crawl campaign an operator plans: what to search where, how often, within what limits."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)  # taxonomy slugs
+    profiles: Mapped[list[str]] = mapped_column(JSON, default=list)  # site profile names
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: the categories' keywords
+    schedule: Mapped[str] = mapped_column(String(64))  # "cron:0 3 * * *" or "every:6h"
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    max_pages: Mapped[int | None]  # result pages per keyword
+    max_listings: Mapped[int | None]  # listings per run
+    max_runtime: Mapped[int | None]  # seconds per crawl
+    evidence_policy: Mapped[str] = mapped_column(String(32), default="suspects")
+    notify_threshold: Mapped[int | None]  # notify when a run finds at least this many new suspects
+    sandbox_url: Mapped[str | None] = mapped_column(Text)  # base URL for the sandbox flavours
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Lease(Base):
+    """A named lock with an expiry, held by one process (host:pid): one run per campaign at a
+    time, across any number of schedulers. A holder that dies lets it expire; a live one renews."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    run_id: Mapped[int | None]
 
 
 class Seller(Base):

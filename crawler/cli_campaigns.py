@@ -1,0 +1,424 @@
+"""`lijian campaign …` and `lijian scheduler …`: plan crawl campaigns and run them unattended."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from crawler.cli import CONTEXT, UserError, _sessions, cli, db_option, friendly_errors, watchlists_option
+from crawler.config import load_config
+
+
+def _console() -> Console:
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+
+
+def _checked(spec, watchlists_dir: Path | None):
+    from crawler.campaigns import CampaignError, check_spec
+    from crawler.profiles import BUNDLED_PROFILES, load_profiles
+    from watchlists import BUNDLED, read_categories
+
+    config = load_config(watchlists_dir=watchlists_dir)
+    try:
+        return check_spec(spec, read_categories(config.watchlists_dir or BUNDLED),
+                          load_profiles(config.profiles_dir or BUNDLED_PROFILES))
+    except CampaignError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _campaign_options(required: bool):
+    """The options of `campaign add` (schedule required) and `campaign edit` (all optional)."""
+
+    def decorate(func):
+        options = [
+            click.option("--schedule", required=required,
+                         help="Cron expression ('0 3 * * *': minute hour day month weekday) or interval (30m, 6h, 1d)."),
+            click.option("--category", "categories", multiple=True, help="Product area slug (repeatable)."),
+            click.option("--site", "profiles", multiple=True, metavar="PROFILE",
+                         help="Marketplace profile (repeatable; lijian profiles list)."),
+            click.option("--keyword", "keywords", multiple=True,
+                         help="Search keyword (repeatable). Default: the categories' keywords."),
+            click.option("--timezone", help="IANA timezone of the cron expression (default Asia/Shanghai)."),
+            click.option("--max-pages", type=click.IntRange(1), help="Result pages per keyword."),
+            click.option("--max-listings", type=click.IntRange(1), help="Listings per run."),
+            click.option("--max-runtime", type=click.IntRange(1), metavar="SECONDS", help="Crawl time per run."),
+            click.option("--evidence", "evidence_policy",
+                         help="Evidence capture: suspects (default), none, on_demand, or score>=X."),
+            click.option("--notify-threshold", type=click.IntRange(1),
+                         help="Notify when a run finds at least this many new suspects (failures always notify)."),
+            click.option("--sandbox", "sandbox_url", metavar="URL", help="Base URL for the sandbox flavours a-d."),
+            click.option("--description", help="What the campaign is for."),
+        ]
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+@cli.group("campaign", context_settings=CONTEXT)
+def campaign() -> None:
+    """Crawl campaigns: product areas × marketplaces × keywords on a schedule."""
+
+
+@campaign.command("add", context_settings=CONTEXT)
+@click.argument("name")
+@_campaign_options(required=True)
+@click.option("--paused", is_flag=True, help="Create it paused (the scheduler ignores it until resumed).")
+@db_option
+@watchlists_option
+@friendly_errors
+def campaign_add(name: str, paused: bool, db_url: str | None, watchlists_dir: Path | None, **options) -> None:
+    """Add a campaign.
+
+    \b
+    Example:
+      lijian campaign add cable-daily --schedule "0 3 * * *" --category cable --site jd --site tmall
+    """
+    from crawler.campaigns import CampaignError, CampaignSpec, save_campaign
+
+    values = {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items() if v not in (None, ())}
+    spec = _checked(CampaignSpec(name=name, enabled=not paused, **values), watchlists_dir)
+    try:
+        save_campaign(_sessions(db_url), spec)
+    except CampaignError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"campaign {name}: added ({'paused' if paused else 'enabled'})")
+
+
+@campaign.command("edit", context_settings=CONTEXT)
+@click.argument("name")
+@_campaign_options(required=False)
+@click.option("--default-keywords", is_flag=True, help="Drop the campaign's own keywords: use the categories'.")
+@db_option
+@watchlists_option
+@friendly_errors
+def campaign_edit(name: str, default_keywords: bool, db_url: str | None, watchlists_dir: Path | None,
+                  **options) -> None:
+    """Change a campaign; options not given keep their value (repeatable ones are replaced).
+
+    \b
+    Example:
+      lijian campaign edit cable-daily --schedule 12h --max-pages 3
+    """
+    from crawler.campaigns import CampaignError, get_campaign, save_campaign, spec_of
+
+    sessions = _sessions(db_url)
+    with sessions() as session:
+        try:
+            spec = spec_of(get_campaign(session, name))
+        except CampaignError as exc:
+            raise UserError(str(exc)) from None
+    for key, value in options.items():
+        if value not in (None, ()):
+            setattr(spec, key, list(value) if isinstance(value, tuple) else value)
+    if default_keywords:
+        spec.keywords = []
+    save_campaign(sessions, _checked(spec, watchlists_dir), replace=True)
+    click.echo(f"campaign {name}: updated")
+
+
+@campaign.command("list", context_settings=CONTEXT)
+@db_option
+@friendly_errors
+def campaign_list(db_url: str | None) -> None:
+    """All campaigns with their schedule and last run.
+
+    \b
+    Example:
+      lijian campaign list
+    """
+    from crawler.campaigns import describe_schedule
+    from crawler.storage.models import Campaign, CrawlRun
+
+    with _sessions(db_url)() as session:
+        rows = session.scalars(select(Campaign).order_by(Campaign.name)).all()
+        if not rows:
+            click.echo("no campaigns (lijian campaign add, or lijian campaign seed lijian-2018)")
+            return
+        table = Table("campaign", "state", "schedule", "areas", "sites", "last run")
+        for row in rows:
+            last = session.scalar(select(CrawlRun).where(CrawlRun.campaign_id == row.id).order_by(CrawlRun.id.desc()))
+            table.add_row(escape(row.name), "enabled" if row.enabled else "paused",
+                          escape(describe_schedule(row.schedule, row.timezone)), escape(",".join(row.categories)),
+                          escape(",".join(row.profiles)), f"{last.id} {last.status}" if last else "-")
+    _console().print(table)
+
+
+@campaign.command("show", context_settings=CONTEXT)
+@click.argument("name")
+@db_option
+@watchlists_option
+@friendly_errors
+def campaign_show(name: str, db_url: str | None, watchlists_dir: Path | None) -> None:
+    """One campaign: its definition, the keywords it searches, its recent runs.
+
+    \b
+    Example:
+      lijian campaign show lijian-2018-building
+    """
+    from crawler.campaigns import CampaignError, describe_schedule, get_campaign
+    from crawler.storage.models import CrawlRun
+    from watchlists import BUNDLED, read_categories
+
+    taxonomy = read_categories(load_config(watchlists_dir=watchlists_dir).watchlists_dir or BUNDLED)
+    console = _console()
+    with _sessions(db_url)() as session:
+        try:
+            row = get_campaign(session, name)
+        except CampaignError as exc:
+            raise UserError(str(exc)) from None
+        keywords = row.keywords or [w for c in row.categories if c in taxonomy for w in taxonomy[c].keywords]
+        for label, value in (
+                ("campaign", row.name), ("description", row.description or "-"),
+                ("state", "enabled" if row.enabled else "paused"),
+                ("schedule", describe_schedule(row.schedule, row.timezone)),
+                ("areas", ", ".join(f"{c} ({taxonomy[c].zh})" if c in taxonomy else c for c in row.categories)),
+                ("sites", ", ".join(row.profiles)),
+                ("keywords", ", ".join(keywords) + ("" if row.keywords else "  (the areas' defaults)")),
+                ("limits", f"pages/keyword {row.max_pages or 'profile default'}, listings/run "
+                           f"{row.max_listings or 'no limit'}, crawl time {row.max_runtime or 'no limit'}"),
+                ("evidence", row.evidence_policy),
+                ("notify", f"at {row.notify_threshold} new suspects, and on failure" if row.notify_threshold
+                 else "on failure"),
+                ("sandbox", row.sandbox_url or "-")):
+            console.print(f"{label:<12} {escape(str(value))}")
+        runs = session.scalars(select(CrawlRun).where(CrawlRun.campaign_id == row.id)
+                               .order_by(CrawlRun.id.desc()).limit(5)).all()
+        for run in runs:
+            console.print(f"run {run.id:<5} {run.trigger or '-':<9} {run.status:<12} listings {run.items_scraped:<5} "
+                          f"new suspects {run.suspects_new}")
+
+
+def _set_enabled(name: str, enabled: bool, db_url: str | None) -> None:
+    from crawler.campaigns import CampaignError, get_campaign
+    from crawler.storage.db import session_scope
+
+    with session_scope(_sessions(db_url)) as session:
+        try:
+            row = get_campaign(session, name)
+        except CampaignError as exc:
+            raise UserError(str(exc)) from None
+        row.enabled = enabled
+    click.echo(f"campaign {name}: {'resumed' if enabled else 'paused'}")
+
+
+@campaign.command("pause", context_settings=CONTEXT)
+@click.argument("name")
+@db_option
+@friendly_errors
+def campaign_pause(name: str, db_url: str | None) -> None:
+    """Stop scheduling a campaign (a running run finishes).
+
+    \b
+    Example:
+      lijian campaign pause lijian-2018-agri
+    """
+    _set_enabled(name, False, db_url)
+
+
+@campaign.command("resume", context_settings=CONTEXT)
+@click.argument("name")
+@db_option
+@friendly_errors
+def campaign_resume(name: str, db_url: str | None) -> None:
+    """Schedule a paused campaign again.
+
+    \b
+    Example:
+      lijian campaign resume lijian-2018-agri
+    """
+    _set_enabled(name, True, db_url)
+
+
+@campaign.command("remove", context_settings=CONTEXT)
+@click.argument("name")
+@db_option
+@friendly_errors
+def campaign_remove(name: str, db_url: str | None) -> None:
+    """Remove a campaign; its past runs stay (without the campaign link).
+
+    \b
+    Example:
+      lijian campaign remove cable-daily
+    """
+    from crawler.campaigns import CampaignError, get_campaign, lease_holder
+    from crawler.storage.db import session_scope
+    from crawler.storage.models import CrawlRun
+
+    with session_scope(_sessions(db_url)) as session:
+        try:
+            row = get_campaign(session, name)
+        except CampaignError as exc:
+            raise UserError(str(exc)) from None
+        if lease_holder(session, f"campaign:{name}"):
+            raise UserError(f"campaign {name} is running; pause it and remove it when the run has ended")
+        for run in session.scalars(select(CrawlRun).where(CrawlRun.campaign_id == row.id)):
+            run.campaign_id = None
+        session.delete(row)
+    click.echo(f"campaign {name}: removed")
+
+
+@campaign.command("seed", context_settings=CONTEXT)
+@click.argument("plan", type=click.Choice(["lijian-2018"]))
+@click.option("--site", "profiles", multiple=True, metavar="PROFILE",
+              help="Marketplaces to search (default: jd, tmall, taobao, pinduoduo, 1688).")
+@click.option("--sandbox", "sandbox_url", metavar="URL",
+              help="Seed against the sandbox marketplace instead (its four flavours), e.g. for a trial.")
+@click.option("--paused", is_flag=True, help="Create them paused.")
+@db_option
+@watchlists_option
+@friendly_errors
+def campaign_seed(plan: str, profiles: tuple[str, ...], sandbox_url: str | None, paused: bool, db_url: str | None,
+                  watchlists_dir: Path | None) -> None:
+    """Create one campaign per task area of a work plan (existing ones are kept as they are).
+
+    lijian-2018: children's products and appliances; fertilizer and farm machinery; steel,
+    wire and cable; auto parts and fuel (daily, staggered at night, Beijing time); and an
+    e-commerce sweep of every area (weekly).
+
+    \b
+    Example:
+      lijian campaign seed lijian-2018
+    """
+    from dataclasses import replace
+
+    from crawler.campaigns import SEED_MARKETPLACES, SEEDS, CampaignError, save_campaign
+
+    sessions = _sessions(db_url)
+    sites = list(profiles) or (["a", "b", "c", "d"] if sandbox_url else list(SEED_MARKETPLACES))
+    for template in SEEDS[plan]:
+        spec = _checked(replace(template, profiles=sites, sandbox_url=sandbox_url, enabled=not paused),
+                        watchlists_dir)
+        try:
+            save_campaign(sessions, spec)
+            click.echo(f"campaign {spec.name}: added ({', '.join(spec.categories)}; {spec.schedule})")
+        except CampaignError:
+            click.echo(f"campaign {spec.name}: exists, kept")
+
+
+@campaign.command("run", context_settings=CONTEXT)
+@click.argument("name")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars; one line per event.")
+@db_option
+@friendly_errors
+def campaign_run(name: str, quiet: bool, db_url: str | None) -> None:
+    """Run a campaign now: crawl → match → digest, with progress (exit 1 if the run failed).
+
+    \b
+    Example:
+      lijian campaign run lijian-2018-building
+    """
+    from crawler.campaigns import CampaignError, run_campaign
+    from crawler.scheduler import EventLog
+
+    config = load_config(database_url=db_url)
+    sessions = _sessions(db_url)
+    stop = threading.Event()
+    events = EventLog(sys.stderr)
+    if quiet or not sys.stdout.isatty():
+        progress, tasks = None, {}
+    else:
+        progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[detail]}"),
+                            TimeElapsedColumn(), transient=False)
+        tasks = {stage: progress.add_task(label, total=None, detail="", start=False)
+                 for stage, label in (("crawl", "抓取 crawl"), ("match", "匹配 match"))}
+
+    def on_progress(stage: str, data: dict) -> None:
+        if progress is None or stage not in tasks:
+            return
+        progress.start_task(tasks[stage])
+        if stage == "crawl":
+            detail = f"pages {data.get('pages', 0)}  listings {data.get('listings', 0)}  blocked {data.get('blocked', 0)}"
+        else:
+            detail = f"scored {data.get('scored', 0)}  flagged {data.get('flagged', 0)}"
+        progress.update(tasks[stage], detail=detail)
+
+    def on_event(event: str, **fields) -> None:
+        if progress is None:
+            events(event, **fields)
+        elif event == "stage_finished" and fields.get("stage") in tasks:
+            progress.update(tasks[fields["stage"]], total=1, completed=1)
+
+    try:
+        if progress is not None:
+            progress.start()
+        outcome = run_campaign(config, sessions, name, trigger="manual", stop=stop, on_progress=on_progress,
+                               on_event=on_event)
+    except KeyboardInterrupt:
+        stop.set()
+        raise UserError("interrupted") from None
+    except CampaignError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        if progress is not None:
+            progress.stop()
+    if outcome.status == "skipped":
+        raise UserError(f"campaign {name}: not run, {outcome.reason}")
+    click.echo(f"run {outcome.run_id}: {outcome.status}; new suspects {outcome.suspects_new}"
+               + (f"; {outcome.reason}" if outcome.reason else "") + f"  (lijian runs show {outcome.run_id})")
+    if outcome.status != "finished":
+        sys.exit(1)
+
+
+@cli.group("scheduler", context_settings=CONTEXT)
+def scheduler_group() -> None:
+    """Run campaigns on their schedules, unattended."""
+
+
+@scheduler_group.command("start", context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per log line.")
+@click.option("--misfire-grace", default=3600, show_default=True, type=click.IntRange(1), metavar="SECONDS",
+              help="A run missed by more than this (machine off) is skipped, not replayed.")
+@click.option("--sync-every", default=30.0, show_default=True, type=click.FloatRange(0.2), metavar="SECONDS",
+              help="How often campaign changes are picked up.")
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(1), help="Campaigns run at once.")
+@db_option
+@friendly_errors
+def scheduler_start(as_json: bool, misfire_grace: int, sync_every: float, workers: int, db_url: str | None) -> None:
+    """Run the scheduler in the foreground until Ctrl-C / SIGTERM (a running crawl is stopped and
+    recorded as interrupted). Jobs and next run times are kept in the database.
+
+    \b
+    Example:
+      lijian scheduler start --json >> scheduler.log
+    """
+    from crawler import scheduler
+
+    scheduler.start(load_config(database_url=db_url), as_json=as_json, misfire_grace=misfire_grace,
+                    sync_every=sync_every, workers=workers)
+
+
+@scheduler_group.command("status", context_settings=CONTEXT)
+@db_option
+@friendly_errors
+def scheduler_status(db_url: str | None) -> None:
+    """Next run time of every campaign, what is running now, and the last run.
+
+    \b
+    Example:
+      lijian scheduler status
+    """
+    from crawler import scheduler
+    from crawler.digest import REPORT_TZ
+
+    rows = scheduler.status(load_config(database_url=db_url))
+    if not rows:
+        click.echo("no campaigns")
+        return
+    table = Table("campaign", "state", "schedule", "next run (Asia/Shanghai)", "running now", "last run")
+    for row in rows:
+        next_run = row["next_run"].astimezone(REPORT_TZ).strftime("%Y-%m-%d %H:%M:%S") if row["next_run"] else (
+            "-" if row["enabled"] else "paused")
+        table.add_row(escape(row["campaign"]), "enabled" if row["enabled"] else "paused", escape(row["schedule"]),
+                      next_run, escape(row["running"] or "-"), escape(row["last_run"] or "-"))
+    _console().print(table)
+
