@@ -154,6 +154,9 @@ def start(config: Config, as_json: bool = False, misfire_grace: int = 3600, sync
         while not stop.is_set():
             try:
                 sync_jobs(scheduler, sessions, emit)
+                # Another scheduler on this database may have added or moved jobs; APScheduler
+                # only re-reads the store when woken, so wake it every round.
+                scheduler.wakeup()
             except Exception as exc:  # noqa: BLE001 - a database hiccup: try again next round
                 emit("sync_failed", error=f"{type(exc).__name__}: {exc}")
             stop.wait(sync_every)

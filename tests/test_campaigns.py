@@ -357,3 +357,31 @@ def test_sigterm_during_a_crawl_marks_the_run_interrupted(db_url, sessions, tmp_
     assert run.stages["crawl"]["status"] == "interrupted"
     with sessions() as session:
         assert session.get(Lease, "campaign:cable") is None
+
+
+def test_a_machine_that_was_off_does_not_replay_missed_runs(sandbox, db_url, sessions, tmp_path):
+    from datetime import datetime, timezone
+
+    from crawler.scheduler import job_store
+
+    add_sandbox_campaign(db_url, sandbox.url, "nightly", "0 3 * * *")
+    first = Scheduler(db_url, tmp_path / "out")
+    try:
+        wait_for(lambda: first.saw("job_added", campaign="nightly"), "the job stored")
+    finally:
+        assert first.stop() == 0
+    # The machine was off for three days: the stored next run time is three nights ago.
+    store = job_store(db_url)
+    store.start(None, "default")
+    job = store.lookup_job("campaign:nightly")
+    job.next_run_time = datetime.now(timezone.utc) - timedelta(days=3)
+    store.update_job(job)
+    store.shutdown()
+    second = Scheduler(db_url, tmp_path / "out", "--misfire-grace", "600")
+    try:
+        wait_for(lambda: second.saw("run_missed", campaign="nightly"), "the missed night reported")
+    finally:
+        assert second.stop() == 0
+    # Coalesced: the three missed nights are one missed run, and none of them is replayed.
+    assert len([e for e in second.events if e["event"] == "run_missed"]) == 1
+    assert not second.saw("run_started") and runs_of(sessions, "nightly") == []
