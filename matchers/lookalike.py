@@ -168,6 +168,26 @@ def align(name: str, window: str) -> tuple[float, tuple[str, ...]]:
     return max(0.0, 1.0 - total / n), tuple(reversed(differences))
 
 
+MAX_PAIR_GAP = 4
+_GAPS = {gap: chr(gap) for gap in range(1, MAX_PAIR_GAP + 1)}
+
+
+def _pairs(key: str, widen: bool = False) -> set[str]:
+    """Exact character pairs of a key at distance 1-3 (and, with `widen`, one further: a window
+    may have a character inserted between them), as "ab<gap>" strings; blanks are skipped."""
+    found = set()
+    for i, a in enumerate(key):
+        if a == WILD:
+            continue
+        for gap in range(1, 4):
+            j = i + gap
+            if j < len(key) and key[j] != WILD:
+                found.add(a + key[j] + _GAPS[gap])
+                if widen:
+                    found.add(a + key[j] + _GAPS[gap + 1])
+    return found
+
+
 @lru_cache(maxsize=65536)
 def loose_keys(ch: str) -> frozenset[str]:
     """Cheap keys two alike characters usually share: the character, its syllable, its components.
@@ -239,6 +259,7 @@ class BrandIndex:
         shortened: dict[str, list[int]] = defaultdict(list)
         by_text: dict[str, list[int]] = defaultdict(list)
         anchors: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+        pairs: set[str] = set()
         for name_id, name in enumerate(self.names):
             if name.latin or name.defensive:
                 continue
@@ -261,14 +282,20 @@ class BrandIndex:
                     keys.add(text[:i] + WILD + parts[1] + text[i + 1:])
             for key in keys:
                 wild[key].append(name_id)
+                pairs.update(_pairs(key))
             if n >= 4:
                 for i in range(n):
                     shortened[text[:i] + text[i + 1:]].append(name_id)
+                    pairs.update(_pairs(text[:i] + text[i + 1:]))
+            pairs.update(_pairs(text, widen=True))
         # Plain dicts of tuples: lookups of missing keys must not insert, and tuples are compact.
         self.wild = {k: tuple(v) for k, v in wild.items()}
         self.shortened = {k: tuple(v) for k, v in shortened.items()}
         self.han_by_text = {k: tuple(v) for k, v in by_text.items()}
         self.anchors = {k: tuple(v) for k, v in anchors.items()}
+        # Every key shares at least two exact characters, at a distance of 1-4, with any window
+        # it can match: a window holding none of these pairs needs no lookups at all.
+        self.pairs = frozenset(pairs)
         self.wild_lengths = sorted({len(k) for k in self.wild})
         self.double_lengths = frozenset(DOUBLE_WILD_LENGTHS & {len(t) for t in self.han_by_text})
         self.inserted_lengths = frozenset(len(t) + 1 for t in self.han_by_text)
@@ -290,6 +317,11 @@ class BrandIndex:
                     start = index - position
                     if start >= 0 and start + n <= size:
                         add((name_id, start, start + n))
+        pairs = self.pairs
+        spans = [(first, first + gap) for first in range(size) for gap in range(1, MAX_PAIR_GAP + 1)
+                 if first + gap < size and text[first] + text[first + gap] + _GAPS[gap] in pairs]
+        if not spans:
+            return found
         for start in range(size):
             if not is_han(text[start]) and not is_han(text[min(start + 1, size - 1)]):
                 continue
@@ -297,6 +329,8 @@ class BrandIndex:
                 end = start + length
                 if end > size:
                     break
+                if not any(start <= a and b < end for a, b in spans):
+                    continue
                 window = text[start:end]
                 for i in range(length):
                     hits = wild_get(window[:i] + WILD + window[i + 1:])
