@@ -459,7 +459,7 @@ def _stage_digest(config: Config, sessions, campaign: Campaign, run_id: int, sto
 
     lists = load_watchlists(config.watchlists_dir, cache_dir=config.cache_dir)
     files = write_digest(sessions, lists, config.out_dir)
-    return {"html": str(files.html), "csv": str(files.csv)}
+    return {"html": str(files.html), "xlsx": str(files.xlsx), "csv": str(files.csv), "new": files.new_rows}
 
 
 STAGES: dict[str, Callable[..., dict[str, Any]]] = {"crawl": _stage_crawl, "match": _stage_match,

@@ -333,20 +333,34 @@ def match(db_url: str | None, watchlists_dir: Path | None, rescore: bool) -> Non
 @out_option
 @watchlists_option
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Digest date (default: today, Beijing time).")
+@click.option("--campaign", help="Only listings this campaign's runs saw.")
+@click.option("--format", "formats", default="html,xlsx,csv", show_default=True,
+              help="Comma-separated: html, xlsx, csv.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Labels' language.")
 @friendly_errors
-def digest(db_url: str | None, out_dir: Path | None, watchlists_dir: Path | None, day) -> None:
-    """Write the suspect-listing digest (HTML and CSV, Chinese labels).
+def digest(db_url: str | None, out_dir: Path | None, watchlists_dir: Path | None, day, campaign: str | None,
+           formats: str, lang: str) -> None:
+    """Write the suspect digest: new since the previous digest, still open, breakdowns by area,
+    marketplace, region, brand and signal, top sellers, seller networks, trend charts.
 
     \b
     Example:
-      lijian digest --out out --date 2026-11-23
+      lijian digest --out out --date 2026-11-23 --format html,xlsx
     """
-    from crawler.digest import write_digest
+    from crawler.digest import FORMATS, write_digest
 
+    chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    bad = [f for f in chosen if f not in FORMATS]
+    if bad or not chosen:
+        raise click.BadParameter(f"{(bad or [''])[0]!r}: choose from {', '.join(FORMATS)}", param_hint="--format")
     config = load_config(database_url=db_url, out_dir=out_dir)
-    files = write_digest(_sessions(db_url), load_lists(watchlists_dir), config.out_dir,
-                         day.date() if day else None)
-    click.echo(f"{files.rows} suspects -> {files.html} , {files.csv}")
+    try:
+        files = write_digest(_sessions(db_url), load_lists(watchlists_dir), config.out_dir,
+                             day.date() if day else None, campaign=campaign, formats=chosen, lang=lang)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    written = ", ".join(str(p) for p in (files.html, files.xlsx, files.csv) if p)
+    click.echo(f"{files.rows} suspects ({files.new_rows} new since the previous digest) -> {written}")
 
 
 @cli.command("config", context_settings=CONTEXT)
@@ -369,7 +383,7 @@ def main() -> None:
 
 
 # Command groups defined in their own modules register themselves on `cli` when imported.
-from crawler import cli_campaigns, cli_extract, cli_matching, cli_runs, cli_watchlists  # noqa: E402,F401
+from crawler import cli_campaigns, cli_extract, cli_matching, cli_runs, cli_triage, cli_watchlists  # noqa: E402,F401
 
 
 if __name__ == "__main__":

@@ -122,5 +122,5 @@ def _print_summary(console: Console, sessions, catalog, sites, stats, scored, fi
         f"crawl: {stats.get('response_received_count', 0)} pages, {stats.get('lijian/listings_seen', 0)} listings "
         f"({stats.get('lijian/listings_new', 0)} new, {stats.get('lijian/snapshots_new', 0)} new snapshots); "
         f"matched {scored} snapshots\n"
-        f"digest: {files.html}\n        {files.csv}\ncrawl log: {log_file}"
+        f"digest: {files.html}\n        {files.xlsx}\n        {files.csv}\ncrawl log: {log_file}"
     )

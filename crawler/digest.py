@@ -1,14 +1,25 @@
-"""The suspect-listing digest: one HTML page and one CSV for analysts, Chinese labels.
+"""The daily digest: what analysts read each morning, as HTML, XLSX and CSV (Chinese by default).
 
-All listing text is attacker-controlled. The HTML is rendered with autoescaping on; the CSV
-neutralises cells that a spreadsheet would run as a formula (=, +, -, @ at the start: OWASP's
-CSV-injection advice), so opening it in Excel or WPS is safe.
+Sections: suspects new since the previous digest, then those still open; breakdowns by
+product area, marketplace, seller province and city (regional rectification), imitated
+brand and signal; top sellers and seller networks; trend charts (suspects per day by area;
+this week against the previous week and the same week last year) embedded as images.
+
+All listing text is attacker-controlled. The HTML is rendered with autoescaping on and is one
+self-contained file (charts as data: URIs, no scripts, print styles). In the XLSX every text
+cell is stored as text (a title starting with "=" is never a formula); in the CSV such cells
+are neutralised with a leading apostrophe (OWASP's CSV-injection advice). The XLSX has one
+sheet per section, frozen headers, and a 状态 column with the triage choices for
+`lijian triage import`.
 """
 
 from __future__ import annotations
 
+import base64
+import io
+from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,52 +29,62 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from crawler.storage.db import session_scope
-from crawler.storage.models import Listing, Suspect
+from crawler.storage.models import Campaign, CrawlRun, Digest, Listing, ListingSnapshot, Suspect
+from crawler.triage import OPEN_STATUSES, STATUS_EN, STATUS_ZH
 from matchers.scoring import SIGNAL_LABELS
 from watchlists import Watchlists
 
 REPORT_TZ = ZoneInfo("Asia/Shanghai")
-COLUMNS = {
-    "id": "编号", "score": "风险分", "title": "商品标题", "url": "链接", "marketplace": "平台",
-    "category": "类别", "seller": "店铺", "location": "所在地", "price": "价格", "brand": "品牌",
-    "lookalike_of": "疑似仿冒", "reasons": "可疑原因", "first_flagged": "首次发现", "status": "状态",
-}
+FORMATS = ("html", "xlsx", "csv")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+COLUMNS = {
+    "id": ("编号", "id"), "score": ("风险分", "score"), "title": ("商品标题", "title"), "url": ("链接", "link"),
+    "marketplace": ("平台", "marketplace"), "category": ("类别", "area"), "seller": ("店铺", "seller"),
+    "location": ("所在地", "location"), "price": ("价格", "price"), "reference": ("参考价", "reference price"),
+    "certificate": ("证书情况", "certificate"), "brand": ("品牌", "brand"), "lookalike_of": ("疑似仿冒", "imitates"),
+    "reasons": ("可疑原因", "reasons"), "first_flagged": ("首次发现", "first flagged"),
+    "evidence": ("证据", "evidence"), "status": ("状态", "status"), "note": ("备注", "note"),
+}
+TEXT = {
+    "title": ("利剑监测 · 可疑商品日报", "Lijian Monitor · daily suspect digest"),
+    "new": ("新增可疑商品（自上次日报以来）", "New since the previous digest"),
+    "open": ("仍待处理的可疑商品", "Still open"),
+    "by_area": ("按类别", "By product area"), "by_marketplace": ("按平台", "By marketplace"),
+    "by_region": ("按地区（省、市）", "By region (province, city)"), "by_brand": ("按被仿冒品牌", "By imitated brand"),
+    "by_signal": ("按可疑原因", "By signal"), "top_sellers": ("重点店铺", "Top sellers"),
+    "networks": ("关联店铺（同一联系电话）", "Seller networks (same phone)"),
+    "trend": ("趋势", "Trends"), "count": ("件数", "count"), "none": ("无", "none"),
+    "date": ("日期", "date"), "generated": ("生成时间（北京时间）", "generated (Beijing time)"),
+    "total": ("可疑商品", "suspects"), "watchlist": ("监测名单版本", "watchlist version"),
+    "campaign": ("监测任务", "campaign"), "all": ("全部", "all"),
+    "per_day": ("每日新增可疑商品（按类别，近30天）", "New suspects per day by area (30 days)"),
+    "periods": ("本周、上周与去年同期", "This week, last week, same week last year"),
+    "about": ("说明", "About"),
+    "no_suspects": ("今日无可疑商品。", "No suspects today."),
+    "about_text": ("状态列可改为：新发现、已确认、误报、已下单抽检、已结案；保存后用 lijian triage import 导入。",
+                   "Edit the status column (new, confirmed, false positive, sampling ordered, closed), save, "
+                   "and import with lijian triage import."),
+}
+
+
+def t(key: str, lang: str) -> str:
+    zh, en = TEXT[key]
+    return zh if lang == "zh" else en
+
+
+def col(key: str, lang: str) -> str:
+    zh, en = COLUMNS[key]
+    return zh if lang == "zh" else en
 
 
 @dataclass(frozen=True)
 class DigestFiles:
-    html: Path
-    csv: Path
+    html: Path | None
+    xlsx: Path | None
+    csv: Path | None
     rows: int
-
-
-def _rows(session: Session, categories: dict[str, str]) -> list[dict]:
-    suspects = session.execute(
-        select(Suspect).options(
-            selectinload(Suspect.signals), selectinload(Suspect.snapshot),
-            selectinload(Suspect.listing).selectinload(Listing.seller),
-        ).order_by(Suspect.score.desc(), Suspect.id)
-    ).scalars().all()
-    rows = []
-    for s in suspects:
-        seller = s.listing.seller
-        snap = s.snapshot
-        reasons = [f"{SIGNAL_LABELS.get(sig.name, (sig.name,))[0]}：{sig.detail}" for sig in s.signals]
-        rows.append({
-            "id": s.id, "score": round(s.score, 2), "title": snap.title, "url": web_url(s.listing.url),
-            "marketplace": s.listing.marketplace, "category": categories.get(s.listing.category or "", s.listing.category or ""),
-            "seller": (seller.name if seller else snap.seller_name) or "",
-            "location": " ".join(x for x in (seller.province, seller.city) if x) if seller else "",
-            "price": f"{snap.price} {snap.currency or ''}".strip() if snap.price is not None else "",
-            "brand": s.brand or snap.brand or "", "lookalike_of": s.lookalike_of or "",
-            "reasons": "；".join(reasons),
-            "reason_list": reasons,
-            "signals": [SIGNAL_LABELS.get(sig.name, (sig.name,))[0] for sig in s.signals],
-            "first_flagged": s.first_flagged_at.astimezone(REPORT_TZ).strftime("%Y-%m-%d %H:%M"),
-            "status": s.status,
-        })
-    return rows
+    new_rows: int
 
 
 def web_url(url: str) -> str:
@@ -77,30 +98,262 @@ def spreadsheet_safe(value: object) -> object:
     return value
 
 
-def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_dir: Path,
-                 day: date | None = None) -> DigestFiles:
+def _local(moment: datetime) -> datetime:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(REPORT_TZ)
+
+
+def _campaign_listing_ids(session: Session, campaign: str) -> set[int]:
+    row = session.scalar(select(Campaign).where(Campaign.name == campaign))
+    if row is None:
+        raise ValueError(f"no campaign {campaign!r}")
+    run_ids = select(CrawlRun.id).where(CrawlRun.campaign_id == row.id)
+    return set(session.scalars(select(ListingSnapshot.listing_id).where(ListingSnapshot.crawl_run_id.in_(run_ids))))
+
+
+def suspect_rows(session: Session, categories: dict[str, str], lang: str = "zh",
+                 campaign: str | None = None) -> list[dict]:
+    """Every suspect, highest score first, as plain values (text is escaped later, by the renderer)."""
+    query = select(Suspect).options(
+        selectinload(Suspect.signals), selectinload(Suspect.snapshot),
+        selectinload(Suspect.listing).selectinload(Listing.seller),
+    ).order_by(Suspect.score.desc(), Suspect.id)
+    if campaign:
+        query = query.where(Suspect.listing_id.in_(_campaign_listing_ids(session, campaign)))
+    labels = STATUS_ZH if lang == "zh" else STATUS_EN
+    rows = []
+    for s in session.execute(query).scalars():
+        seller, snap = s.listing.seller, s.snapshot
+        reasons = [f"{SIGNAL_LABELS.get(sig.name, (sig.name,))[0]}：{sig.detail}" for sig in s.signals]
+        price_signal = next((sig for sig in s.signals if sig.name.startswith("price")), None)
+        cert_signals = [sig for sig in s.signals if sig.name.startswith("cert")]
+        rows.append({
+            "id": s.id, "score": round(s.score, 2), "title": snap.title, "url": web_url(s.listing.url),
+            "marketplace": s.listing.marketplace,
+            "category": categories.get(s.listing.category or "", s.listing.category or ""),
+            "category_slug": s.listing.category or "",
+            "seller": (seller.name if seller else snap.seller_name) or "",
+            "province": (seller.province if seller else None) or "", "city": (seller.city if seller else None) or "",
+            "location": " ".join(x for x in ((seller.province, seller.city) if seller else ()) if x),
+            "phone": (seller.phone if seller else None) or "",
+            "price": f"{snap.price} {snap.currency or ''}".strip() if snap.price is not None else "",
+            "reference": (price_signal.watchlist_value or "") if price_signal else "",
+            "certificate": "；".join(sig.detail for sig in cert_signals),
+            "brand": s.brand or snap.brand or "", "lookalike_of": s.lookalike_of or "",
+            "reasons": "；".join(reasons), "reason_list": reasons,
+            "signals": [SIGNAL_LABELS.get(sig.name, (sig.name,))[0] for sig in s.signals],
+            "first_flagged_at": _local(s.first_flagged_at),
+            "first_flagged": _local(s.first_flagged_at).strftime("%Y-%m-%d %H:%M"),
+            "evidence": "",  # filled when evidence capture exists for the suspect
+            "status_code": s.status, "status": labels.get(s.status, s.status), "note": s.note or "",
+        })
+    return rows
+
+
+def _count(rows: list[dict], key, lang: str, limit: int | None = None) -> list[tuple[str, int]]:
+    counter = Counter()
+    for row in rows:
+        values = key(row)
+        for value in values if isinstance(values, list) else [values]:
+            counter[value or t("none", lang)] += 1
+    return counter.most_common(limit)
+
+
+def breakdowns(rows: list[dict], lang: str) -> dict[str, list[tuple]]:
+    sellers: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        sellers[f"{row['seller']}（{row['marketplace']}）"].append(row["score"])
+    top = sorted(((name, len(scores), round(max(scores), 2)) for name, scores in sellers.items()),
+                 key=lambda item: (-item[1], -item[2]))[:20]
+    phones: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        if row["phone"]:
+            phones[row["phone"]].add(f"{row['seller']}（{row['marketplace']}）")
+    networks = sorted(((phone, len(shops), "、".join(sorted(shops))) for phone, shops in phones.items()
+                       if len(shops) > 1), key=lambda item: -item[1])
+    return {
+        "by_area": _count(rows, lambda r: r["category"], lang),
+        "by_marketplace": _count(rows, lambda r: r["marketplace"], lang),
+        "by_region": _count(rows, lambda r: " ".join(x for x in (r["province"], r["city"]) if x), lang),
+        "by_brand": _count(rows, lambda r: r["lookalike_of"] or r["brand"], lang, 30),
+        "by_signal": _count(rows, lambda r: r["signals"], lang),
+        "top_sellers": top,
+        "networks": networks,
+    }
+
+
+def _week_bounds(day: date, weeks_back: int = 0, years_back: int = 0) -> tuple[date, date]:
+    """Monday-to-Monday of `day`'s week, `weeks_back` weeks or `years_back` years (52 weeks,
+    so the same weekdays) earlier."""
+    start = day - timedelta(days=day.weekday()) - timedelta(weeks=weeks_back + 52 * years_back)
+    return start, start + timedelta(days=7)
+
+
+def trends(rows: list[dict], day: date) -> dict[str, object]:
+    """Suspects per day by area (30 days to `day`), and week counts for comparison."""
+    first = day - timedelta(days=29)
+    per_day: dict[str, Counter] = defaultdict(Counter)
+    for row in rows:
+        flagged = row["first_flagged_at"].date()
+        if first <= flagged <= day:
+            per_day[row["category"]][flagged] += 1
+    periods = {}
+    for key, (weeks_back, years_back) in (("this_week", (0, 0)), ("last_week", (1, 0)), ("last_year", (0, 1))):
+        start, end = _week_bounds(day, weeks_back, years_back)
+        periods[key] = sum(1 for row in rows if start <= row["first_flagged_at"].date() < end)
+    return {"days": [first + timedelta(days=i) for i in range(30)], "per_day": per_day, "periods": periods}
+
+
+def _font() -> list[str]:
+    from matplotlib import font_manager
+
+    wanted = ("Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei")
+    present = {f.name for f in font_manager.fontManager.ttflist}
+    return [name for name in wanted if name in present] + ["DejaVu Sans"]
+
+
+def charts(trend: dict[str, object], lang: str) -> dict[str, str]:
+    """PNG charts as base64 data (for data: URIs): per day by area, and the week comparison."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["font.family"] = _font()
+    plt.rcParams["axes.unicode_minus"] = False
+    images = {}
+    days, per_day = trend["days"], trend["per_day"]
+    figure, axis = plt.subplots(figsize=(9, 3.2), dpi=110)
+    bottom = [0] * len(days)
+    for area, counts in sorted(per_day.items()):
+        values = [counts.get(d, 0) for d in days]
+        axis.bar([d.strftime("%m-%d") for d in days], values, bottom=bottom, label=area)
+        bottom = [b + v for b, v in zip(bottom, values)]
+    axis.set_title(t("per_day", lang))
+    axis.tick_params(axis="x", labelrotation=60, labelsize=7)
+    if per_day:
+        axis.legend(fontsize=7, ncol=3)
+    images["per_day"] = _png(figure)
+    periods = trend["periods"]
+    figure, axis = plt.subplots(figsize=(5, 3), dpi=110)
+    labels = ["本周", "上周", "去年同期"] if lang == "zh" else ["this week", "last week", "last year"]
+    values = [periods["this_week"], periods["last_week"], periods["last_year"]]
+    axis.bar(labels, values, color=["#c0392b", "#e67e22", "#7f8c8d"])
+    for x, value in enumerate(values):
+        axis.annotate(str(value), (x, value), ha="center", va="bottom")
+    axis.set_title(t("periods", lang))
+    images["periods"] = _png(figure)
+    return images
+
+
+def _png(figure) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+TABLE_KEYS = ("id", "score", "title", "url", "marketplace", "category", "seller", "location", "price", "reference",
+              "certificate", "brand", "lookalike_of", "reasons", "first_flagged", "evidence", "status", "note")
+
+
+def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_dir: Path, day: date | None = None,
+                 campaign: str | None = None, formats: tuple[str, ...] = FORMATS, lang: str = "zh") -> DigestFiles:
     day = day or datetime.now(REPORT_TZ).date()
-    categories = {slug: c.zh for slug, c in watchlists.categories.items()}
+    categories = {slug: (c.zh if lang == "zh" else slug) for slug, c in watchlists.categories.items()}
     with session_scope(sessions) as session:
-        rows = _rows(session, categories)
+        rows = suspect_rows(session, categories, lang, campaign)
+        same_scope = Digest.campaign.is_(None) if campaign is None else Digest.campaign == campaign
+        previous = session.scalar(select(Digest).where(same_scope).order_by(Digest.generated_at.desc()).limit(1))
+        since = _local(previous.generated_at) if previous else None
+    new = [r for r in rows if since is None or r["first_flagged_at"] > since]
+    new_ids = {r["id"] for r in new}
+    still_open = [r for r in rows if r["id"] not in new_ids and r["status_code"] in OPEN_STATUSES]
+    parts = breakdowns(rows, lang)
+    trend = trends(rows, day)
+    stem = f"digest-{day.isoformat()}" + (f"-{campaign}" if campaign else "") + ("" if lang == "zh" else "-en")
     out_dir.mkdir(parents=True, exist_ok=True)
-    html_path, csv_path = out_dir / f"digest-{day.isoformat()}.html", out_dir / f"digest-{day.isoformat()}.csv"
+    paths: dict[str, Path] = {}
+    context = {"day": day.isoformat(), "campaign": campaign, "lang": lang, "new": new, "still_open": still_open,
+               "parts": parts, "periods": trend["periods"], "total": len(rows),
+               "generated": datetime.now(REPORT_TZ).strftime("%Y-%m-%d %H:%M"),
+               "watchlist_hash": watchlists.content_hash, "since": since.strftime("%Y-%m-%d %H:%M") if since else None}
+    if "html" in formats:
+        env = Environment(loader=PackageLoader("crawler", "templates"), autoescape=select_autoescape(["html"]))
+        env.globals.update(t=lambda key: t(key, lang), col=lambda key: col(key, lang))
+        html = env.get_template("digest.html").render(**context, charts=charts(trend, lang), keys=TABLE_KEYS)
+        paths["html"] = out_dir / f"{stem}.html"
+        _atomic_write(paths["html"], html.encode("utf-8"))
+    if "xlsx" in formats:
+        paths["xlsx"] = out_dir / f"{stem}.xlsx"
+        _atomic_write(paths["xlsx"], _workbook(context, lang))
+    if "csv" in formats:
+        frame = pd.DataFrame([{col(k, lang): spreadsheet_safe(r[k]) for k in TABLE_KEYS} for r in new + still_open],
+                             columns=[col(k, lang) for k in TABLE_KEYS])
+        paths["csv"] = out_dir / f"{stem}.csv"
+        # utf-8-sig: Excel and WPS read a CSV as UTF-8 only with the byte-order mark.
+        _atomic_write(paths["csv"], frame.to_csv(index=False).encode("utf-8-sig"))
+    with session_scope(sessions) as session:
+        session.add(Digest(day=day.isoformat(), campaign=campaign, rows=len(rows), new_rows=len(new),
+                           files={k: str(v) for k, v in paths.items()}))
+    return DigestFiles(paths.get("html"), paths.get("xlsx"), paths.get("csv"), len(rows), len(new))
 
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    by_signal = pd.Series([name for r in rows for name in r["signals"]], dtype="object").value_counts()
-    by_category = frame["category"].value_counts() if rows else pd.Series(dtype="int64")
 
-    env = Environment(loader=PackageLoader("crawler", "templates"), autoescape=select_autoescape(["html"]))
-    html = env.get_template("digest.html").render(
-        day=day.isoformat(), rows=rows, columns=COLUMNS, by_signal=by_signal.items(),
-        by_category=by_category.items(), generated=datetime.now(REPORT_TZ).strftime("%Y-%m-%d %H:%M"),
-        watchlist_hash=watchlists.content_hash,
-    )
-    _atomic_write(html_path, html.encode("utf-8"))
-    safe = frame.map(spreadsheet_safe).rename(columns=COLUMNS)
-    # utf-8-sig: Excel and WPS read a CSV as UTF-8 only with the byte-order mark.
-    _atomic_write(csv_path, safe.to_csv(index=False).encode("utf-8-sig"))
-    return DigestFiles(html_path, csv_path, len(rows))
+def _workbook(context: dict, lang: str) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    labels = list((STATUS_ZH if lang == "zh" else STATUS_EN).values())
+    book = Workbook()
+    book.remove(book.active)
+
+    def sheet(title: str, header: list[str], rows: list[list], widths: dict[int, int] | None = None):
+        ws = book.create_sheet(title[:31])
+        ws.append(header)
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            ws.append([None] * len(header))
+            for index, value in enumerate(row, start=1):
+                cell = ws.cell(row=ws.max_row, column=index)
+                cell.value = value
+                if isinstance(value, str):
+                    cell.data_type = "s"  # text stays text: a title starting with "=" is not a formula
+        ws.freeze_panes = "A2"
+        for index, width in (widths or {}).items():
+            ws.column_dimensions[chr(64 + index)].width = width
+        return ws
+
+    for key, rows in (("new", context["new"]), ("open", context["still_open"])):
+        ws = sheet(t(key, lang)[:31] if lang == "en" else ("新增" if key == "new" else "待处理"),
+                   [col(k, lang) for k in TABLE_KEYS], [[r[k] for k in TABLE_KEYS] for r in rows],
+                   {3: 50, 14: 60, 17: 14, 18: 30})
+        if rows:
+            status_column = chr(64 + TABLE_KEYS.index("status") + 1)
+            validation = DataValidation(type="list", formula1='"' + ",".join(labels) + '"', allow_blank=False,
+                                        showErrorMessage=True, error="请选择列表中的状态 choose a listed status")
+            ws.add_data_validation(validation)
+            validation.add(f"{status_column}2:{status_column}{len(rows) + 1}")
+    count = t("count", lang)
+    for key in ("by_area", "by_marketplace", "by_region", "by_brand", "by_signal"):
+        sheet(t(key, lang)[:31], [t(key, lang), count], [list(item) for item in context["parts"][key]], {1: 30})
+    sheet(t("top_sellers", lang)[:31], [col("seller", lang), count, col("score", lang)],
+          [list(item) for item in context["parts"]["top_sellers"]], {1: 40})
+    sheet(t("networks", lang)[:31], ["电话" if lang == "zh" else "phone", count, col("seller", lang)],
+          [list(item) for item in context["parts"]["networks"]], {1: 18, 3: 80})
+    periods = context["periods"]
+    sheet(t("trend", lang), [t("periods", lang), count],
+          [["本周" if lang == "zh" else "this week", periods["this_week"]],
+           ["上周" if lang == "zh" else "last week", periods["last_week"]],
+           ["去年同期" if lang == "zh" else "same week last year", periods["last_year"]]], {1: 24})
+    sheet(t("about", lang), [t("about", lang)], [[t("about_text", lang)], [f"{t('date', lang)} {context['day']}"],
+                                                 [f"{t('watchlist', lang)} {context['watchlist_hash']}"]], {1: 100})
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.storage.db import session_scope
 from crawler.storage.models import Listing, ListingSnapshot, Seller, Suspect, SuspectSignal, utcnow
+from crawler.triage import reopen_if_changed
 from matchers import ListingView, MatchResult, build_matchers, score_listing
 from matchers.prices import PriceCohorts
 from matchers.sellers import SellerNetworks
@@ -48,6 +49,8 @@ def _record(session: Session, snapshot: ListingSnapshot, result: MatchResult, no
     if suspect is None:
         suspect = Suspect(listing_id=snapshot.listing_id, first_flagged_at=now, status="new")
         session.add(suspect)
+    else:
+        reopen_if_changed(session, suspect, snapshot.id)  # a dismissed listing whose content changed
     suspect.snapshot_id = snapshot.id
     suspect.score = result.score
     suspect.brand = result.brand

@@ -31,6 +31,8 @@ class Category(_Entry):
     keywords: list[str] = Field(default_factory=list, description="Search keywords the spiders use for this area.")
     requires: list[CertKind] = Field(default_factory=list, description="Certifications every listing in this area must show.")
     price_unit: Unit = Field("piece", description="What prices in this area are compared per (cable per metre, fertilizer per kg).")
+    sampling_tests: str | None = Field(None, description="What a test purchase in this area is tested for, and against "
+                                                         "which standard (printed on sampling orders).")
 
 
 class OfficialShop(_Entry):

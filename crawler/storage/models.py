@@ -191,12 +191,66 @@ class Suspect(Base):
     watchlist_hash: Mapped[str] = mapped_column(String(64))
     first_flagged_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_flagged_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Triage (crawler.triage): who set the status and when, with the analyst's note. A false
+    # positive stays dismissed while the listing's content is the one dismissed (its snapshot).
+    status_by: Mapped[str | None] = mapped_column(String(64))
+    status_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    dismissed_snapshot_id: Mapped[int | None]
 
     listing: Mapped[Listing] = relationship()
     snapshot: Mapped[ListingSnapshot] = relationship()
     signals: Mapped[list[SuspectSignal]] = relationship(
         back_populates="suspect", cascade="all, delete-orphan", order_by="SuspectSignal.id"
     )
+
+
+class SuspectEvent(Base):
+    """The triage history of a suspect: every status change, by whom, when, from where."""
+
+    __tablename__ = "suspect_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    suspect_id: Mapped[int] = mapped_column(ForeignKey("suspects.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    by: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[str] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(32))  # cli | import:<file> | sampling | matcher
+
+
+class SamplingOrder(Base):
+    """A test purchase ordered for a suspect, and its result when the lab reports."""
+
+    __tablename__ = "sampling_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    suspect_id: Mapped[int] = mapped_column(ForeignKey("suspects.id", ondelete="CASCADE"), index=True)
+    batch: Mapped[str] = mapped_column(String(64))
+    ordered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ordered_by: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[int] = mapped_column(default=1)
+    tests: Mapped[str] = mapped_column(Text)  # what to test, against which standard
+    reason: Mapped[str] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(String(8))  # pass | fail
+    result_at: Mapped[datetime | None]
+    result_by: Mapped[str | None] = mapped_column(String(64))
+    result_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Digest(Base):
+    """A digest written: when, for which day and campaign; "new since the previous digest" counts from it."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[str] = mapped_column(String(10))
+    campaign: Mapped[str | None] = mapped_column(String(64))
+    generated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rows: Mapped[int] = mapped_column(default=0)
+    new_rows: Mapped[int] = mapped_column(default=0)
+    files: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class SuspectSignal(Base):

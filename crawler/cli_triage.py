@@ -1,0 +1,219 @@
+"""`lijian triage list|set|import`: analysts' decisions on suspects, with who and when."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy import select
+
+from crawler.cli import CONTEXT, UserError, _sessions, cli, db_option, friendly_errors, load_lists, out_option, watchlists_option
+from crawler.triage import STATUS_ZH, TriageError, default_analyst, import_workbook, parse_status, set_status
+
+
+@cli.group("triage", context_settings=CONTEXT)
+def triage() -> None:
+    """Decide what suspects are: confirmed, false positive, sampling ordered, closed."""
+
+
+@triage.command("list", context_settings=CONTEXT)
+@click.option("--status", "statuses", multiple=True, help="Only these statuses (code or Chinese label; repeatable).")
+@click.option("--area", help="Only this product area (category slug).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
+@db_option
+@friendly_errors
+def triage_list(statuses: tuple[str, ...], area: str | None, limit: int, db_url: str | None) -> None:
+    """Suspects, highest score first, with their status, who set it and when.
+
+    \b
+    Example:
+      lijian triage list --status new --area cable
+    """
+    from crawler.digest import REPORT_TZ
+    from crawler.storage.models import Listing, ListingSnapshot, Suspect
+
+    try:
+        wanted = [parse_status(s) for s in statuses]
+    except TriageError as exc:
+        raise click.BadParameter(str(exc), param_hint="--status") from None
+    query = (select(Suspect, Listing, ListingSnapshot).join(Listing, Listing.id == Suspect.listing_id)
+             .join(ListingSnapshot, ListingSnapshot.id == Suspect.snapshot_id)
+             .order_by(Suspect.score.desc(), Suspect.id).limit(limit))
+    if wanted:
+        query = query.where(Suspect.status.in_(wanted))
+    if area:
+        query = query.where(Listing.category == area)
+    with _sessions(db_url)() as session:
+        rows = session.execute(query).all()
+    if not rows:
+        click.echo("no suspects match")
+        return
+    table = Table("id", "score", "status", "by", "when", "marketplace", "area", "title", "note")
+    for suspect, listing, snapshot in rows:
+        when = suspect.status_at.astimezone(REPORT_TZ).strftime("%m-%d %H:%M") if suspect.status_at else "-"
+        table.add_row(str(suspect.id), f"{suspect.score:.2f}", STATUS_ZH.get(suspect.status, suspect.status),
+                      escape(suspect.status_by or "-"), when, escape(listing.marketplace),
+                      escape(listing.category or "-"), escape(snapshot.title[:60]), escape((suspect.note or "")[:40]))
+    Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200).print(table)
+
+
+@triage.command("set", context_settings=CONTEXT)
+@click.argument("suspect_id", type=int)
+@click.argument("status")
+@click.option("--note", help="Why (kept with the decision).")
+@click.option("--by", "analyst", help="Who decides (default: the login name).")
+@db_option
+@friendly_errors
+def triage_set(suspect_id: int, status: str, note: str | None, analyst: str | None, db_url: str | None) -> None:
+    """Set a suspect's status: new, confirmed, false_positive, sampling_ordered, closed (or 已确认, 误报 …).
+
+    \b
+    Example:
+      lijian triage set 12 false_positive --note "正品授权店"
+    """
+    from crawler.storage.db import session_scope
+    from crawler.storage.models import Suspect
+
+    try:
+        code = parse_status(status)
+    except TriageError as exc:
+        raise click.BadParameter(str(exc), param_hint="STATUS") from None
+    with session_scope(_sessions(db_url)) as session:
+        suspect = session.get(Suspect, suspect_id)
+        if suspect is None:
+            raise UserError(f"no suspect {suspect_id}")
+        before = suspect.status
+        changed = set_status(session, suspect, code, analyst or default_analyst(), note, source="cli")
+    click.echo(f"suspect {suspect_id}: {STATUS_ZH[before]} → {STATUS_ZH[code]}" if changed
+               else f"suspect {suspect_id}: already {STATUS_ZH[code]}, nothing changed")
+
+
+@triage.command("import", context_settings=CONTEXT)
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--by", "analyst", help="Who decided (default: the login name).")
+@db_option
+@friendly_errors
+def triage_import(workbook: Path, analyst: str | None, db_url: str | None) -> None:
+    """Apply the 状态 (status) and 备注 (note) columns of a digest workbook edited in Excel or WPS.
+
+    Rows whose status changed are applied; unchanged rows are skipped (importing twice changes
+    nothing); invalid rows are listed by sheet and row and the command exits 1.
+
+    \b
+    Example:
+      lijian triage import out/digest-2026-11-23.xlsx
+    """
+    from crawler.storage.db import session_scope
+
+    try:
+        with session_scope(_sessions(db_url)) as session:
+            report = import_workbook(session, workbook, analyst or default_analyst())
+    except TriageError as exc:
+        raise UserError(str(exc)) from None
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    click.echo(f"{workbook.name}: {report.applied} applied, {report.unchanged} unchanged, "
+               f"{len(report.problems)} invalid")
+    if report.problems:
+        sys.exit(1)
+
+
+
+@cli.group("sampling", context_settings=CONTEXT)
+def sampling() -> None:
+    """Follow-up sampling: order test purchases for suspects, record the lab's results."""
+
+
+@sampling.command("orders", context_settings=CONTEXT)
+@click.option("--area", help="Only this product area (category slug).")
+@click.option("--region", help="Only sellers in this province or city (e.g. 广东, 佛山).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1), help="How many purchases.")
+@click.option("--quantity", default=1, show_default=True, type=click.IntRange(1), help="Items to buy per listing.")
+@click.option("--by", "analyst", help="Who orders (default: the login name).")
+@out_option
+@db_option
+@watchlists_option
+@friendly_errors
+def sampling_orders(area: str | None, region: str | None, limit: int, quantity: int, analyst: str | None,
+                    out_dir: Path | None, db_url: str | None, watchlists_dir: Path | None) -> None:
+    """Export a prioritised purchase list (XLSX and CSV) and mark those suspects sampling_ordered.
+
+    Confirmed suspects first, then new ones, highest score first. Each row: listing URL,
+    seller and location, price, quantity, what to test against which standard, and why.
+
+    \b
+    Example:
+      lijian sampling orders --area cable --region 广东 --limit 10
+    """
+    from crawler.config import load_config
+    from crawler.sampling import SamplingError, place_orders
+    from crawler.storage.db import session_scope
+
+    config = load_config(database_url=db_url, out_dir=out_dir)
+    try:
+        with session_scope(_sessions(db_url)) as session:
+            batch = place_orders(session, load_lists(watchlists_dir), config.out_dir, analyst or default_analyst(),
+                                 area=area, region=region, limit=limit, quantity=quantity)
+    except SamplingError as exc:
+        raise UserError(str(exc)) from None
+    if not batch.orders:
+        click.echo("no suspects to order (none confirmed or new in that scope)")
+        return
+    click.echo(f"batch {batch.batch}: {batch.orders} sampling orders -> {batch.xlsx} , {batch.csv}")
+
+
+@sampling.command("result", context_settings=CONTEXT)
+@click.argument("order_id", type=int)
+@click.argument("result", type=click.Choice(["pass", "fail"]))
+@click.option("--note", help="The lab's finding (report number, failed items).")
+@click.option("--by", "analyst", help="Who records it (default: the login name).")
+@db_option
+@friendly_errors
+def sampling_result(order_id: int, result: str, note: str | None, analyst: str | None, db_url: str | None) -> None:
+    """Record a test purchase's result: fail confirms the case, pass closes it.
+
+    \b
+    Example:
+      lijian sampling result 7 fail --note "导体电阻不合格，报告号 2026-1234"
+    """
+    from crawler.sampling import SamplingError, record_result
+    from crawler.storage.db import session_scope
+
+    try:
+        with session_scope(_sessions(db_url)) as session:
+            order = record_result(session, order_id, result, analyst or default_analyst(), note)
+            suspect_id = order.suspect_id
+    except SamplingError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"sampling order {order_id}: {result}; suspect {suspect_id} "
+               f"{'confirmed' if result == 'fail' else 'closed'}")
+
+
+@cli.command("report", context_settings=CONTEXT)
+@click.option("--period", type=click.Choice(["week", "month", "quarter"]), default="month", show_default=True)
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]),
+              help="A day in the period to report (default: the last complete period).")
+@out_option
+@db_option
+@watchlists_option
+@friendly_errors
+def report(period: str, day, out_dir: Path | None, db_url: str | None, watchlists_dir: Path | None) -> None:
+    """The periodic report (HTML and XLSX, Chinese): listings checked, suspects, confirmed cases,
+    sampling, by area and region, against the previous period and the same period last year,
+    with the period's typical cases.
+
+    \b
+    Example:
+      lijian report --period month --date 2026-10-15
+    """
+    from crawler.config import load_config
+    from crawler.report import write_report
+
+    config = load_config(database_url=db_url, out_dir=out_dir)
+    result = write_report(_sessions(db_url), load_lists(watchlists_dir), config.out_dir, period,
+                          day.date() if day else None)
+    click.echo(f"{period} {result['span'].label}: {result['html']} , {result['xlsx']}")

@@ -1,0 +1,221 @@
+"""The analyst's day: the digest (HTML, XLSX, CSV), triage in the workbook and back, dismissals."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from crawler.cli import cli
+from crawler.digest import write_digest
+from crawler.items import ListingItem
+from crawler.matching import match_new_snapshots
+from crawler.storage.listings import ListingStore
+from crawler.storage.models import Suspect, SuspectEvent
+from watchlists import load_watchlists
+
+WATCHLISTS = load_watchlists()
+HOSTILE = "美旳 电饭煲 <script>alert('x')</script><img src=x onerror=alert(1)>"
+
+
+def item(key: str, title: str, brand: str, **changes) -> ListingItem:
+    base = dict(marketplace="sandbox-a", listing_key=key, url=f"http://127.0.0.1/a/item/{key}.html", title=title,
+                price=Decimal("199.00"), currency="CNY", category="appliance", brand=brand, seller_key=f"S{key}",
+                seller_name=f"店铺{key}", seller_province="广东", seller_city="佛山",
+                specs={"品牌": brand, "3C证书编号": "2018010707123456"})
+    return ListingItem(**{**base, **changes})
+
+
+@pytest.fixture
+def flagged(sessions):
+    store = ListingStore(sessions)
+    store.save(item("1", HOSTILE, "美旳"), None)
+    store.save(item("2", "=cmd|' /C calc'!A0 美旳 电饭煲", "美旳", seller_province="浙江", seller_city="宁波"), None)
+    store.save(item("3", "海尓 电热水器 60L", "海尓", category="appliance"), None)
+    store.save(item("4", "美的 电饭煲 正品", "美的"), None)  # genuine
+    match_new_snapshots(sessions, WATCHLISTS)
+    with sessions() as session:
+        return {s.listing.listing_key: s.id for s in session.scalars(select(Suspect))}
+
+
+def test_digest_sections_breakdowns_and_new_since_the_previous_one(sessions, flagged, tmp_path):
+    files = write_digest(sessions, WATCHLISTS, tmp_path)
+    assert (files.rows, files.new_rows) == (3, 3) and set(flagged) == {"1", "2", "3"}
+    html = files.html.read_text(encoding="utf-8")
+    assert "<script>alert" not in html and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+    assert html.count('src="data:image/png;base64,') == 2  # both charts embedded: one file, offline
+    assert "按地区" in html and "广东 佛山" in html and "浙江 宁波" in html and "疑似仿冒" in html
+    assert "<script" not in html.replace("&lt;script", "")  # no scripts of our own either
+    # A second digest: nothing is new any more, the three are still open.
+    second = write_digest(sessions, WATCHLISTS, tmp_path)
+    assert (second.rows, second.new_rows) == (3, 0)
+    book = load_workbook(second.xlsx)
+    assert book["新增"].max_row == 1 and book["待处理"].max_row == 4
+    english = write_digest(sessions, WATCHLISTS, tmp_path, lang="en", formats=("html",))
+    assert "daily suspect digest" in english.html.read_text(encoding="utf-8") and english.xlsx is None
+
+
+def test_workbook_sheets_have_frozen_headers_a_status_list_and_text_not_formulas(sessions, flagged, tmp_path):
+    files = write_digest(sessions, WATCHLISTS, tmp_path, formats=("xlsx",))
+    book = load_workbook(files.xlsx)
+    assert {"新增", "待处理", "按类别", "按平台", "按地区（省、市）", "按被仿冒品牌", "按可疑原因", "重点店铺"} <= set(book.sheetnames)
+    sheet = book["新增"]
+    assert sheet.freeze_panes == "A2"
+    header = [c.value for c in sheet[1]]
+    assert {"编号", "状态", "备注", "商品标题", "证据"} <= set(header)
+    titles = [row[header.index("商品标题")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert "=cmd|' /C calc'!A0 美旳 电饭煲" in titles  # stored as text, shown as typed
+    cell = next(c for c in sheet[chr(65 + header.index("商品标题"))] if str(c.value).startswith("=cmd"))
+    assert cell.data_type == "s"
+    validations = sheet.data_validations.dataValidation
+    assert validations and "误报" in validations[0].formula1
+
+
+def test_triage_round_trip_through_the_workbook(sessions, flagged, tmp_path, db_url):
+    files = write_digest(sessions, WATCHLISTS, tmp_path, formats=("xlsx",))
+    book = load_workbook(files.xlsx)
+    sheet = book["新增"]
+    header = [c.value for c in sheet[1]]
+    id_col, status_col, note_col = (header.index(h) + 1 for h in ("编号", "状态", "备注"))
+    by_id = {sheet.cell(row=r, column=id_col).value: r for r in range(2, sheet.max_row + 1)}
+    sheet.cell(row=by_id[flagged["1"]], column=status_col).value = "已确认"
+    sheet.cell(row=by_id[flagged["2"]], column=status_col).value = "误报"
+    sheet.cell(row=by_id[flagged["2"]], column=note_col).value = "授权经销商"
+    sheet.append([None] * len(header))
+    sheet.cell(row=sheet.max_row, column=id_col).value = "abc"
+    sheet.cell(row=sheet.max_row, column=status_col).value = "已确认"
+    sheet.append([None] * len(header))
+    sheet.cell(row=sheet.max_row, column=id_col).value = flagged["3"] + 1000
+    sheet.cell(row=sheet.max_row, column=status_col).value = "maybe"
+    edited = tmp_path / "edited.xlsx"
+    book.save(edited)
+
+    first = CliRunner().invoke(cli, ["triage", "import", str(edited), "--by", "张三", "--db", db_url])
+    assert first.exit_code == 1
+    assert "新增!5: 编号 'abc' is not a suspect id" in first.output
+    assert "新增!6: unknown status 'maybe'" in first.output
+    assert "2 applied, 1 unchanged, 2 invalid" in first.output
+    with sessions() as session:
+        one, two = session.get(Suspect, flagged["1"]), session.get(Suspect, flagged["2"])
+        assert (one.status, one.status_by, two.status, two.note) == ("confirmed", "张三", "false_positive", "授权经销商")
+        assert len(session.scalars(select(SuspectEvent)).all()) == 2
+    again = CliRunner().invoke(cli, ["triage", "import", str(edited), "--by", "张三", "--db", db_url])
+    assert "0 applied, 3 unchanged" in again.output  # nothing applied twice
+    with sessions() as session:
+        assert len(session.scalars(select(SuspectEvent)).all()) == 2
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"not a workbook")
+    bad = CliRunner().invoke(cli, ["triage", "import", str(broken), "--db", db_url])
+    assert bad.exit_code == 1 and "not a readable .xlsx workbook" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_false_positive_stays_dismissed_until_its_content_changes(sessions, flagged, db_url):
+    suspect_id = flagged["3"]
+    result = CliRunner().invoke(cli, ["triage", "set", str(suspect_id), "误报", "--note", "正品", "--db", db_url])
+    assert result.exit_code == 0 and "新发现 → 误报" in result.output
+    match_new_snapshots(sessions, WATCHLISTS, rescore=True)  # seen again, same content
+    with sessions() as session:
+        assert session.get(Suspect, suspect_id).status == "false_positive"
+    ListingStore(sessions).save(item("3", "海尓 电热水器 60L 高仿", "海尓"), None)  # the listing changed
+    match_new_snapshots(sessions, WATCHLISTS)
+    with sessions() as session:
+        suspect = session.get(Suspect, suspect_id)
+        events = session.scalars(select(SuspectEvent).where(SuspectEvent.suspect_id == suspect_id)
+                                 .order_by(SuspectEvent.id)).all()
+    assert suspect.status == "new" and [(e.to_status, e.by) for e in events] == [
+        ("false_positive", events[0].by), ("new", "matcher")]
+    listing = CliRunner().invoke(cli, ["triage", "list", "--status", "new", "--db", db_url])
+    assert str(suspect_id) in listing.output
+    bad = CliRunner().invoke(cli, ["triage", "set", str(suspect_id), "maybe", "--db", db_url])
+    assert bad.exit_code == 2 and "unknown status 'maybe'" in bad.output
+
+
+@pytest.mark.browser
+def test_the_html_digest_renders_with_its_charts_in_chromium(sessions, flagged, tmp_path):
+    from PIL import Image
+    from playwright.async_api import async_playwright
+
+    from crawler.browser import launch_options
+    from crawler.config import find_chromium
+
+    files = write_digest(sessions, WATCHLISTS, tmp_path, formats=("html",))
+    shot = tmp_path / "digest.png"
+
+    async def render() -> list[int]:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(**launch_options(find_chromium()))
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            await page.goto(files.html.as_uri())
+            widths = await page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
+            await page.screenshot(path=str(shot), full_page=True)
+            await browser.close()
+            return widths
+
+    widths = asyncio.run(render())
+    assert len(widths) == 2 and all(w > 300 for w in widths)  # both charts decoded
+    with Image.open(shot) as image:
+        low, high = image.convert("L").getextrema()
+    assert high - low > 100
+
+
+def test_sampling_orders_export_prioritised_purchases_and_record_results(sessions, flagged, tmp_path, db_url):
+    runner = CliRunner()
+    # Analyst confirms one: confirmed suspects are bought first.
+    assert runner.invoke(cli, ["triage", "set", str(flagged["3"]), "confirmed", "--db", db_url]).exit_code == 0
+    first = runner.invoke(cli, ["sampling", "orders", "--limit", "2", "--by", "李四", "--out", str(tmp_path),
+                                "--db", db_url])
+    assert first.exit_code == 0 and "2 sampling orders" in first.output
+    sheet = load_workbook(next(tmp_path.glob("sampling-orders-*.xlsx")))["抽检订单"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    assert rows[0]["编号"] == flagged["3"]  # the confirmed one first
+    assert all("GB 4706.1-2005" in r["检验项目及依据标准"] and r["抽检理由"] and r["链接"].startswith("http")
+               for r in rows)
+    assert {r["所在地"] for r in rows} <= {"广东 佛山", "浙江 宁波"} and all(r["购买数量"] == 1 for r in rows)
+    with sessions() as session:
+        ordered = {s.id for s in session.scalars(select(Suspect).where(Suspect.status == "sampling_ordered"))}
+    assert ordered == {r["编号"] for r in rows}
+    # The lab reports: the failed one becomes a confirmed case; it is never ordered twice.
+    order_id = rows[0]["抽检单号"]
+    result = runner.invoke(cli, ["sampling", "result", str(order_id), "fail", "--note", "漏电流不合格", "--db", db_url])
+    assert result.exit_code == 0 and "confirmed" in result.output
+    second = runner.invoke(cli, ["sampling", "orders", "--limit", "5", "--out", str(tmp_path / "2"), "--db", db_url])
+    assert "1 sampling orders" in second.output  # only the one never ordered
+    third = runner.invoke(cli, ["sampling", "orders", "--out", str(tmp_path / "3"), "--db", db_url])
+    assert "no suspects to order" in third.output
+    bad = runner.invoke(cli, ["sampling", "orders", "--area", "toys", "--db", db_url])
+    assert bad.exit_code == 1 and "unknown area 'toys'" in bad.output
+    missing = runner.invoke(cli, ["sampling", "result", "999", "pass", "--db", db_url])
+    assert missing.exit_code == 1 and "no sampling order 999" in missing.output
+
+
+def test_periodic_report_compares_with_the_previous_period_and_last_year(sessions, flagged, tmp_path, db_url):
+    from datetime import datetime
+
+    from sqlalchemy import update
+
+    from crawler.digest import REPORT_TZ
+
+    # Three suspects: one this month (2026-10), one the month before, one in October last year.
+    dates = {flagged["1"]: datetime(2026, 10, 5, 10, tzinfo=REPORT_TZ),
+             flagged["2"]: datetime(2026, 9, 20, 10, tzinfo=REPORT_TZ),
+             flagged["3"]: datetime(2025, 10, 8, 10, tzinfo=REPORT_TZ)}
+    with sessions.begin() as session:
+        for suspect_id, when in dates.items():
+            session.execute(update(Suspect).where(Suspect.id == suspect_id).values(first_flagged_at=when))
+    result = CliRunner().invoke(cli, ["report", "--period", "month", "--date", "2026-10-15", "--out", str(tmp_path),
+                                      "--db", db_url])
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "report-month-2026-10-01.html").read_text(encoding="utf-8")
+    assert "2026-10-01 至 2026-10-31" in html and "2025-10-01 至 2025-10-31" in html
+    book = load_workbook(tmp_path / "report-month-2026-10-01.xlsx")
+    overall = {row[0]: row[1:] for row in book["总体"].iter_rows(min_row=2, values_only=True)}
+    assert overall["发现可疑商品"] == (1, 1, "+0%", 1, "+0%")
+    assert "&lt;script&gt;" in html and "<script>alert" not in html  # the typical case's title, escaped
+    # By province: this month and last year's (the Zhejiang suspect was last month's).
+    assert list(book["按地区"].iter_rows(min_row=2, values_only=True)) == [("广东", 1, 1)]
