@@ -9,7 +9,7 @@ import click
 
 from crawler.cli import CONTEXT, UserError, cli
 from crawler.cli_matching import evaluate
-from crawler.extract.archive import InputPage, read_inputs
+from crawler.extract.archive import read_inputs
 from crawler.extract.pages import PageError
 from crawler.extract.product import extract_product
 from crawler.profiles import BUNDLED_PROFILES, ProfileError, check_profiles, load_profiles

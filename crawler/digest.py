@@ -26,16 +26,18 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.storage.db import session_scope
-from crawler.storage.models import Campaign, CrawlRun, Digest, Listing, ListingSnapshot, Suspect
+from crawler.storage.models import (Campaign, CrawlRun, Digest, Listing, ListingSnapshot, Seller, Suspect,
+                                    SuspectSignal)
 from crawler.triage import OPEN_STATUSES, STATUS_EN, STATUS_ZH
 from matchers.scoring import SIGNAL_LABELS
 from watchlists import Watchlists
 
 REPORT_TZ = ZoneInfo("Asia/Shanghai")
 FORMATS = ("html", "xlsx", "csv")
+HTML_ROWS = 500  # per section: the HTML is for reading; the XLSX and CSV hold every row
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 COLUMNS = {
@@ -62,6 +64,8 @@ TEXT = {
     "periods": ("本周、上周与去年同期", "This week, last week, same week last year"),
     "about": ("说明", "About"),
     "no_suspects": ("今日无可疑商品。", "No suspects today."),
+    "more": ("仅显示风险分最高的 {shown} 件，共 {total} 件；全部见 XLSX / CSV。",
+             "Showing the {shown} highest-scoring of {total}; all are in the XLSX / CSV."),
     "about_text": ("状态列可改为：新发现、已确认、误报、已下单抽检、已结案；保存后用 lijian triage import 导入。",
                    "Edit the status column (new, confirmed, false positive, sampling ordered, closed), save, "
                    "and import with lijian triage import."),
@@ -112,39 +116,50 @@ def _campaign_listing_ids(session: Session, campaign: str) -> set[int]:
 
 def suspect_rows(session: Session, categories: dict[str, str], lang: str = "zh",
                  campaign: str | None = None) -> list[dict]:
-    """Every suspect, highest score first, as plain values (text is escaped later, by the renderer)."""
-    query = select(Suspect).options(
-        selectinload(Suspect.signals), selectinload(Suspect.snapshot),
-        selectinload(Suspect.listing).selectinload(Listing.seller),
-    ).order_by(Suspect.score.desc(), Suspect.id)
+    """Every suspect, highest score first, as plain values (text is escaped later, by the renderer).
+
+    Two Core queries (suspects with their listing, snapshot and seller; then all signals in
+    suspect order), not ORM objects: a million-listing database has hundreds of thousands of
+    suspects, and plain tuples take a fraction of the memory."""
+    query = (select(Suspect.id, Suspect.score, Suspect.status, Suspect.note, Suspect.brand, Suspect.lookalike_of,
+                    Suspect.first_flagged_at, Listing.url, Listing.marketplace, Listing.category,
+                    ListingSnapshot.title, ListingSnapshot.price, ListingSnapshot.currency,
+                    ListingSnapshot.seller_name, ListingSnapshot.brand.label("shown_brand"),
+                    Seller.name.label("seller"), Seller.province, Seller.city, Seller.phone)
+             .join(Listing, Listing.id == Suspect.listing_id)
+             .join(ListingSnapshot, ListingSnapshot.id == Suspect.snapshot_id)
+             .outerjoin(Seller, Seller.id == Listing.seller_id)
+             .order_by(Suspect.score.desc(), Suspect.id))
     if campaign:
         query = query.where(Suspect.listing_id.in_(_campaign_listing_ids(session, campaign)))
+    signals: dict[int, list[tuple[str, str, str | None]]] = defaultdict(list)
+    for suspect_id, name, detail, watchlist_value in session.execute(
+            select(SuspectSignal.suspect_id, SuspectSignal.name, SuspectSignal.detail, SuspectSignal.watchlist_value)
+            .order_by(SuspectSignal.suspect_id, SuspectSignal.id)):
+        signals[suspect_id].append((name, detail, watchlist_value))
     labels = STATUS_ZH if lang == "zh" else STATUS_EN
+    signal_labels = {name: label for name, (label, *_rest) in SIGNAL_LABELS.items()}
     rows = []
-    for s in session.execute(query).scalars():
-        seller, snap = s.listing.seller, s.snapshot
-        reasons = [f"{SIGNAL_LABELS.get(sig.name, (sig.name,))[0]}：{sig.detail}" for sig in s.signals]
-        price_signal = next((sig for sig in s.signals if sig.name.startswith("price")), None)
-        cert_signals = [sig for sig in s.signals if sig.name.startswith("cert")]
+    for r in session.execute(query):
+        found = signals.get(r.id, ())
+        reasons = [f"{signal_labels.get(name, name)}：{detail}" for name, detail, _ in found]
+        price_reference = next((value for name, _, value in found if name.startswith("price")), None)
+        flagged = _local(r.first_flagged_at)
         rows.append({
-            "id": s.id, "score": round(s.score, 2), "title": snap.title, "url": web_url(s.listing.url),
-            "marketplace": s.listing.marketplace,
-            "category": categories.get(s.listing.category or "", s.listing.category or ""),
-            "category_slug": s.listing.category or "",
-            "seller": (seller.name if seller else snap.seller_name) or "",
-            "province": (seller.province if seller else None) or "", "city": (seller.city if seller else None) or "",
-            "location": " ".join(x for x in ((seller.province, seller.city) if seller else ()) if x),
-            "phone": (seller.phone if seller else None) or "",
-            "price": f"{snap.price} {snap.currency or ''}".strip() if snap.price is not None else "",
-            "reference": (price_signal.watchlist_value or "") if price_signal else "",
-            "certificate": "；".join(sig.detail for sig in cert_signals),
-            "brand": s.brand or snap.brand or "", "lookalike_of": s.lookalike_of or "",
+            "id": r.id, "score": round(r.score, 2), "title": r.title, "url": web_url(r.url),
+            "marketplace": r.marketplace, "category": categories.get(r.category or "", r.category or ""),
+            "category_slug": r.category or "", "seller": (r.seller or r.seller_name) or "",
+            "province": r.province or "", "city": r.city or "",
+            "location": " ".join(x for x in (r.province, r.city) if x), "phone": r.phone or "",
+            "price": f"{r.price} {r.currency or ''}".strip() if r.price is not None else "",
+            "reference": price_reference or "",
+            "certificate": "；".join(detail for name, detail, _ in found if name.startswith("cert")),
+            "brand": r.brand or r.shown_brand or "", "lookalike_of": r.lookalike_of or "",
             "reasons": "；".join(reasons), "reason_list": reasons,
-            "signals": [SIGNAL_LABELS.get(sig.name, (sig.name,))[0] for sig in s.signals],
-            "first_flagged_at": _local(s.first_flagged_at),
-            "first_flagged": _local(s.first_flagged_at).strftime("%Y-%m-%d %H:%M"),
+            "signals": [signal_labels.get(name, name) for name, _, _ in found],
+            "first_flagged_at": flagged, "first_flagged": flagged.strftime("%Y-%m-%d %H:%M"),
             "evidence": "",  # filled when evidence capture exists for the suspect
-            "status_code": s.status, "status": labels.get(s.status, s.status), "note": s.note or "",
+            "status_code": r.status, "status": labels.get(r.status, r.status), "note": r.note or "",
         })
     return rows
 
@@ -283,7 +298,8 @@ def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_di
     if "html" in formats:
         env = Environment(loader=PackageLoader("crawler", "templates"), autoescape=select_autoescape(["html"]))
         env.globals.update(t=lambda key: t(key, lang), col=lambda key: col(key, lang))
-        html = env.get_template("digest.html").render(**context, charts=charts(trend, lang), keys=TABLE_KEYS)
+        html = env.get_template("digest.html").render(**context, charts=charts(trend, lang), keys=TABLE_KEYS,
+                                                      html_rows=HTML_ROWS)
         paths["html"] = out_dir / f"{stem}.html"
         _atomic_write(paths["html"], html.encode("utf-8"))
     if "xlsx" in formats:
@@ -302,58 +318,30 @@ def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_di
 
 
 def _workbook(context: dict, lang: str) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.worksheet.datavalidation import DataValidation
+    from crawler.xlsx import add_sheet, new_workbook, to_bytes
 
     labels = list((STATUS_ZH if lang == "zh" else STATUS_EN).values())
-    book = Workbook()
-    book.remove(book.active)
-
-    def sheet(title: str, header: list[str], rows: list[list], widths: dict[int, int] | None = None):
-        ws = book.create_sheet(title[:31])
-        ws.append(header)
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            ws.append([None] * len(header))
-            for index, value in enumerate(row, start=1):
-                cell = ws.cell(row=ws.max_row, column=index)
-                cell.value = value
-                if isinstance(value, str):
-                    cell.data_type = "s"  # text stays text: a title starting with "=" is not a formula
-        ws.freeze_panes = "A2"
-        for index, width in (widths or {}).items():
-            ws.column_dimensions[chr(64 + index)].width = width
-        return ws
-
+    book = new_workbook()
     for key, rows in (("new", context["new"]), ("open", context["still_open"])):
-        ws = sheet(t(key, lang)[:31] if lang == "en" else ("新增" if key == "new" else "待处理"),
-                   [col(k, lang) for k in TABLE_KEYS], [[r[k] for k in TABLE_KEYS] for r in rows],
-                   {3: 50, 14: 60, 17: 14, 18: 30})
-        if rows:
-            status_column = chr(64 + TABLE_KEYS.index("status") + 1)
-            validation = DataValidation(type="list", formula1='"' + ",".join(labels) + '"', allow_blank=False,
-                                        showErrorMessage=True, error="请选择列表中的状态 choose a listed status")
-            ws.add_data_validation(validation)
-            validation.add(f"{status_column}2:{status_column}{len(rows) + 1}")
-    count = t("count", lang)
+        title = t(key, lang) if lang == "en" else ("新增" if key == "new" else "待处理")
+        add_sheet(book, title, [col(k, lang) for k in TABLE_KEYS], ([r[k] for k in TABLE_KEYS] for r in rows),
+                  {3: 50, 14: 60, 17: 14, 18: 30}, choices=(TABLE_KEYS.index("status") + 1, labels))
+    count_label = t("count", lang)
     for key in ("by_area", "by_marketplace", "by_region", "by_brand", "by_signal"):
-        sheet(t(key, lang)[:31], [t(key, lang), count], [list(item) for item in context["parts"][key]], {1: 30})
-    sheet(t("top_sellers", lang)[:31], [col("seller", lang), count, col("score", lang)],
-          [list(item) for item in context["parts"]["top_sellers"]], {1: 40})
-    sheet(t("networks", lang)[:31], ["电话" if lang == "zh" else "phone", count, col("seller", lang)],
-          [list(item) for item in context["parts"]["networks"]], {1: 18, 3: 80})
+        add_sheet(book, t(key, lang), [t(key, lang), count_label], context["parts"][key], {1: 30})
+    add_sheet(book, t("top_sellers", lang), [col("seller", lang), count_label, col("score", lang)],
+              context["parts"]["top_sellers"], {1: 40})
+    add_sheet(book, t("networks", lang), ["电话" if lang == "zh" else "phone", count_label, col("seller", lang)],
+              context["parts"]["networks"], {1: 18, 3: 80})
     periods = context["periods"]
-    sheet(t("trend", lang), [t("periods", lang), count],
-          [["本周" if lang == "zh" else "this week", periods["this_week"]],
-           ["上周" if lang == "zh" else "last week", periods["last_week"]],
-           ["去年同期" if lang == "zh" else "same week last year", periods["last_year"]]], {1: 24})
-    sheet(t("about", lang), [t("about", lang)], [[t("about_text", lang)], [f"{t('date', lang)} {context['day']}"],
-                                                 [f"{t('watchlist', lang)} {context['watchlist_hash']}"]], {1: 100})
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    add_sheet(book, t("trend", lang), [t("periods", lang), count_label],
+              [["本周" if lang == "zh" else "this week", periods["this_week"]],
+               ["上周" if lang == "zh" else "last week", periods["last_week"]],
+               ["去年同期" if lang == "zh" else "same week last year", periods["last_year"]]], {1: 24})
+    add_sheet(book, t("about", lang), [t("about", lang)],
+              [[t("about_text", lang)], [f"{t('date', lang)} {context['day']}"],
+               [f"{t('watchlist', lang)} {context['watchlist_hash']}"]], {1: 100})
+    return to_bytes(book)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

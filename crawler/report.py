@@ -8,7 +8,6 @@ failed; by product area and by seller province; and the typical cases of the per
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -136,32 +135,14 @@ def write_report(sessions, watchlists: Watchlists, out_dir: Path, period: str, d
 
 
 def _workbook(spans, table, by_area, by_region, typical) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from crawler.xlsx import add_sheet, new_workbook, to_bytes
 
-    book = Workbook()
-    book.remove(book.active)
-
-    def sheet(title, header, rows):
-        ws = book.create_sheet(title)
-        ws.append(header)
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            ws.append([None] * len(row))
-            for index, value in enumerate(row, start=1):
-                cell = ws.cell(row=ws.max_row, column=index, value=value)
-                if isinstance(value, str):
-                    cell.data_type = "s"
-        ws.freeze_panes = "A2"
-
-    sheet("总体", ["指标", f"本期 {spans['now'].label}", f"上期 {spans['previous'].label}", "环比",
-                 f"去年同期 {spans['last_year'].label}", "同比"], table)
-    sheet("按类别", ["类别", "本期", "上期", "去年同期"], by_area)
-    sheet("按地区", ["省份", "本期", "去年同期"], by_region)
-    sheet("典型案例", ["编号", "风险分", "商品标题", "链接", "平台", "类别", "店铺", "所在地", "状态", "可疑原因"],
-          [[c["id"], c["score"], c["title"], c["url"], c["marketplace"], c["area"], c["seller"], c["location"],
-            c["status"], "；".join(c["reasons"])] for c in typical])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    book = new_workbook()
+    add_sheet(book, "总体", ["指标", f"本期 {spans['now'].label}", f"上期 {spans['previous'].label}", "环比",
+                           f"去年同期 {spans['last_year'].label}", "同比"], table, {1: 18})
+    add_sheet(book, "按类别", ["类别", "本期", "上期", "去年同期"], by_area)
+    add_sheet(book, "按地区", ["省份", "本期", "去年同期"], by_region)
+    add_sheet(book, "典型案例", ["编号", "风险分", "商品标题", "链接", "平台", "类别", "店铺", "所在地", "状态", "可疑原因"],
+              [[c["id"], c["score"], c["title"], c["url"], c["marketplace"], c["area"], c["seller"], c["location"],
+                c["status"], "；".join(c["reasons"])] for c in typical], {3: 50, 10: 60})
+    return to_bytes(book)

@@ -11,7 +11,6 @@ result: a failed sample confirms the case, a passed one closes it.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -93,27 +92,11 @@ def place_orders(session: Session, lists: Watchlists, out_dir: Path, by: str, ar
 
 
 def _workbook(frame: pd.DataFrame) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from crawler.xlsx import add_sheet, new_workbook, to_bytes
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "抽检订单"
-    sheet.append(list(frame.columns))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for values in frame.itertuples(index=False):
-        sheet.append([None] * len(values))
-        for index, value in enumerate(values, start=1):
-            cell = sheet.cell(row=sheet.max_row, column=index, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # listing text is never a formula
-    sheet.freeze_panes = "A2"
-    for letter, width in (("E", 50), ("L", 60), ("M", 60)):
-        sheet.column_dimensions[letter].width = width
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    book = new_workbook()
+    add_sheet(book, "抽检订单", list(frame.columns), frame.itertuples(index=False), {5: 50, 12: 60, 13: 60})
+    return to_bytes(book)
 
 
 def record_result(session: Session, order_id: int, result: str, by: str, note: str | None = None) -> SamplingOrder:

@@ -25,6 +25,19 @@ def test_demo_runs_twice_without_duplicates(tmp_path):
     digests = list((tmp_path / "out").glob("digest-*.html"))
     assert len(digests) == 1 and "可疑商品日报" in digests[0].read_text(encoding="utf-8")
     assert list((tmp_path / "out").glob("digest-*.csv"))
+    # The digest workbook against the sandbox's own truth: every planted suspect the matchers
+    # flagged is listed, every kind of planted suspect is represented, no genuine listing is.
+    from openpyxl import load_workbook
+
+    from crawler.sandbox.catalog import build_catalog
+
+    truth = {item.path: item.suspect_kinds for item in build_catalog(120, 2018).listings}
+    sheet = load_workbook(next((tmp_path / "out").glob("digest-*.xlsx")))["新增"]
+    header = [c.value for c in sheet[1]]
+    listed = [row[header.index("链接")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    paths = ["/" + url.split("/", 3)[3] for url in listed]  # the sandbox's port differs per run
+    assert len(paths) == suspects and all(truth[p] for p in paths)  # only planted suspects
+    assert {kind for p in paths for kind in truth[p]} >= {"cert_missing", "cert_revoked", "counterfeit_keyword"}
 
     second = run_lijian(*args, cwd=tmp_path)
     assert second.returncode == 0, second.stderr[-3000:]

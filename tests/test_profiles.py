@@ -19,7 +19,7 @@ from crawler.extract.certs import find_certificates
 from crawler.extract.product import chinese_prices
 from crawler.extract.rules import Context, RuleError, compile_rule, evaluate
 from crawler.extract.search import extract_search
-from crawler.profiles import BUNDLED_PROFILES, check_profiles, load_profiles, profile_for_url
+from crawler.profiles import BUNDLED_PROFILES, load_profiles, profile_for_url
 
 PROFILES = load_profiles()
 FIXTURES = Path(__file__).parent / "fixtures" / "extraction"

@@ -115,7 +115,7 @@ def test_brands_round_trip_through_spreadsheets_unchanged(folder, tmp_path, lang
     after = load_watchlists(folder)
     strip = lambda b: b.model_dump(exclude={"products"})  # noqa: E731 - products travel in their own sheet
     assert [strip(b) for b in after.brands] == [strip(b) for b in before.brands]
-    again = tmp_path / f"again.csv"
+    again = tmp_path / "again.csv"
     lijian("watchlist", "export", "--format", "csv", "--kind", "brands", "--lang", lang, "--out", str(again),
            "--watchlists", str(folder))
     if fmt == "csv":

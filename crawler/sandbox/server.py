@@ -18,7 +18,6 @@ import math
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from urllib.parse import parse_qs, quote, unquote_to_bytes, urlsplit
