@@ -383,7 +383,7 @@ def main() -> None:
 
 
 # Command groups defined in their own modules register themselves on `cli` when imported.
-from crawler import cli_campaigns, cli_extract, cli_matching, cli_runs, cli_triage, cli_watchlists  # noqa: E402,F401
+from crawler import cli_campaigns, cli_evidence, cli_extract, cli_matching, cli_runs, cli_triage, cli_watchlists  # noqa: E402,F401
 
 
 if __name__ == "__main__":

@@ -59,6 +59,13 @@ SETTINGS: tuple[Setting, ...] = (
         "$XDG_CACHE_HOME/lijian or ~/.cache/lijian.",
     ),
     Setting(
+        "evidence_key",
+        "LIJIAN_EVIDENCE_KEY",
+        None,
+        "Ed25519 private key that signs evidence packages (lijian evidence keygen). Default: "
+        "~/.config/lijian/evidence-ed25519.pem.",
+    ),
+    Setting(
         "notify_webhook",
         "LIJIAN_NOTIFY_WEBHOOK",
         None,
@@ -94,6 +101,7 @@ class Config:
     chromium_path: str | None
     cache_dir: Path
     user_agent: str
+    evidence_key: Path | None = None
     notify_webhook: str | None = None
     smtp_url: str | None = None
     notify_email: str | None = None
@@ -112,6 +120,8 @@ def load_config(**overrides: object) -> Config:
         values["watchlists_dir"] = Path(str(values["watchlists_dir"]))
     if values["profiles_dir"] is not None:
         values["profiles_dir"] = Path(str(values["profiles_dir"]))
+    values["evidence_key"] = Path(str(values["evidence_key"] or Path.home() / ".config" / "lijian" /
+                                      "evidence-ed25519.pem"))
     if values["cache_dir"] is None:
         values["cache_dir"] = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lijian"
     values["cache_dir"] = Path(str(values["cache_dir"]))

@@ -1,0 +1,1 @@
+"""Evidence for enforcement: signed, hash-chained packages (package.py)."""

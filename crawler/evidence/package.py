@@ -1,0 +1,282 @@
+"""Evidence packages that stand up later: files, a manifest of their hashes, a hash-chained
+custody log, and an Ed25519 signature — and a verifier that says exactly what differs.
+
+Layout of a package (a zip file):
+
+    files/<name>          the captured files (names sanitised: no directories, no "..")
+    manifest.json         every file with its SHA-256 and size, the case facts, the signer's
+                          public key fingerprint, the custody log's first entry hash
+    manifest.sig          Ed25519 signature of manifest.json (raw 64 bytes, hex)
+    public_key.pem        the signer's public key (its fingerprint is in the manifest)
+    custody.jsonl         one JSON object per line: seq, time (UTC and Asia/Shanghai), action,
+                          who, detail, the previous entry's hash and its own hash, and an
+                          Ed25519 signature of that hash — editing any entry breaks the chain
+
+`verify_package` recomputes every hash, checks that no file was added or removed, checks the
+chain and every signature, and returns each problem as a sentence naming the file or entry.
+It opens hostile archives safely: names with "..", absolute paths, backslashes or links are
+refused, and sizes are bounded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_PACKAGE_FILES = 1000
+RESERVED = ("manifest.json", "manifest.sig", "public_key.pem", "custody.jsonl")
+_SAFE = re.compile(r"[^\w.\-一-鿿]+")
+
+
+class EvidenceError(ValueError):
+    """A key, package or file that cannot be used; the message says which and why."""
+
+
+# -- keys --------------------------------------------------------------------------------------
+def keygen(path: Path) -> str:
+    """Write a new Ed25519 private key (PEM, mode 0600) and its .pub; return the fingerprint."""
+    if path.exists():
+        raise EvidenceError(f"{path} exists; refusing to overwrite a signing key")
+    key = Ed25519PrivateKey.generate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    path.touch(mode=0o600)
+    path.write_bytes(pem)
+    public = key.public_key()
+    path.with_suffix(path.suffix + ".pub").write_bytes(_public_pem(public))
+    return fingerprint(public)
+
+
+def load_key(path: Path) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise EvidenceError(f"{path}: not a readable Ed25519 private key ({exc})") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise EvidenceError(f"{path}: not an Ed25519 key")
+    return key
+
+
+def _public_pem(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def fingerprint(public: Ed25519PublicKey) -> str:
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    digest = hashlib.sha256(raw).hexdigest()
+    return "SHA256:" + ":".join(digest[i:i + 4] for i in range(0, 32, 4))
+
+
+# -- names and the custody chain ------------------------------------------------------------
+def safe_name(name: str) -> str:
+    """A file name fit for a package: no directories, no "..", nothing but word characters,
+    dots and dashes (Chinese kept), at most 120 characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _SAFE.sub("_", base).strip("._") or "file"
+    return cleaned[:120]
+
+
+def _canonical(entry: dict) -> bytes:
+    return json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def custody_entry(previous_hash: str, seq: int, action: str, by: str, detail: str, key: Ed25519PrivateKey,
+                  at: datetime | None = None) -> dict:
+    at = at or datetime.now(timezone.utc)
+    entry = {"seq": seq, "at_utc": at.astimezone(timezone.utc).isoformat(timespec="seconds"),
+             "at_shanghai": at.astimezone(SHANGHAI).isoformat(timespec="seconds"), "action": action, "by": by,
+             "detail": detail, "prev": previous_hash}
+    entry["hash"] = hashlib.sha256(_canonical(entry)).hexdigest()
+    entry["sig"] = key.sign(bytes.fromhex(entry["hash"])).hex()
+    return entry
+
+
+# -- building -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Built:
+    path: Path
+    files: int
+    manifest_sha256: str
+
+
+def build_package(out: Path, files: dict[str, bytes], case: dict, key: Ed25519PrivateKey, by: str,
+                  actions: list[tuple[str, str]] | None = None) -> Built:
+    """Write a signed package with `files` (name → content), the case facts, and a custody log
+    starting with `actions` (action, detail) — e.g. capture, then export."""
+    if len(files) > MAX_PACKAGE_FILES:
+        raise EvidenceError(f"too many files ({len(files)} > {MAX_PACKAGE_FILES})")
+    names: dict[str, bytes] = {}
+    for name, content in files.items():
+        base = clean = safe_name(name)
+        number = 2
+        while clean in names:  # two captures with one name: keep both
+            clean = f"{number}-{base}"
+            number += 1
+        if len(content) > MAX_FILE_BYTES:
+            raise EvidenceError(f"{name}: larger than {MAX_FILE_BYTES} bytes")
+        names[clean] = content
+    public = key.public_key()
+    chain, previous = [], "0" * 64
+    for seq, (action, detail) in enumerate(actions or [("export", "package written")], start=1):
+        entry = custody_entry(previous, seq, action, by, detail, key)
+        chain.append(entry)
+        previous = entry["hash"]
+    manifest = {
+        "format": "lijian-evidence/1",
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_shanghai": datetime.now(SHANGHAI).isoformat(timespec="seconds"),
+        "case": case,
+        "files": [{"path": f"files/{n}", "sha256": hashlib.sha256(c).hexdigest(), "size": len(c)}
+                  for n, c in sorted(names.items())],
+        "signer": fingerprint(public),
+        "custody_root": chain[0]["hash"],
+    }
+    manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".part")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in sorted(names.items()):
+            archive.writestr(f"files/{name}", content)
+        archive.writestr("manifest.json", manifest_bytes)
+        archive.writestr("manifest.sig", key.sign(manifest_bytes).hex())
+        archive.writestr("public_key.pem", _public_pem(public))
+        archive.writestr("custody.jsonl", "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in chain))
+    partial.replace(out)
+    return Built(out, len(names), hashlib.sha256(manifest_bytes).hexdigest())
+
+
+# -- verifying ----------------------------------------------------------------------------------
+def _safe_member(name: str) -> bool:
+    return not (name.startswith(("/", "\\")) or "\\" in name or ".." in name.split("/") or re.match(r"^[A-Za-z]:", name))
+
+
+def read_package(path: Path) -> dict[str, bytes]:
+    """Every member of a package, refusing unsafe names, links and oversized members."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise EvidenceError(f"{path}: not a readable zip package ({exc})") from None
+    members: dict[str, bytes] = {}
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > MAX_PACKAGE_FILES + len(RESERVED):
+            raise EvidenceError(f"{path}: too many members ({len(infos)})")
+        for info in infos:
+            if not _safe_member(info.filename):
+                raise EvidenceError(f"{path}: refused unsafe member name {info.filename!r} (path traversal)")
+            if (info.external_attr >> 16) & 0o170000 == 0o120000:
+                raise EvidenceError(f"{path}: refused symbolic link {info.filename!r}")
+            if info.file_size > MAX_FILE_BYTES:
+                raise EvidenceError(f"{path}: member {info.filename!r} is larger than {MAX_FILE_BYTES} bytes")
+            if info.is_dir():
+                continue
+            with archive.open(info) as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
+            if len(data) > MAX_FILE_BYTES:
+                raise EvidenceError(f"{path}: member {info.filename!r} is larger than declared")
+            members[info.filename] = data
+    return members
+
+
+def verify_members(members: dict[str, bytes], trusted: str | None = None) -> list[str]:
+    """Every problem with a package's contents, as sentences; [] when it verifies."""
+    problems: list[str] = []
+    missing = [name for name in RESERVED if name not in members]
+    if missing:
+        return [f"{name} is missing" for name in missing]
+    manifest_bytes = members["manifest.json"]
+    try:
+        manifest = json.loads(manifest_bytes)
+        public = serialization.load_pem_public_key(members["public_key.pem"])
+        assert isinstance(public, Ed25519PublicKey)
+    except (ValueError, AssertionError) as exc:
+        return [f"manifest.json or public_key.pem cannot be read ({exc})"]
+    if manifest.get("signer") != fingerprint(public):
+        problems.append("public_key.pem is not the key the manifest names as signer")
+    if trusted and fingerprint(public) != trusted:
+        problems.append(f"signed by {fingerprint(public)}, not by the trusted key {trusted}")
+    try:
+        public.verify(bytes.fromhex(members["manifest.sig"].decode("ascii").strip()), manifest_bytes)
+    except (InvalidSignature, ValueError, UnicodeDecodeError):
+        problems.append("manifest.sig: the signature does not match manifest.json")
+    listed = {f["path"]: f for f in manifest.get("files", [])}
+    present = {name for name in members if name not in RESERVED}
+    for name in sorted(present - set(listed)):
+        problems.append(f"{name}: added (not in the manifest)")
+    for name in sorted(set(listed) - present):
+        problems.append(f"{name}: removed (listed in the manifest)")
+    for name in sorted(present & set(listed)):
+        data, want = members[name], listed[name]
+        if len(data) != want["size"] or hashlib.sha256(data).hexdigest() != want["sha256"]:
+            problems.append(f"{name}: changed (SHA-256 {hashlib.sha256(data).hexdigest()[:16]}…, "
+                            f"manifest {want['sha256'][:16]}…; size {len(data)} vs {want['size']})")
+    problems.extend(verify_chain(members["custody.jsonl"], public, manifest.get("custody_root")))
+    return problems
+
+
+def verify_chain(log: bytes, public: Ed25519PublicKey, root: str | None) -> list[str]:
+    problems = []
+    previous = "0" * 64
+    lines = log.decode("utf-8", errors="replace").splitlines()
+    if not lines:
+        return ["custody.jsonl: empty"]
+    for number, line in enumerate(lines, start=1):
+        try:
+            entry = json.loads(line)
+            body = {k: v for k, v in entry.items() if k not in ("hash", "sig")}
+        except (ValueError, AttributeError):
+            problems.append(f"custody.jsonl line {number}: not a JSON entry")
+            break
+        if body.get("prev") != previous:
+            problems.append(f"custody.jsonl line {number}: does not follow the entry before it (chain broken)")
+        if hashlib.sha256(_canonical(body)).hexdigest() != entry.get("hash"):
+            problems.append(f"custody.jsonl line {number}: edited (its hash does not match its content)")
+        try:
+            public.verify(bytes.fromhex(entry.get("sig", "")), bytes.fromhex(entry.get("hash", "")))
+        except (InvalidSignature, ValueError):
+            problems.append(f"custody.jsonl line {number}: signature does not match")
+        if number == 1 and root and entry.get("hash") != root:
+            problems.append("custody.jsonl line 1: is not the entry the manifest was signed with")
+        previous = entry.get("hash", "")
+    return problems
+
+
+def append_custody(path: Path, action: str, by: str, detail: str, key: Ed25519PrivateKey) -> None:
+    """Add an entry (e.g. a verification) to a package's custody log, rewriting the zip atomically."""
+    members = read_package(path)
+    lines = members["custody.jsonl"].decode("utf-8").splitlines()
+    last = json.loads(lines[-1])
+    entry = custody_entry(last["hash"], last["seq"] + 1, action, by, detail, key)
+    members["custody.jsonl"] = members["custody.jsonl"] + (json.dumps(entry, ensure_ascii=False) + "\n").encode()
+    partial = path.with_name(path.name + ".part")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    partial.replace(path)
+
+
+def verify_package(path: Path, trusted: str | None = None) -> list[str]:
+    return verify_members(read_package(path), trusted)
+
+
+def package_bytes(members: dict[str, bytes]) -> bytes:
+    """A zip of `members` as given (tests use it to build tampered copies)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
