@@ -287,9 +287,9 @@ class RunOutcome:
     stages: dict[str, Any] = field(default_factory=dict)
 
 
-def _crawl_command(campaign: Campaign, run_id: int, db_url: str, progress_file: Path,
-                   profiles_dir: Path | None) -> list[str]:
-    command = [sys.executable, "-m", "crawler.cli", "crawl", "--db", db_url, "--crawl-run-id", str(run_id),
+def _crawl_command(campaign: Campaign, run_id: int, progress_file: Path, profiles_dir: Path | None) -> list[str]:
+    # The database URL goes by environment, not argv: a password would show in `ps`.
+    command = [sys.executable, "-m", "crawler.cli", "crawl", "--crawl-run-id", str(run_id),
                "--log-level", "INFO", "--progress-file", str(progress_file)]
     for profile in campaign.profiles:
         command += ["--site", profile]
@@ -406,9 +406,10 @@ def _stage_crawl(config: Config, sessions, campaign: Campaign, run_id: int, stop
                  on_progress) -> dict[str, Any]:
     log_path = config.out_dir / "logs" / f"run-{run_id}.log"
     progress_file = config.out_dir / "logs" / f"run-{run_id}.progress.json"
-    command = _crawl_command(campaign, run_id, config.database_url, progress_file, config.profiles_dir)
+    command = _crawl_command(campaign, run_id, progress_file, config.profiles_dir)
     with log_path.open("ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        env = {**os.environ, "LIJIAN_DATABASE_URL": config.database_url}
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
         interrupted = False
         while True:
             try:
