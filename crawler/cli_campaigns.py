@@ -7,18 +7,14 @@ import threading
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import select
 
 from crawler.cli import CONTEXT, UserError, _sessions, cli, db_option, friendly_errors, watchlists_option
+from crawler.cli_runs import table_console
 from crawler.config import load_config
-
-
-def _console() -> Console:
-    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 
 def _checked(spec, watchlists_dir: Path | None):
@@ -150,7 +146,7 @@ def campaign_list(db_url: str | None) -> None:
             table.add_row(escape(row.name), "enabled" if row.enabled else "paused",
                           escape(describe_schedule(row.schedule, row.timezone)), escape(",".join(row.categories)),
                           escape(",".join(row.profiles)), f"{last.id} {last.status}" if last else "-")
-    _console().print(table)
+    table_console().print(table)
 
 
 @campaign.command("show", context_settings=CONTEXT)
@@ -170,7 +166,7 @@ def campaign_show(name: str, db_url: str | None, watchlists_dir: Path | None) ->
     from watchlists import BUNDLED, read_categories
 
     taxonomy = read_categories(load_config(watchlists_dir=watchlists_dir).watchlists_dir or BUNDLED)
-    console = _console()
+    console = table_console()
     with _sessions(db_url)() as session:
         try:
             row = get_campaign(session, name)
@@ -420,5 +416,5 @@ def scheduler_status(db_url: str | None) -> None:
             "-" if row["enabled"] else "paused")
         table.add_row(escape(row["campaign"]), "enabled" if row["enabled"] else "paused", escape(row["schedule"]),
                       next_run, escape(row["running"] or "-"), escape(row["last_run"] or "-"))
-    _console().print(table)
+    table_console().print(table)
 

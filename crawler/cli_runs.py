@@ -18,8 +18,9 @@ from crawler.campaigns import log_tail
 from crawler.storage.models import Campaign, CrawlRun
 
 
-def _console() -> Console:
-    # Piped output (scripts, CI logs) gets full-width tables instead of an 80-column squeeze.
+def table_console() -> Console:
+    """A rich console for the CLI's tables; piped output (scripts, CI logs) gets full-width
+    tables instead of an 80-column squeeze."""
     return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 
@@ -86,7 +87,7 @@ def runs(ctx: click.Context, failed: bool, degraded: bool, campaign_name: str | 
     if not rows:
         click.echo("no crawl runs" + (" matching the filter" if failed or degraded else ""))
         return
-    _console().print(table)
+    table_console().print(table)
 
 
 @runs.command("show", context_settings=CONTEXT)
@@ -111,7 +112,7 @@ def runs_show(ctx: click.Context, run_id: int, as_json: bool, db_url: str | None
             click.echo(json.dumps({c.name: getattr(run, c.name) for c in CrawlRun.__table__.columns},
                                   default=str, ensure_ascii=False, indent=1))
             return
-        console = _console()
+        console = table_console()
         console.print(f"crawl run {run.id}: {_state(run)}; {_local(run.started_at)} → {_local(run.finished_at)} "
                       f"({_duration(run)})")
         console.print(f"pages {run.pages}, listings {run.items_scraped} (new {run.listings_new}, new snapshots "

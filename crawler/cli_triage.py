@@ -6,11 +6,11 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
+from crawler.cli_runs import table_console
 from crawler.cli import CONTEXT, UserError, _sessions, cli, db_option, friendly_errors, load_lists, out_option, watchlists_option
 from crawler.triage import STATUS_ZH, TriageError, default_analyst, import_workbook, parse_status, set_status
 
@@ -58,7 +58,7 @@ def triage_list(statuses: tuple[str, ...], area: str | None, limit: int, db_url:
         table.add_row(str(suspect.id), f"{suspect.score:.2f}", STATUS_ZH.get(suspect.status, suspect.status),
                       escape(suspect.status_by or "-"), when, escape(listing.marketplace),
                       escape(listing.category or "-"), escape(snapshot.title[:60]), escape((suspect.note or "")[:40]))
-    Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200).print(table)
+    table_console().print(table)
 
 
 @triage.command("set", context_settings=CONTEXT)
