@@ -119,6 +119,18 @@ def _next(scheduler, job_id: str) -> str | None:
     return job.next_run_time.isoformat(timespec="seconds") if job and job.next_run_time else None
 
 
+def _ensure_job_table(store) -> None:
+    """Create APScheduler's job table before the scheduler does: two schedulers started at the
+    same moment on a new database both see no table and both CREATE it; the loser's error is
+    caught here (the table exists now) instead of killing that scheduler at start."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        store.jobs_t.create(store.engine, checkfirst=True)
+    except DBAPIError:
+        store.jobs_t.create(store.engine, checkfirst=True)  # raises again only if it is something else
+
+
 def start(config: Config, as_json: bool = False, misfire_grace: int = 3600, sync_every: float = 30.0,
           workers: int = 4, stream: TextIO = sys.stdout, stop: threading.Event | None = None) -> None:
     """Run the scheduler until SIGINT/SIGTERM (or `stop` is set)."""
@@ -130,8 +142,10 @@ def start(config: Config, as_json: bool = False, misfire_grace: int = 3600, sync
     sessions = session_factory(open_database(config.database_url))
     stop = stop or threading.Event()
     _RUNTIME.update(config=config, sessions=sessions, stop=stop, emit=emit)
+    store = job_store(config.database_url)
+    _ensure_job_table(store)
     scheduler = BackgroundScheduler(
-        jobstores={"default": job_store(config.database_url)},
+        jobstores={"default": store},
         executors={"default": ThreadPoolExecutor(workers)},
         job_defaults={"coalesce": True, "misfire_grace_time": misfire_grace, "max_instances": 1},
         timezone="Asia/Shanghai",
@@ -140,8 +154,12 @@ def start(config: Config, as_json: bool = False, misfire_grace: int = 3600, sync
                                           scheduled=e.scheduled_run_time.isoformat(timespec="seconds")),
                            EVENT_JOB_MISSED)
 
+    received: list[str] = []
+
     def request_stop(signum, _frame) -> None:
-        emit("stop_requested", signal=signal.Signals(signum).name)
+        # No emit here: the handler runs in the main thread, possibly while that thread holds the
+        # event log's lock in the middle of a write — emitting would deadlock. Logged below.
+        received.append(signal.Signals(signum).name)
         stop.set()
 
     previous = {}
@@ -161,6 +179,8 @@ def start(config: Config, as_json: bool = False, misfire_grace: int = 3600, sync
                 emit("sync_failed", error=f"{type(exc).__name__}: {exc}")
             stop.wait(sync_every)
     finally:
+        if received:
+            emit("stop_requested", signal=received[0])
         emit("scheduler_stopping")
         scheduler.shutdown(wait=True)  # running jobs see `stop` and end their runs as interrupted
         for sig, handler in previous.items():

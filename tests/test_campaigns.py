@@ -25,7 +25,7 @@ from sqlalchemy import select, text
 from crawler.campaigns import acquire_lease, parse_schedule, release_lease, run_campaign
 from crawler.cli import cli
 from crawler.config import load_config
-from crawler.storage.models import Campaign, CrawlRun, Lease
+from crawler.storage.models import Campaign, CrawlRun, EvidenceCapture, Lease, Suspect
 from tests.conftest import LIJIAN, run_lijian
 
 WAIT = float(os.environ.get("LIJIAN_TEST_WAIT", 240))  # an upper bound for slow machines, not a timing assertion
@@ -147,20 +147,27 @@ def test_concurrent_acquirers_get_the_lease_once(sessions):
 # -- runs ---------------------------------------------------------------------------------------
 def add_sandbox_campaign(db_url: str, sandbox_url: str, name: str, schedule: str = "1d", *extra: str) -> None:
     result = invoke(db_url, "campaign", "add", name, "--schedule", schedule, "--category", "cable",
-                    "--site", "a", "--site", "b", "--sandbox", sandbox_url, *extra)
+                    "--site", "a", "--site", "b", "--sandbox", sandbox_url, "--evidence", "none", *extra)
     assert result.exit_code == 0, result.output
 
 
 def test_a_campaign_run_crawls_matches_and_writes_the_digest(sandbox, db_url, sessions, tmp_path):
-    add_sandbox_campaign(db_url, sandbox.url, "cable")
+    add_sandbox_campaign(db_url, sandbox.url, "cable", "1d", "--evidence", "score>=0.8")
     result = run_lijian("campaign", "run", "cable", "--db", db_url, env={"LIJIAN_OUT": str(tmp_path / "out")})
     assert result.returncode == 0, result.stderr[-3000:]
     (run,) = runs_of(sessions, "cable")
     assert run.status == "finished" and run.trigger == "manual" and run.items_scraped > 0
-    assert set(run.stages) == {"crawl", "match", "digest"}
+    assert list(run.stages) == ["crawl", "match", "evidence", "digest"]
     assert all(stage["status"] == "finished" for stage in run.stages.values())
     assert run.stages["match"]["scored"] == run.items_scraped and run.suspects_new > 0
     assert Path(run.stages["digest"]["html"]).exists() and Path(run.log_path).exists()
+    # Evidence: every suspect scoring 0.8 or more was captured during the run, and the digest links it.
+    with sessions() as session:
+        high = set(session.scalars(select(Suspect.id).where(Suspect.score >= 0.8)))
+        captured = set(session.scalars(select(EvidenceCapture.suspect_id).where(EvidenceCapture.status == "ok")))
+    assert high and captured == high and run.stages["evidence"]["captured"] == len(high)
+    digest = Path(run.stages["digest"]["html"]).read_text(encoding="utf-8")
+    assert digest.count("取证 #") == len(high) and 'href="evidence/blobs/' in digest
     shown = run_lijian("runs", "show", str(run.id), "--db", db_url)
     assert "match   finished" in shown.stdout and "Spider closed (finished)" in shown.stdout
     listed = run_lijian("runs", "--campaign", "cable", "--db", db_url)
@@ -328,7 +335,8 @@ def test_two_schedulers_never_run_the_same_campaign_twice_at_once(db_url, sessio
     one, two = Scheduler(db_url, tmp_path / "out1"), Scheduler(db_url, tmp_path / "out2")
     try:
         wait_for(lambda: one.saw("run_skipped") or two.saw("run_skipped"),
-                 lambda: f"one scheduler skipping a held run; events {one.events} {two.events}")
+                 lambda: f"one scheduler skipping a held run; events {one.events[-3:]} {two.events[-3:]}; "
+                         f"alive {one.process.poll() is None} {two.process.poll() is None}")
         wait_for(lambda: len([r for r in runs_of(sessions, "cable") if r.finished_at]) >= 2, "two runs")
     finally:
         codes = one.stop(), two.stop()
