@@ -279,3 +279,24 @@ __all__ = [
     "SuspectSignal",
     "utcnow",
 ]
+
+
+class EvidenceCapture(Base):
+    """What a listing showed at one moment: WARC, screenshot, rendered DOM, extracted JSON,
+    signals and versions. The files live in the content-addressed store (OUT/evidence/blobs,
+    by SHA-256); `files` maps each name to its hash, size and media type."""
+
+    __tablename__ = "evidence_captures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    suspect_id: Mapped[int | None] = mapped_column(ForeignKey("suspects.id", ondelete="SET NULL"), index=True)
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("listing_snapshots.id"))
+    url: Mapped[str] = mapped_column(Text)
+    captured_at: Mapped[datetime] = mapped_column(default=utcnow)
+    trigger: Mapped[str] = mapped_column(String(64))  # on_demand | campaign:<name> | demo
+    status: Mapped[str] = mapped_column(String(16))  # ok | failed
+    error: Mapped[str | None] = mapped_column(Text)
+    files: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    record_sha256: Mapped[str | None] = mapped_column(String(64))  # hash of files + meta, pinned at capture
