@@ -1,4 +1,5 @@
-"""`lijian evidence keygen|verify`: the signing key and package verification."""
+"""`lijian evidence capture|list|export|replay|keygen|verify`: what a flagged listing showed,
+packaged so that it stands up later."""
 
 from __future__ import annotations
 
@@ -7,8 +8,17 @@ from pathlib import Path
 
 import click
 
-from crawler.cli import CONTEXT, UserError, cli, friendly_errors
+from crawler.cli import CONTEXT, UserError, _sessions, cli, db_option, friendly_errors
 from crawler.config import load_config
+
+
+def store_option(func):
+    return click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
+                        help="Evidence store (default: LIJIAN_OUT/evidence).")(func)
+
+
+def _store(store_dir: Path | None) -> Path:
+    return store_dir or load_config().out_dir / "evidence"
 
 
 @cli.group("evidence", context_settings=CONTEXT)
@@ -69,3 +79,209 @@ def evidence_verify(package: Path, trusted: str | None, record: bool, key_path: 
         key = load_key(key_path or load_config().evidence_key)
         append_custody(package, "verify", who or default_analyst(), "verified: hashes, chain, signature", key)
         click.echo("custody log: verification recorded")
+
+
+@evidence.command("capture", context_settings=CONTEXT)
+@click.argument("listings", nargs=-1)
+@click.option("--policy", metavar="POLICY",
+              help="Instead of LISTINGS: every suspect the policy covers that has no capture of its "
+                   "current snapshot ('suspects' or 'score>=0.8').")
+@click.option("--limit", type=click.IntRange(1), help="At most this many captures (highest score first).")
+@store_option
+@db_option
+@friendly_errors
+def evidence_capture(listings: tuple[str, ...], policy: str | None, limit: int | None, store_dir: Path | None,
+                     db_url: str | None) -> None:
+    """Capture listings now in Chromium: WARC of every HTTP exchange, full-page screenshot,
+    rendered DOM, seller page, extracted JSON, signals and versions, stored by SHA-256.
+
+    LISTINGS are listing IDs, listing URLs or suspect:ID. Exit 1 when any capture failed.
+
+    \b
+    Examples:
+      lijian evidence capture 12 suspect:40
+      lijian evidence capture --policy "score>=0.8" --limit 50
+    """
+    from crawler.campaigns import EVIDENCE_POLICIES
+    from crawler.evidence.capture import capture_many, find_listing, listings_to_capture
+    from crawler.evidence.package import EvidenceError
+    from crawler.profiles import BUNDLED_PROFILES, load_profiles
+
+    if bool(listings) == bool(policy):
+        raise UserError("give LISTINGS or --policy (not both)")
+    if policy and policy not in EVIDENCE_POLICIES and not _score_policy(policy):
+        raise UserError(f"policy {policy!r}: 'suspects' or score>=X (0-1)")
+    config = load_config(database_url=db_url)
+    sessions = _sessions(db_url)
+    try:
+        with sessions() as session:
+            ids = ([find_listing(session, ref) for ref in listings] if listings
+                   else listings_to_capture(session, policy, limit=limit))
+        if limit:
+            ids = ids[:limit]
+        if not ids:
+            click.echo("nothing to capture: every suspect the policy covers has a capture of its current snapshot")
+            return
+        profiles = load_profiles(config.profiles_dir or BUNDLED_PROFILES)
+
+        def show(result) -> None:
+            if result.status == "ok":
+                click.echo(f"listing {result.listing_id}: capture #{result.capture_id}, {result.files} files")
+            else:
+                click.echo(f"listing {result.listing_id}: capture #{result.capture_id} FAILED: {result.error}", err=True)
+
+        results = capture_many(sessions, _store(store_dir), config.chromium_path, ids, profiles, "on_demand",
+                               config.user_agent, on_result=show)
+    except EvidenceError as exc:
+        raise UserError(str(exc)) from None
+    failed = sum(1 for r in results if r.status != "ok")
+    click.echo(f"{len(results) - failed} captured, {failed} failed; store {_store(store_dir)}")
+    if failed:
+        sys.exit(1)
+
+
+def _score_policy(policy: str) -> bool:
+    import re
+
+    return bool(re.fullmatch(r"score>=(0(\.\d+)?|1(\.0+)?)", policy))
+
+
+@evidence.command("list", context_settings=CONTEXT)
+@click.option("--listing", "listing_id", type=int, help="Only captures of this listing.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
+@db_option
+@friendly_errors
+def evidence_list(listing_id: int | None, limit: int, db_url: str | None) -> None:
+    """Captures, newest first: when (Beijing time), listing, suspect, status, files.
+
+    \b
+    Example:
+      lijian evidence list --listing 12
+    """
+    from rich.markup import escape
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from crawler.cli_runs import _local, table_console
+    from crawler.storage.models import EvidenceCapture
+
+    query = select(EvidenceCapture).order_by(EvidenceCapture.id.desc()).limit(limit)
+    if listing_id is not None:
+        query = query.where(EvidenceCapture.listing_id == listing_id)
+    table = Table("capture", "captured (Beijing)", "listing", "suspect", "status", "HTTP", "files", "url / error")
+    with _sessions(db_url)() as session:
+        for row in session.scalars(query):
+            table.add_row(str(row.id), _local(row.captured_at), str(row.listing_id), str(row.suspect_id or "-"),
+                          row.status, str(row.meta.get("http_status") or "-"), str(len(row.files)),
+                          escape(row.error or row.url))
+    table_console().print(table)
+
+
+@evidence.command("export", context_settings=CONTEXT)
+@click.option("--suspect", "suspect_ids", type=int, multiple=True, help="A suspect ID (repeatable).")
+@click.option("--digest", "digest_day", metavar="DATE", help="The suspects flagged on DATE (YYYY-MM-DD, Beijing time).")
+@click.option("--campaign", help="The suspects of a campaign's crawls.")
+@click.option("--format", "fmt", type=click.Choice(["zip", "wacz"]), default="zip", show_default=True,
+              help="wacz: also a WACZ web archive inside the package and beside it.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where packages go (default: LIJIAN_OUT/packages).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of the summary page.")
+@click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Signing key (default: LIJIAN_EVIDENCE_KEY).")
+@click.option("--by", "who", help="Who exports (custody log; default: LIJIAN_ANALYST or the login name).")
+@store_option
+@db_option
+@friendly_errors
+def evidence_export(suspect_ids: tuple[int, ...], digest_day: str | None, campaign: str | None, fmt: str,
+                    out_dir: Path | None, lang: str, key_path: Path | None, who: str | None, store_dir: Path | None,
+                    db_url: str | None) -> None:
+    """One signed package per case: captured files, manifest with SHA-256 and sizes, a
+    hash-chained custody log, a printable summary page (Chinese by default), and with
+    --format wacz a WACZ that replays in standard web-archive players.
+
+    Cases without a capture are listed and skipped (exit 1 when nothing was exported).
+
+    \b
+    Examples:
+      lijian evidence export --suspect 12 --format wacz
+      lijian evidence export --digest 2026-11-24 --out /mnt/cases
+    """
+    from datetime import date
+
+    from crawler.evidence.export import export_cases, suspects_for_campaign, suspects_for_digest
+    from crawler.evidence.package import EvidenceError, load_key
+    from crawler.triage import default_analyst
+
+    if sum(bool(x) for x in (suspect_ids, digest_day, campaign)) != 1:
+        raise UserError("give exactly one of --suspect, --digest or --campaign")
+    config = load_config(database_url=db_url)
+    path = key_path or config.evidence_key
+    if not path.exists():
+        raise UserError(f"no signing key at {path}; create one with: lijian evidence keygen --key {path}")
+    try:
+        key = load_key(path)
+        sessions = _sessions(db_url)
+        with sessions() as session:
+            if suspect_ids:
+                ids = list(suspect_ids)
+            elif digest_day:
+                try:
+                    day = date.fromisoformat(digest_day)
+                except ValueError:
+                    raise UserError(f"--digest {digest_day!r}: a date like 2026-11-24") from None
+                ids = suspects_for_digest(session, day)
+            else:
+                ids = suspects_for_campaign(session, campaign)
+        if not ids:
+            raise UserError("no suspects to export for that selection")
+        target = out_dir or config.out_dir / "packages"
+
+        def show(suspect_id, package, error) -> None:
+            if package:
+                click.echo(f"case {suspect_id}: {package}")
+            else:
+                click.echo(f"case {suspect_id}: skipped: {error}", err=True)
+
+        result = export_cases(sessions, target, _store(store_dir), ids, key, who or default_analyst(), fmt, lang,
+                              on_case=show)
+    except EvidenceError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"{len(result.written)} packages written to {target}, {len(result.skipped)} skipped")
+    if not result.written:
+        sys.exit(1)
+
+
+@evidence.command("replay", context_settings=CONTEXT)
+@click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--url", help="Page to replay (default: the case's listing URL).")
+@click.option("--screenshot", "shot", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the replayed page's screenshot here.")
+@friendly_errors
+def evidence_replay(package: Path, url: str | None, shot: Path | None) -> None:
+    """Render a captured page again in Chromium from the package's WARC alone, with no network:
+    every request is answered from the capture (a package, a .wacz or a .warc.gz).
+
+    \b
+    Example:
+      lijian evidence replay case-12.zip --screenshot replayed.png
+    """
+    import json
+
+    from crawler.evidence.package import EvidenceError, read_package
+    from crawler.evidence.replay import package_warcs, replay
+
+    try:
+        if url is None:
+            if package.suffix != ".zip":
+                raise UserError("give --url for a WACZ or WARC")
+            url = json.loads(read_package(package)["manifest.json"])["case"]["url"]
+        result = replay(package_warcs(package), url, load_config().chromium_path)
+    except EvidenceError as exc:
+        raise UserError(str(exc)) from None
+    except KeyError as exc:
+        raise UserError(f"{package}: not an evidence package (no {exc})") from None
+    if shot:
+        shot.write_bytes(result.screenshot)
+    click.echo(f"replayed {url}: {len(result.served)} responses from the capture, "
+               f"{len(result.missing)} requests not in it" + (f"; screenshot {shot}" if shot else ""))

@@ -90,6 +90,12 @@ def safe_name(name: str) -> str:
     return cleaned[:120]
 
 
+def safe_path(name: str, depth: int = 3) -> str:
+    """A member path fit for a package: each of at most `depth` parts made safe by safe_name."""
+    parts = [part for part in name.replace("\\", "/").split("/") if part not in ("", ".", "..")]
+    return "/".join(safe_name(part) for part in parts[-depth:]) or "file"
+
+
 def _canonical(entry: dict) -> bytes:
     return json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
@@ -114,25 +120,27 @@ class Built:
 
 
 def build_package(out: Path, files: dict[str, bytes], case: dict, key: Ed25519PrivateKey, by: str,
-                  actions: list[tuple[str, str]] | None = None) -> Built:
-    """Write a signed package with `files` (name → content), the case facts, and a custody log
-    starting with `actions` (action, detail) — e.g. capture, then export."""
+                  actions: list[tuple] | None = None) -> Built:
+    """Write a signed package with `files` (path → content, stored under files/), the case
+    facts, and a custody log starting with `actions`: (action, detail) or (action, detail, when)
+    — e.g. each capture at its own time, then the export now."""
     if len(files) > MAX_PACKAGE_FILES:
         raise EvidenceError(f"too many files ({len(files)} > {MAX_PACKAGE_FILES})")
     names: dict[str, bytes] = {}
     for name, content in files.items():
-        base = clean = safe_name(name)
+        base = clean = safe_path(name)
         number = 2
         while clean in names:  # two captures with one name: keep both
-            clean = f"{number}-{base}"
+            head, _, tail = base.rpartition("/")
+            clean = f"{head}/{number}-{tail}" if head else f"{number}-{base}"
             number += 1
         if len(content) > MAX_FILE_BYTES:
             raise EvidenceError(f"{name}: larger than {MAX_FILE_BYTES} bytes")
         names[clean] = content
     public = key.public_key()
     chain, previous = [], "0" * 64
-    for seq, (action, detail) in enumerate(actions or [("export", "package written")], start=1):
-        entry = custody_entry(previous, seq, action, by, detail, key)
+    for seq, (action, detail, *when) in enumerate(actions or [("export", "package written")], start=1):
+        entry = custody_entry(previous, seq, action, by, detail, key, at=when[0] if when else None)
         chain.append(entry)
         previous = entry["hash"]
     manifest = {
@@ -150,13 +158,18 @@ def build_package(out: Path, files: dict[str, bytes], case: dict, key: Ed25519Pr
     partial = out.with_name(out.name + ".part")
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, content in sorted(names.items()):
-            archive.writestr(f"files/{name}", content)
+            archive.writestr(f"files/{name}", content, compress_type=_compression(name))
         archive.writestr("manifest.json", manifest_bytes)
         archive.writestr("manifest.sig", key.sign(manifest_bytes).hex())
         archive.writestr("public_key.pem", _public_pem(public))
         archive.writestr("custody.jsonl", "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in chain))
     partial.replace(out)
     return Built(out, len(names), hashlib.sha256(manifest_bytes).hexdigest())
+
+
+def _compression(name: str) -> int:
+    """Already-compressed files are stored as they are (a WACZ must be, to be range-read)."""
+    return zipfile.ZIP_STORED if name.endswith((".gz", ".png", ".zip", ".wacz")) else zipfile.ZIP_DEFLATED
 
 
 # -- verifying ----------------------------------------------------------------------------------
@@ -265,7 +278,7 @@ def append_custody(path: Path, action: str, by: str, detail: str, key: Ed25519Pr
     partial = path.with_name(path.name + ".part")
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in members.items():
-            archive.writestr(name, data)
+            archive.writestr(name, data, compress_type=_compression(name))
     partial.replace(path)
 
 
