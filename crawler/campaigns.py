@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.config import Config
 from crawler.storage.db import session_scope
-from crawler.storage.models import Campaign, CrawlRun, Lease, Suspect, utcnow
+from crawler.storage.models import Campaign, CrawlRun, Lease, ListingSnapshot, Suspect, utcnow
 
 logger = logging.getLogger("lijian.campaigns")
 
@@ -318,7 +318,7 @@ def read_progress(path: Path) -> dict[str, Any]:
 def run_campaign(config: Config, sessions: sessionmaker[Session], name: str, trigger: str = "manual",
                  stop: threading.Event | None = None, on_progress: Callable[[str, dict], None] | None = None,
                  on_event: Callable[..., None] | None = None) -> RunOutcome:
-    """One run of a campaign: crawl → match → digest, each stage recorded. Never raises for a
+    """One run of a campaign: crawl → match → evidence → digest, each stage recorded. Never raises for a
     stage's failure; CampaignError for an unknown campaign."""
     stop = stop or threading.Event()
     emit = on_event or (lambda *a, **k: None)
@@ -349,7 +349,7 @@ def run_campaign(config: Config, sessions: sessionmaker[Session], name: str, tri
             session.execute(update(Lease).where(Lease.name == lease).values(run_id=run_id))
         emit("run_started", campaign=campaign.name, run=run_id, trigger=trigger)
         outcome = RunOutcome(run_id, "finished")
-        for stage in ("crawl", "match", "digest"):
+        for stage in STAGES:
             if stop.is_set():
                 outcome.status, outcome.reason = "interrupted", f"stopped before {stage}"
                 break
@@ -454,17 +454,50 @@ def _stage_match(config: Config, sessions, campaign: Campaign, run_id: int, stop
     return {"scored": summary.scored, "flagged": summary.flagged}
 
 
+def _stage_evidence(config: Config, sessions, campaign: Campaign, run_id: int, stop, on_progress) -> dict[str, Any]:
+    """Capture the suspects the campaign's evidence policy covers, now, while the listings are
+    still up: those of this run's listings without a capture of their current snapshot."""
+    from crawler.evidence.capture import capture_many, listings_to_capture
+    from crawler.evidence.package import EvidenceError
+    from crawler.profiles import BUNDLED_PROFILES, load_profiles
+
+    policy = campaign.evidence_policy
+    if policy in ("none", "on_demand"):
+        return {"policy": policy, "captured": 0}
+    with sessions() as session:
+        seen = select(ListingSnapshot.listing_id).where(ListingSnapshot.crawl_run_id == run_id)
+        listing_ids = listings_to_capture(session, policy, listing_ids=seen)
+    if not listing_ids:
+        return {"policy": policy, "captured": 0}
+    done = {"ok": 0, "failed": 0}
+
+    def count(result) -> None:
+        done["ok" if result.status == "ok" else "failed"] += 1
+        if on_progress:
+            on_progress("evidence", {"captured": done["ok"], "failed": done["failed"], "total": len(listing_ids)})
+
+    try:
+        capture_many(sessions, config.out_dir / "evidence", config.chromium_path, listing_ids,
+                     load_profiles(config.profiles_dir or BUNDLED_PROFILES), f"campaign:{campaign.name}",
+                     config.user_agent, on_result=count, stop=stop)
+    except EvidenceError as exc:
+        raise StageFailed(str(exc)) from None
+    if done["failed"] and not done["ok"]:
+        raise StageFailed(f"all {done['failed']} evidence captures failed (see lijian evidence list)")
+    return {"policy": policy, "captured": done["ok"], "failed": done["failed"]}
+
+
 def _stage_digest(config: Config, sessions, campaign: Campaign, run_id: int, stop, on_progress) -> dict[str, Any]:
     from crawler.digest import write_digest
     from watchlists import load_watchlists
 
     lists = load_watchlists(config.watchlists_dir, cache_dir=config.cache_dir)
-    files = write_digest(sessions, lists, config.out_dir)
+    files = write_digest(sessions, lists, config.out_dir, evidence_root=config.out_dir / "evidence")
     return {"html": str(files.html), "xlsx": str(files.xlsx), "csv": str(files.csv), "new": files.new_rows}
 
 
 STAGES: dict[str, Callable[..., dict[str, Any]]] = {"crawl": _stage_crawl, "match": _stage_match,
-                                                    "digest": _stage_digest}
+                                                    "evidence": _stage_evidence, "digest": _stage_digest}
 
 
 def _tail(path: Path, lines: int) -> str:

@@ -83,9 +83,13 @@ def cli() -> None:
 @click.option("--seed", default=2018, show_default=True, type=int, help="Sandbox catalog seed.")
 @click.option("--site", "sites", multiple=True, type=click.Choice(["a", "b", "c", "d"]),
               help="Sandbox flavours to crawl (default: all four).")
+@click.option("--evidence", "evidence", default=10, show_default=True, type=click.IntRange(0),
+              help="Capture and export this many top suspects as signed evidence packages (0: none).")
 @friendly_errors
-def demo(out_dir: Path | None, db_url: str | None, listings: int, seed: int, sites: tuple[str, ...]) -> None:
-    """Run the whole path on the bundled sandbox: serve, crawl, match, write the digest.
+def demo(out_dir: Path | None, db_url: str | None, listings: int, seed: int, sites: tuple[str, ...],
+         evidence: int) -> None:
+    """Run the whole path on the bundled sandbox: serve, crawl, match, capture evidence of the
+    top suspects, write the digest, export their evidence packages.
 
     \b
     Example:
@@ -94,7 +98,7 @@ def demo(out_dir: Path | None, db_url: str | None, listings: int, seed: int, sit
     from crawler.demo import run_demo
 
     config = load_config(database_url=db_url, out_dir=out_dir)
-    run_demo(config, listings=listings, seed=seed, sites=sites or ("a", "b", "c", "d"))
+    run_demo(config, listings=listings, seed=seed, sites=sites or ("a", "b", "c", "d"), evidence=evidence)
 
 
 # -- sandbox ------------------------------------------------------------------------------
@@ -356,7 +360,8 @@ def digest(db_url: str | None, out_dir: Path | None, watchlists_dir: Path | None
     config = load_config(database_url=db_url, out_dir=out_dir)
     try:
         files = write_digest(_sessions(db_url), load_lists(watchlists_dir), config.out_dir,
-                             day.date() if day else None, campaign=campaign, formats=chosen, lang=lang)
+                             day.date() if day else None, campaign=campaign, formats=chosen, lang=lang,
+                             evidence_root=load_config(database_url=db_url).out_dir / "evidence")
     except ValueError as exc:
         raise UserError(str(exc)) from None
     written = ", ".join(str(p) for p in (files.html, files.xlsx, files.csv) if p)

@@ -307,7 +307,7 @@ def campaign_seed(plan: str, profiles: tuple[str, ...], sandbox_url: str | None,
 @db_option
 @friendly_errors
 def campaign_run(name: str, quiet: bool, db_url: str | None) -> None:
-    """Run a campaign now: crawl → match → digest, with progress (exit 1 if the run failed).
+    """Run a campaign now: crawl → match → evidence → digest, with progress (exit 1 if the run failed).
 
     \b
     Example:
@@ -326,7 +326,8 @@ def campaign_run(name: str, quiet: bool, db_url: str | None) -> None:
         progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[detail]}"),
                             TimeElapsedColumn(), transient=False)
         tasks = {stage: progress.add_task(label, total=None, detail="", start=False)
-                 for stage, label in (("crawl", "抓取 crawl"), ("match", "匹配 match"))}
+                 for stage, label in (("crawl", "抓取 crawl"), ("match", "匹配 match"),
+                                             ("evidence", "取证 evidence"))}
 
     def on_progress(stage: str, data: dict) -> None:
         if progress is None or stage not in tasks:
@@ -334,6 +335,8 @@ def campaign_run(name: str, quiet: bool, db_url: str | None) -> None:
         progress.start_task(tasks[stage])
         if stage == "crawl":
             detail = f"pages {data.get('pages', 0)}  listings {data.get('listings', 0)}  blocked {data.get('blocked', 0)}"
+        elif stage == "evidence":
+            detail = f"captured {data.get('captured', 0)}/{data.get('total', 0)}  failed {data.get('failed', 0)}"
         else:
             detail = f"scored {data.get('scored', 0)}  flagged {data.get('flagged', 0)}"
         progress.update(tasks[stage], detail=detail)

@@ -49,7 +49,7 @@ def _state(run: CrawlRun) -> str:
 @friendly_errors
 def runs(ctx: click.Context, failed: bool, degraded: bool, campaign_name: str | None, limit: int,
          db_url: str | None) -> None:
-    """Runs, newest first: campaign runs (crawl → match → digest) and plain crawls, with status,
+    """Runs, newest first: campaign runs (crawl → match → evidence → digest) and plain crawls, with status,
     times (Asia/Shanghai), pages, listings, blocks, new suspects.
 
     \b

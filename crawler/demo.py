@@ -1,6 +1,7 @@
 """`lijian demo`: the whole path on the bundled sandbox, with progress and a summary.
 
-serve (in-process, free loopback port) -> crawl all flavours -> match -> digest -> summary.
+serve (in-process, free loopback port) -> crawl all flavours -> match -> capture evidence of
+the top suspects (Chromium) -> digest -> export signed evidence packages -> summary.
 The summary compares what was flagged with the sandbox's planted suspects, so the demo also
 shows, honestly, which kinds of suspect the current matchers do not catch yet.
 """
@@ -32,7 +33,8 @@ class DemoFailed(RuntimeError):
     pass
 
 
-def run_demo(config: Config, listings: int, seed: int, sites: tuple[str, ...], console: Console | None = None) -> None:
+def run_demo(config: Config, listings: int, seed: int, sites: tuple[str, ...], console: Console | None = None,
+             evidence: int = 10) -> None:
     from crawler.cli import UserError
 
     console = console or Console()
@@ -62,13 +64,50 @@ def run_demo(config: Config, listings: int, seed: int, sites: tuple[str, ...], c
             match_task = progress.add_task("比对 match", total=None)
             summary = match_new_snapshots(sessions, watchlists)
             progress.update(match_task, total=summary.scored or 1, completed=summary.scored or 1)
+            captured = _capture(config, sessions, evidence, progress) if evidence else []
             digest_task = progress.add_task("日报 digest", total=1)
-            files = write_digest(sessions, watchlists, config.out_dir)
+            files = write_digest(sessions, watchlists, config.out_dir, evidence_root=config.out_dir / "evidence")
             progress.advance(digest_task)
     finally:
         server.stop()
+    packages = _export(config, sessions, captured, console) if captured else None
 
     _print_summary(console, sessions, catalog, sites, result.stats, summary.scored, files, log_file)
+    if packages:
+        console.print(f"evidence: {len(packages.written)} signed packages (with WACZ) in "
+                      f"{packages.written[0].parent}\n  check one: lijian evidence verify {packages.written[0]}\n"
+                      f"  replay it offline: lijian evidence replay {packages.written[0]} --screenshot replayed.png")
+
+
+def _capture(config: Config, sessions, limit: int, progress: Progress) -> list[int]:
+    """Capture the top suspects while the sandbox still serves them; their suspect IDs."""
+    from crawler.evidence.capture import capture_many, listings_to_capture
+    from crawler.profiles import BUNDLED_PROFILES, load_profiles
+
+    with sessions() as session:
+        listing_ids = listings_to_capture(session, "suspects", limit=limit)
+    task = progress.add_task("取证 evidence", total=len(listing_ids) or 1)
+    results = capture_many(sessions, config.out_dir / "evidence", config.chromium_path, listing_ids,
+                           load_profiles(config.profiles_dir or BUNDLED_PROFILES), "demo", config.user_agent,
+                           on_result=lambda _r: progress.advance(task))
+    ok = [r.listing_id for r in results if r.status == "ok"]
+    with sessions() as session:
+        return list(session.scalars(select(Suspect.id).where(Suspect.listing_id.in_(ok)).order_by(Suspect.id)))
+
+
+def _export(config: Config, sessions, suspect_ids: list[int], console: Console):
+    """Export the captured suspects as signed packages; the demo signs with OUT/demo-evidence.pem
+    unless the configured key exists (it never creates the configured key itself)."""
+    from crawler.evidence.export import export_cases
+    from crawler.evidence.package import keygen, load_key
+
+    key_path = config.evidence_key
+    if not key_path.exists():
+        key_path = config.out_dir / "demo-evidence.pem"
+        if not key_path.exists():
+            keygen(key_path)
+    return export_cases(sessions, config.out_dir / "packages", config.out_dir / "evidence", suspect_ids,
+                        load_key(key_path), "demo", "wacz")
 
 
 def _print_summary(console: Console, sessions, catalog, sites, stats, scored, files, log_file: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -158,7 +159,7 @@ def suspect_rows(session: Session, categories: dict[str, str], lang: str = "zh",
             "reasons": "；".join(reasons), "reason_list": reasons,
             "signals": [signal_labels.get(name, name) for name, _, _ in found],
             "first_flagged_at": flagged, "first_flagged": flagged.strftime("%Y-%m-%d %H:%M"),
-            "evidence": "",  # filled when evidence capture exists for the suspect
+            "evidence": "", "evidence_href": "",  # filled by link_evidence from the captures
             "status_code": r.status, "status": labels.get(r.status, r.status), "note": r.note or "",
         })
     return rows
@@ -274,12 +275,43 @@ TABLE_KEYS = ("id", "score", "title", "url", "marketplace", "category", "seller"
               "certificate", "brand", "lookalike_of", "reasons", "first_flagged", "evidence", "status", "note")
 
 
+def link_evidence(session: Session, rows: list[dict], evidence_root: Path, out_dir: Path, lang: str) -> int:
+    """Fill each row's evidence: its latest capture (number and Beijing time) and, for the HTML,
+    a link to the capture's screenshot in the evidence store relative to the digest."""
+    from crawler.evidence.capture import EvidenceStore
+    from crawler.storage.models import EvidenceCapture
+
+    store = EvidenceStore(evidence_root)
+    latest = {}
+    for capture_id, suspect_id, captured_at, files in session.execute(
+            select(EvidenceCapture.id, EvidenceCapture.suspect_id, EvidenceCapture.captured_at, EvidenceCapture.files)
+            .where(EvidenceCapture.status == "ok", EvidenceCapture.suspect_id.is_not(None))
+            .order_by(EvidenceCapture.captured_at, EvidenceCapture.id)):
+        latest[suspect_id] = (capture_id, captured_at, files)
+    linked = 0
+    for row in rows:
+        found = latest.get(row["id"])
+        if not found:
+            continue
+        capture_id, captured_at, files = found
+        label = "取证" if lang == "zh" else "capture"
+        row["evidence"] = f"{label} #{capture_id} {_local(captured_at).strftime('%Y-%m-%d %H:%M')}"
+        shot = files.get("screenshot.png")
+        if shot:
+            row["evidence_href"] = Path(os.path.relpath(store.path(shot["sha256"], ".png"), out_dir)).as_posix()
+        linked += 1
+    return linked
+
+
 def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_dir: Path, day: date | None = None,
-                 campaign: str | None = None, formats: tuple[str, ...] = FORMATS, lang: str = "zh") -> DigestFiles:
+                 campaign: str | None = None, formats: tuple[str, ...] = FORMATS, lang: str = "zh",
+                 evidence_root: Path | None = None) -> DigestFiles:
     day = day or datetime.now(REPORT_TZ).date()
     categories = {slug: (c.zh if lang == "zh" else slug) for slug, c in watchlists.categories.items()}
     with session_scope(sessions) as session:
         rows = suspect_rows(session, categories, lang, campaign)
+        if evidence_root is not None:
+            link_evidence(session, rows, evidence_root, out_dir, lang)
         same_scope = Digest.campaign.is_(None) if campaign is None else Digest.campaign == campaign
         previous = session.scalar(select(Digest).where(same_scope).order_by(Digest.generated_at.desc()).limit(1))
         since = _local(previous.generated_at) if previous else None
