@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.storage.db import session_scope
 from crawler.storage.models import Listing, ListingSnapshot, Seller, Suspect, SuspectSignal, utcnow
+from crawler.storage.upsert import insert_ignore
 from crawler.triage import reopen_if_changed
 from matchers import ListingView, MatchResult, build_matchers, score_listing
 from matchers.prices import PriceCohorts
@@ -45,11 +46,16 @@ def seller_networks(sessions: sessionmaker[Session]) -> SellerNetworks:
 
 
 def _record(session: Session, snapshot: ListingSnapshot, result: MatchResult, now: datetime) -> None:
-    suspect = session.execute(select(Suspect).where(Suspect.listing_id == snapshot.listing_id)).scalar_one_or_none()
-    if suspect is None:
-        suspect = Suspect(listing_id=snapshot.listing_id, first_flagged_at=now, status="new")
-        session.add(suspect)
-    else:
+    # Insert-if-absent (native ON CONFLICT), then lock the row: two matchers scoring two
+    # snapshots of one listing at once never create two suspects or lose an update.
+    suspect_id, created = insert_ignore(session, Suspect, {
+        "listing_id": snapshot.listing_id, "snapshot_id": snapshot.id, "score": result.score,
+        "algorithm": result.algorithm, "watchlist_hash": result.watchlist_hash, "status": "new",
+        "first_flagged_at": now, "last_flagged_at": now}, ("listing_id",))
+    suspect = session.execute(select(Suspect).where(Suspect.id == suspect_id).with_for_update()).scalar_one()
+    if not created:
+        if suspect.snapshot_id > snapshot.id:
+            return  # another matcher already recorded a newer snapshot of this listing
         reopen_if_changed(session, suspect, snapshot.id)  # a dismissed listing whose content changed
     suspect.snapshot_id = snapshot.id
     suspect.score = result.score
@@ -93,6 +99,9 @@ def match_new_snapshots(sessions: sessionmaker[Session], watchlists: Watchlists,
                 .join(Listing, Listing.id == ListingSnapshot.listing_id)
                 .outerjoin(Seller, Seller.id == Listing.seller_id)
                 .where(ListingSnapshot.scored_at.is_(None)).order_by(ListingSnapshot.id).limit(BATCH)
+                # PostgreSQL: each matcher claims a batch of rows the others skip, so several
+                # can run at once without scoring anything twice (SQLite has one writer anyway).
+                .with_for_update(of=ListingSnapshot, skip_locked=True)
             ).all()
             if not rows:
                 return summary
