@@ -127,6 +127,10 @@ class CampaignSpec:
     enabled: bool = True
 
 
+def is_evidence_policy(policy: str) -> bool:
+    return policy in EVIDENCE_POLICIES or bool(re.fullmatch(r"score>=(0(\.\d+)?|1(\.0+)?)", policy))
+
+
 def check_spec(spec: CampaignSpec, taxonomy: dict, profiles: dict) -> CampaignSpec:
     """Validate against the category taxonomy and the site profiles; CampaignError names the problem."""
     from spiders.marketplace import SANDBOX_SHORTHAND
@@ -150,8 +154,7 @@ def check_spec(spec: CampaignSpec, taxonomy: dict, profiles: dict) -> CampaignSp
         raise CampaignError("the sandbox flavours need the sandbox's URL (--sandbox URL)")
     if spec.sandbox_url and not spec.sandbox_url.startswith(("http://", "https://")):
         raise CampaignError(f"sandbox URL {spec.sandbox_url!r} must start with http:// or https://")
-    if spec.evidence_policy not in EVIDENCE_POLICIES and not re.fullmatch(r"score>=(0(\.\d+)?|1(\.0+)?)",
-                                                                          spec.evidence_policy):
+    if not is_evidence_policy(spec.evidence_policy):
         raise CampaignError(f"evidence policy {spec.evidence_policy!r}: one of {', '.join(EVIDENCE_POLICIES)} "
                             "or score>=X (0-1)")
     for name in ("max_pages", "max_listings", "max_runtime", "notify_threshold"):

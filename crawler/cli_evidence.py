@@ -102,14 +102,14 @@ def evidence_capture(listings: tuple[str, ...], policy: str | None, limit: int |
       lijian evidence capture 12 suspect:40
       lijian evidence capture --policy "score>=0.8" --limit 50
     """
-    from crawler.campaigns import EVIDENCE_POLICIES
+    from crawler.campaigns import is_evidence_policy
     from crawler.evidence.capture import capture_many, find_listing, listings_to_capture
     from crawler.evidence.package import EvidenceError
     from crawler.profiles import BUNDLED_PROFILES, load_profiles
 
     if bool(listings) == bool(policy):
         raise UserError("give LISTINGS or --policy (not both)")
-    if policy and policy not in EVIDENCE_POLICIES and not _score_policy(policy):
+    if policy and not is_evidence_policy(policy):
         raise UserError(f"policy {policy!r}: 'suspects' or score>=X (0-1)")
     config = load_config(database_url=db_url)
     sessions = _sessions(db_url)
@@ -139,11 +139,6 @@ def evidence_capture(listings: tuple[str, ...], policy: str | None, limit: int |
     if failed:
         sys.exit(1)
 
-
-def _score_policy(policy: str) -> bool:
-    import re
-
-    return bool(re.fullmatch(r"score>=(0(\.\d+)?|1(\.0+)?)", policy))
 
 
 @evidence.command("list", context_settings=CONTEXT)

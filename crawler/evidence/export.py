@@ -30,15 +30,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.digest import web_url
 from crawler.evidence.capture import EvidenceStore, load_target, tool_version
 from crawler.evidence.package import SHANGHAI, EvidenceError, build_package, fingerprint
 from crawler.storage.models import EvidenceCapture, Suspect
+from crawler.triage import STATUS_EN, STATUS_ZH
 from matchers.scoring import SIGNAL_LABELS
 
 FORMATS = ("zip", "wacz")
-STATUS_LABELS = {"zh": {"new": "新发现", "confirmed": "已确认", "false_positive": "误报",
-                        "sampling_ordered": "已下单抽检", "closed": "已结案"},
-                 "en": {}}
 
 
 @dataclass
@@ -161,10 +160,10 @@ def export_case(sessions: sessionmaker[Session], out_dir: Path, evidence_root: P
     signals = (target.signals or {}).get("signals", [])
     context = {
         "lang": lang, "suspect": target.signals or {}, "listing": target.listing, "snapshot": snapshot,
-        "title": title, "url": target.url if target.url.lower().startswith(("http://", "https://")) else "",
+        "title": title, "url": web_url(target.url),
         "raw_url": target.url, "signals": [{**s, "label": labels.get(s["name"], s["name"])} for s in signals],
-        "status_label": STATUS_LABELS.get(lang, {}).get((target.signals or {}).get("status"),
-                                                        (target.signals or {}).get("status")),
+        "status_label": (STATUS_ZH if lang == "zh" else STATUS_EN).get((target.signals or {}).get("status"),
+                                                                       (target.signals or {}).get("status")),
         "captures": [{"id": c.id, "utc": c.captured_at.replace(tzinfo=c.captured_at.tzinfo or timezone.utc)
                       .isoformat(timespec="seconds"), "shanghai": _shanghai(c.captured_at), "meta": c.meta,
                       "record": c.record_sha256, "files": sorted(c.files.items())} for c in captures],
