@@ -54,27 +54,36 @@ def evidence_keygen(key_path: Path | None) -> None:
 @click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Key that signs the --record entry (default: LIJIAN_EVIDENCE_KEY).")
 @click.option("--by", "who", default=None, help="Who verifies (for --record).")
+@click.option("--tsa-ca", "tsa_ca", type=click.Path(dir_okay=False, path_type=Path),
+              help="PEM certificate of the time-stamp authority or its CA (default: LIJIAN_TSA_CA).")
 @friendly_errors
-def evidence_verify(package: Path, trusted: str | None, record: bool, key_path: Path | None, who: str | None) -> None:
-    """Recompute every hash, check the custody chain and the signature; say exactly what differs
-    (exit 1). A hostile archive (names with "..", links, oversized members) is refused.
+def evidence_verify(package: Path, trusted: str | None, record: bool, key_path: Path | None, who: str | None,
+                    tsa_ca: Path | None) -> None:
+    """Recompute every hash, check the custody chain, the signature and the RFC 3161 time stamp
+    if there is one; say exactly what differs (exit 1). A hostile archive (names with "..",
+    links, oversized members) is refused.
 
     \b
     Example:
-      lijian evidence verify case-12.zip --trusted SHA256:1a2b:…
+      lijian evidence verify case-12.zip --trusted SHA256:1a2b:… --tsa-ca tsa-ca.pem
     """
     from crawler.evidence.package import EvidenceError, append_custody, load_key, verify_package
+    from crawler.evidence.timestamp import read_trusted
     from crawler.triage import default_analyst
 
+    notes: list[str] = []
     try:
-        problems = verify_package(package, trusted)
+        problems = verify_package(package, trusted, read_trusted(tsa_ca or load_config().tsa_ca), notes)
     except EvidenceError as exc:
         raise UserError(str(exc)) from None
     for problem in problems:
         click.echo(f"FAIL {problem}", err=True)
+    for note in notes:
+        click.echo(note, err=bool(problems))
     if problems:
         sys.exit(1)
-    click.echo(f"{package}: verified (every file's SHA-256, the custody chain, the signature)")
+    click.echo(f"{package}: verified (every file's SHA-256, the custody chain, the signature"
+               f"{', the time stamp' if notes else ''})")
     if record:
         key = load_key(key_path or load_config().evidence_key)
         append_custody(package, "verify", who or default_analyst(), "verified: hashes, chain, signature", key)
@@ -185,12 +194,14 @@ def evidence_list(listing_id: int | None, limit: int, db_url: str | None) -> Non
 @click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Signing key (default: LIJIAN_EVIDENCE_KEY).")
 @click.option("--by", "who", help="Who exports (custody log; default: LIJIAN_ANALYST or the login name).")
+@click.option("--tsa", "tsa_url", metavar="URL",
+              help="RFC 3161 time-stamp authority that stamps each manifest (default: LIJIAN_TSA_URL).")
 @store_option
 @db_option
 @friendly_errors
 def evidence_export(suspect_ids: tuple[int, ...], digest_day: str | None, campaign: str | None, fmt: str,
-                    out_dir: Path | None, lang: str, key_path: Path | None, who: str | None, store_dir: Path | None,
-                    db_url: str | None) -> None:
+                    out_dir: Path | None, lang: str, key_path: Path | None, who: str | None, tsa_url: str | None,
+                    store_dir: Path | None, db_url: str | None) -> None:
     """One signed package per case: captured files, manifest with SHA-256 and sizes, a
     hash-chained custody log, a printable summary page (Chinese by default), and with
     --format wacz a WACZ that replays in standard web-archive players.
@@ -239,7 +250,7 @@ def evidence_export(suspect_ids: tuple[int, ...], digest_day: str | None, campai
                 click.echo(f"case {suspect_id}: skipped: {error}", err=True)
 
         result = export_cases(sessions, target, _store(store_dir), ids, key, who or default_analyst(), fmt, lang,
-                              on_case=show)
+                              on_case=show, tsa_url=tsa_url or config.tsa_url)
     except EvidenceError as exc:
         raise UserError(str(exc)) from None
     click.echo(f"{len(result.written)} packages written to {target}, {len(result.skipped)} skipped")

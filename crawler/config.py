@@ -66,6 +66,20 @@ SETTINGS: tuple[Setting, ...] = (
         "~/.config/lijian/evidence-ed25519.pem.",
     ),
     Setting(
+        "tsa_url",
+        "LIJIAN_TSA_URL",
+        None,
+        "RFC 3161 time-stamp authority: when set, every exported package's manifest is "
+        "time-stamped there (manifest.tsr).",
+    ),
+    Setting(
+        "tsa_ca",
+        "LIJIAN_TSA_CA",
+        None,
+        "PEM certificate(s) of the time-stamp authority or its CA: verify checks the stamp's "
+        "signer against them.",
+    ),
+    Setting(
         "notify_webhook",
         "LIJIAN_NOTIFY_WEBHOOK",
         None,
@@ -105,6 +119,8 @@ class Config:
     notify_webhook: str | None = None
     smtp_url: str | None = None
     notify_email: str | None = None
+    tsa_url: str | None = None
+    tsa_ca: Path | None = None
 
 
 def load_config(**overrides: object) -> Config:
@@ -122,6 +138,8 @@ def load_config(**overrides: object) -> Config:
         values["profiles_dir"] = Path(str(values["profiles_dir"]))
     values["evidence_key"] = Path(str(values["evidence_key"] or Path.home() / ".config" / "lijian" /
                                       "evidence-ed25519.pem"))
+    if values["tsa_ca"] is not None:
+        values["tsa_ca"] = Path(str(values["tsa_ca"]))
     if values["cache_dir"] is None:
         values["cache_dir"] = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lijian"
     values["cache_dir"] = Path(str(values["cache_dir"]))

@@ -107,7 +107,7 @@ def _export(config: Config, sessions, suspect_ids: list[int], console: Console):
         if not key_path.exists():
             keygen(key_path)
     return export_cases(sessions, config.out_dir / "packages", config.out_dir / "evidence", suspect_ids,
-                        load_key(key_path), "demo", "wacz")
+                        load_key(key_path), "demo", "wacz", tsa_url=config.tsa_url)
 
 
 def _print_summary(console: Console, sessions, catalog, sites, stats, scored, files, log_file: Path) -> None:

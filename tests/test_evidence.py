@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
 import zipfile
 
 import pytest
@@ -125,3 +127,86 @@ def test_cli_keygen_verify_and_recorded_verification(tmp_path):
     package.write_bytes(package_bytes(members))
     failed = CliRunner().invoke(cli, ["evidence", "verify", str(package)])
     assert failed.exit_code == 1 and "FAIL files/page.html: changed" in failed.output
+
+
+# -- RFC 3161 time stamps, against OpenSSL's TSA on loopback (tests/tsa_server.py) -------------
+@pytest.fixture
+def tsa(tmp_path):
+    from tests.tsa_server import start_tsa
+
+    folder = tmp_path / "tsa"
+    folder.mkdir()
+    server = start_tsa(folder)
+    yield server
+    server.stop()
+
+
+def test_a_time_stamped_package_verifies_here_and_with_openssl(tsa, tmp_path):
+    key_path = tmp_path / "k.pem"
+    keygen(key_path)
+    package = tmp_path / "case-7.zip"
+    build_package(package, FILES, {"suspect": 7}, load_key(key_path), by="张三", tsa_url=tsa.url)
+    assert len(tsa.queries) == 1
+    members = read_package(package)
+    assert json.loads(members["manifest.json"])["timestamp"] == {"rfc3161": tsa.url, "file": "manifest.tsr"}
+    notes: list[str] = []
+    assert verify_members(members, tsa_trusted=tsa.ca_pem.read_bytes(), notes=notes) == []
+    assert "RFC 3161 time stamp" in notes[0] and "CN=Test TSA" in notes[0] and "checked against the trusted" in notes[0]
+    untrusted: list[str] = []
+    assert verify_members(members, notes=untrusted) == [] and "NOT checked" in untrusted[0]
+    # an independent implementation agrees: OpenSSL verifies the stored reply against the manifest
+    (tmp_path / "manifest.json").write_bytes(members["manifest.json"])
+    (tmp_path / "manifest.tsr").write_bytes(members["manifest.tsr"])
+    openssl = subprocess.run(["openssl", "ts", "-verify", "-data", str(tmp_path / "manifest.json"), "-in",
+                              str(tmp_path / "manifest.tsr"), "-CAfile", str(tsa.ca_pem)],
+                             capture_output=True, text=True, check=False)
+    assert openssl.returncode == 0 and "Verification: OK" in openssl.stdout, openssl.stderr
+    result = CliRunner().invoke(cli, ["evidence", "verify", str(package), "--tsa-ca", str(tsa.ca_pem)])
+    assert result.exit_code == 0, result.output
+    assert "the time stamp" in result.output and "checked against the trusted TSA certificate" in result.output
+
+
+def test_a_tampered_removed_swapped_or_untrusted_stamp_is_named(tsa, tmp_path):
+    from tests.tsa_server import make_pki
+
+    key = tmp_path / "k.pem"
+    keygen(key)
+    first, second = tmp_path / "a.zip", tmp_path / "b.zip"
+    build_package(first, FILES, {"suspect": 1}, load_key(key), by="x", tsa_url=tsa.url)
+    build_package(second, FILES, {"suspect": 2}, load_key(key), by="x", tsa_url=tsa.url)
+    members, other = read_package(first), read_package(second)
+    trusted = tsa.ca_pem.read_bytes()
+    flipped = bytearray(members["manifest.tsr"])
+    flipped[-10] ^= 0x01  # inside the TSA's signature
+    problems = verify_members({**members, "manifest.tsr": bytes(flipped)}, tsa_trusted=trusted)
+    assert problems and all(p.startswith("manifest.tsr: ") for p in problems)
+    removed = {k: v for k, v in members.items() if k != "manifest.tsr"}
+    assert verify_members(removed) == [f"manifest.tsr: removed (the manifest says it was time-stamped by {tsa.url})"]
+    swapped = {**members, "manifest.tsr": other["manifest.tsr"]}  # a genuine stamp, of another manifest
+    assert verify_members(swapped, tsa_trusted=trusted) == [
+        "manifest.tsr: the stamped hash is not the hash of manifest.json (the manifest changed after stamping)"]
+    plain = tmp_path / "plain.zip"
+    build_package(plain, FILES, {"suspect": 3}, load_key(key), by="x")
+    planted = {**read_package(plain), "manifest.tsr": members["manifest.tsr"]}
+    assert verify_members(planted) == ["manifest.tsr: added (the manifest was not time-stamped)"]
+    stranger = tmp_path / "stranger"
+    stranger.mkdir()
+    make_pki(stranger)
+    problems = verify_members(members, tsa_trusted=(stranger / "ca.pem").read_bytes())
+    assert len(problems) == 1 and "is neither the trusted certificate nor issued by it" in problems[0]
+
+
+def test_an_unreachable_tsa_stops_export_with_a_clear_error_and_no_package(tmp_path):
+    from crawler.evidence.timestamp import TimestampError
+
+    key = tmp_path / "k.pem"
+    keygen(key)
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    package = tmp_path / "case.zip"
+    with pytest.raises(TimestampError, match=rf"time-stamp authority http://127.0.0.1:{port}/tsa did not answer"):
+        build_package(package, FILES, {"suspect": 1}, load_key(key), by="x", tsa_url=f"http://127.0.0.1:{port}/tsa")
+    assert list(tmp_path.glob("case.zip*")) == []
+    with pytest.raises(TimestampError, match="must be http"):
+        build_package(package, FILES, {"suspect": 1}, load_key(key), by="x", tsa_url="file:///etc/passwd")

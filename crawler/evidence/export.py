@@ -33,6 +33,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.digest import web_url
 from crawler.evidence.capture import EvidenceStore, load_target, tool_version
 from crawler.evidence.package import SHANGHAI, EvidenceError, build_package, fingerprint
+from crawler.evidence.timestamp import TimestampError
 from crawler.storage.models import EvidenceCapture, Suspect
 from crawler.triage import STATUS_EN, STATUS_ZH
 from matchers.scoring import SIGNAL_LABELS
@@ -123,7 +124,7 @@ def _wacz(warcs: dict[str, bytes], title: str) -> bytes:
 
 
 def export_case(sessions: sessionmaker[Session], out_dir: Path, evidence_root: Path, suspect_id: int, key,
-                by: str, fmt: str = "zip", lang: str = "zh") -> tuple[Path, Path | None]:
+                by: str, fmt: str = "zip", lang: str = "zh", tsa_url: str | None = None) -> tuple[Path, Path | None]:
     """Write `case-<id>.zip` (and with wacz, `case-<id>.wacz` beside it); EvidenceError says
     why a case cannot be exported (no suspect, no capture, a store file missing or changed)."""
     store = EvidenceStore(evidence_root)
@@ -187,7 +188,7 @@ def export_case(sessions: sessionmaker[Session], out_dir: Path, evidence_root: P
                for c in captures]
     actions.append(("export", f"exported as {fmt} by lijian-monitor {tool_version()}: {len(files)} files", now))
     package = out_dir / f"case-{suspect_id}.zip"
-    build_package(package, files, case, key, by, actions)
+    build_package(package, files, case, key, by, actions, tsa_url=tsa_url)
     wacz_path = None
     if wacz_bytes is not None:
         wacz_path = out_dir / f"case-{suspect_id}.wacz"
@@ -198,13 +199,16 @@ def export_case(sessions: sessionmaker[Session], out_dir: Path, evidence_root: P
 
 
 def export_cases(sessions: sessionmaker[Session], out_dir: Path, evidence_root: Path, suspect_ids: list[int], key,
-                 by: str, fmt: str = "zip", lang: str = "zh", on_case=None) -> ExportResult:
+                 by: str, fmt: str = "zip", lang: str = "zh", on_case=None, tsa_url: str | None = None) -> ExportResult:
     if fmt not in FORMATS:
         raise EvidenceError(f"format {fmt!r}: one of {', '.join(FORMATS)}")
     result = ExportResult()
     for suspect_id in suspect_ids:
         try:
-            package, wacz_path = export_case(sessions, out_dir, evidence_root, suspect_id, key, by, fmt, lang)
+            package, wacz_path = export_case(sessions, out_dir, evidence_root, suspect_id, key, by, fmt, lang,
+                                             tsa_url)
+        except TimestampError:
+            raise
         except EvidenceError as exc:
             result.skipped.append((suspect_id, str(exc)))
             if on_case:

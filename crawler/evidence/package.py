@@ -11,6 +11,9 @@ Layout of a package (a zip file):
     custody.jsonl         one JSON object per line: seq, time (UTC and Asia/Shanghai), action,
                           who, detail, the previous entry's hash and its own hash, and an
                           Ed25519 signature of that hash — editing any entry breaks the chain
+    manifest.tsr          (when a time-stamp authority is configured) its RFC 3161 reply
+                          stamping SHA-256(manifest.json); the manifest names the TSA, so a
+                          removed stamp is caught (see timestamp.py)
 
 `verify_package` recomputes every hash, checks that no file was added or removed, checks the
 chain and every signature, and returns each problem as a sentence naming the file or entry.
@@ -38,6 +41,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_PACKAGE_FILES = 1000
 RESERVED = ("manifest.json", "manifest.sig", "public_key.pem", "custody.jsonl")
+STAMP = "manifest.tsr"
 _SAFE = re.compile(r"[^\w.\-一-鿿]+")
 
 
@@ -120,10 +124,11 @@ class Built:
 
 
 def build_package(out: Path, files: dict[str, bytes], case: dict, key: Ed25519PrivateKey, by: str,
-                  actions: list[tuple] | None = None) -> Built:
+                  actions: list[tuple] | None = None, tsa_url: str | None = None) -> Built:
     """Write a signed package with `files` (path → content, stored under files/), the case
     facts, and a custody log starting with `actions`: (action, detail) or (action, detail, when)
-    — e.g. each capture at its own time, then the export now."""
+    — e.g. each capture at its own time, then the export now. With `tsa_url`, the manifest is
+    time-stamped there (RFC 3161); a TSA that does not answer is an EvidenceError."""
     if len(files) > MAX_PACKAGE_FILES:
         raise EvidenceError(f"too many files ({len(files)} > {MAX_PACKAGE_FILES})")
     names: dict[str, bytes] = {}
@@ -153,7 +158,14 @@ def build_package(out: Path, files: dict[str, bytes], case: dict, key: Ed25519Pr
         "signer": fingerprint(public),
         "custody_root": chain[0]["hash"],
     }
+    if tsa_url:
+        manifest["timestamp"] = {"rfc3161": tsa_url, "file": STAMP}
     manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+    stamp = None
+    if tsa_url:
+        from crawler.evidence.timestamp import request_token
+
+        stamp = request_token(tsa_url, manifest_bytes)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".part")
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -163,6 +175,8 @@ def build_package(out: Path, files: dict[str, bytes], case: dict, key: Ed25519Pr
         archive.writestr("manifest.sig", key.sign(manifest_bytes).hex())
         archive.writestr("public_key.pem", _public_pem(public))
         archive.writestr("custody.jsonl", "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in chain))
+        if stamp is not None:
+            archive.writestr(STAMP, stamp)
     partial.replace(out)
     return Built(out, len(names), hashlib.sha256(manifest_bytes).hexdigest())
 
@@ -186,7 +200,7 @@ def read_package(path: Path) -> dict[str, bytes]:
     members: dict[str, bytes] = {}
     with archive:
         infos = archive.infolist()
-        if len(infos) > MAX_PACKAGE_FILES + len(RESERVED):
+        if len(infos) > MAX_PACKAGE_FILES + len(RESERVED) + 1:
             raise EvidenceError(f"{path}: too many members ({len(infos)})")
         for info in infos:
             if not _safe_member(info.filename):
@@ -205,8 +219,10 @@ def read_package(path: Path) -> dict[str, bytes]:
     return members
 
 
-def verify_members(members: dict[str, bytes], trusted: str | None = None) -> list[str]:
-    """Every problem with a package's contents, as sentences; [] when it verifies."""
+def verify_members(members: dict[str, bytes], trusted: str | None = None, tsa_trusted: bytes | None = None,
+                   notes: list[str] | None = None) -> list[str]:
+    """Every problem with a package's contents, as sentences; [] when it verifies. `notes`
+    receives what was checked beyond the hashes (the time stamp and whom it was checked against)."""
     problems: list[str] = []
     missing = [name for name in RESERVED if name not in members]
     if missing:
@@ -227,7 +243,7 @@ def verify_members(members: dict[str, bytes], trusted: str | None = None) -> lis
     except (InvalidSignature, ValueError, UnicodeDecodeError):
         problems.append("manifest.sig: the signature does not match manifest.json")
     listed = {f["path"]: f for f in manifest.get("files", [])}
-    present = {name for name in members if name not in RESERVED}
+    present = {name for name in members if name not in RESERVED and name != STAMP}
     for name in sorted(present - set(listed)):
         problems.append(f"{name}: added (not in the manifest)")
     for name in sorted(set(listed) - present):
@@ -238,7 +254,26 @@ def verify_members(members: dict[str, bytes], trusted: str | None = None) -> lis
             problems.append(f"{name}: changed (SHA-256 {hashlib.sha256(data).hexdigest()[:16]}…, "
                             f"manifest {want['sha256'][:16]}…; size {len(data)} vs {want['size']})")
     problems.extend(verify_chain(members["custody.jsonl"], public, manifest.get("custody_root")))
+    problems.extend(_verify_stamp(members, manifest, manifest_bytes, tsa_trusted, notes))
     return problems
+
+
+def _verify_stamp(members: dict[str, bytes], manifest: dict, manifest_bytes: bytes, tsa_trusted: bytes | None,
+                  notes: list[str] | None) -> list[str]:
+    from crawler.evidence.timestamp import verify_token
+
+    expected = manifest.get("timestamp")
+    if STAMP not in members:
+        return [f"{STAMP}: removed (the manifest says it was time-stamped by {expected['rfc3161']})"] if expected else []
+    if not expected:
+        return [f"{STAMP}: added (the manifest was not time-stamped)"]
+    problems, stamp = verify_token(members[STAMP], manifest_bytes, trusted_pem=tsa_trusted)
+    if stamp and notes is not None:
+        trust = ("checked against the trusted TSA certificate" if stamp.trusted else
+                 "TSA certificate NOT checked against a trusted one (give --tsa-ca or LIJIAN_TSA_CA)")
+        notes.append(f"RFC 3161 time stamp: {stamp.gen_time.astimezone(SHANGHAI).isoformat()} "
+                     f"({stamp.gen_time.isoformat()}) by {stamp.tsa}, serial {stamp.serial}; {trust}")
+    return [f"{STAMP}: {problem}" for problem in problems]
 
 
 def verify_chain(log: bytes, public: Ed25519PublicKey, root: str | None) -> list[str]:
@@ -282,8 +317,9 @@ def append_custody(path: Path, action: str, by: str, detail: str, key: Ed25519Pr
     partial.replace(path)
 
 
-def verify_package(path: Path, trusted: str | None = None) -> list[str]:
-    return verify_members(read_package(path), trusted)
+def verify_package(path: Path, trusted: str | None = None, tsa_trusted: bytes | None = None,
+                   notes: list[str] | None = None) -> list[str]:
+    return verify_members(read_package(path), trusted, tsa_trusted, notes)
 
 
 def package_bytes(members: dict[str, bytes]) -> bytes:
