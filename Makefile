@@ -9,8 +9,11 @@ STAMP := $(VENV)/.installed-stamp
 demo: setup
 	$(BIN)/lijian demo
 
+# Two passes: everything on SQLite, then every test that uses a database again on PostgreSQL
+# (LIJIAN_TEST_POSTGRES, default postgres@127.0.0.1:5432/test).
 test: setup
 	$(BIN)/python -m pytest
+	LIJIAN_TEST_BACKEND=postgresql $(BIN)/python -m pytest
 
 setup: $(STAMP) chromium cjk-fonts
 

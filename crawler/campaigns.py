@@ -405,8 +405,43 @@ def _save_stages(sessions: sessionmaker[Session], run_id: int, stages: dict[str,
         run.stages = json.loads(json.dumps(stages, default=str))
 
 
+def _stage_crawl_distributed(config: Config, sessions, campaign: Campaign, run_id: int, stop: threading.Event,
+                             on_progress) -> dict[str, Any]:
+    """With Redis: queue the run's seeds for the `lijian worker` processes and wait for them."""
+    from crawler.distributed import queue_run, wait_for_run
+    from crawler.frontier import FrontierError, cancel_run, connect
+    from crawler.storage.models import CrawlRunWorker
+
+    spider_args = {"base_url": campaign.sandbox_url, "sites": ",".join(campaign.profiles),
+                   "categories": ",".join(campaign.categories) or None,
+                   "keywords": ",".join(campaign.keywords) or None, "max_pages": campaign.max_pages,
+                   "profiles_dir": str(config.profiles_dir) if config.profiles_dir else None}
+    try:
+        queue_run(config, spider_args, run_id=run_id)
+    except FrontierError as exc:
+        raise StageFailed(str(exc)) from None
+
+    def progress(_state: dict) -> None:
+        if on_progress:
+            with sessions() as session:
+                pages, listings = session.execute(select(func.coalesce(func.sum(CrawlRunWorker.pages), 0),
+                                                         func.coalesce(func.sum(CrawlRunWorker.listings), 0))
+                                                  .where(CrawlRunWorker.run_id == run_id)).one()
+            on_progress("crawl", {"pages": pages, "listings": listings})
+
+    run = wait_for_run(config, run_id, stop, on_progress=progress)
+    if stop.is_set() and run.status not in ("finished", "failed"):
+        cancel_run(connect(config.redis_url), run_id)
+        raise StageFailed("crawl interrupted (scheduler stopping); its queue was dropped", status="interrupted")
+    if run.status != "finished":
+        raise StageFailed(f"distributed crawl {run.status}: {run.error_text or 'no reason recorded'}")
+    return {"pages": run.pages, "listings": run.items_scraped, "workers": (run.stats or {}).get("workers")}
+
+
 def _stage_crawl(config: Config, sessions, campaign: Campaign, run_id: int, stop: threading.Event,
                  on_progress) -> dict[str, Any]:
+    if config.redis_url:
+        return _stage_crawl_distributed(config, sessions, campaign, run_id, stop, on_progress)
     log_path = config.out_dir / "logs" / f"run-{run_id}.log"
     progress_file = config.out_dir / "logs" / f"run-{run_id}.progress.json"
     command = _crawl_command(campaign, run_id, progress_file, config.profiles_dir)

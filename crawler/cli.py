@@ -116,8 +116,11 @@ def sandbox() -> None:
               help="Comma-separated fault modes: 5xx, 429, slow, truncate, captcha.")
 @click.option("--fault-rate", default=0.15, show_default=True, type=click.FloatRange(0, 1),
               help="Share of pages that fail (on their first request only).")
+@click.option("--flavours", default="a,b,c,d", show_default=True, metavar="LIST",
+              help="Flavours the listings are spread over (e.g. a,b,d: no JavaScript shop).")
 @click.option("--verbose", is_flag=True, help="Log every request.")
-def sandbox_serve(host: str, port: int, listings: int, seed: int, faults: str, fault_rate: float, verbose: bool) -> None:
+def sandbox_serve(host: str, port: int, listings: int, seed: int, faults: str, fault_rate: float, flavours: str,
+                  verbose: bool) -> None:
     """Serve the sandbox marketplace until interrupted.
 
     \b
@@ -132,7 +135,10 @@ def sandbox_serve(host: str, port: int, listings: int, seed: int, faults: str, f
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--faults") from None
     try:
-        server = make_server(host, port, listings=listings, seed=seed, faults=plan, verbose=verbose)
+        server = make_server(host, port, listings=listings, seed=seed, faults=plan, verbose=verbose,
+                             flavours=tuple(f.strip() for f in flavours.split(",") if f.strip()))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--flavours") from None
     except OSError as exc:
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     click.echo(f"Sandbox marketplace: {listings} listings on {server.url}", nl=True)
@@ -211,19 +217,28 @@ def db_current(db_url: str | None) -> None:
               help="Full-page PNG of every detail page rendered in Chromium, into OUT/screenshots (content-addressed).")
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.option("--local", is_flag=True, help="Crawl in this process even when LIJIAN_REDIS_URL is set.")
+@click.option("--no-wait", is_flag=True, help="With Redis: queue the run and return (workers crawl it).")
+@click.option("--frontier-run", type=int, hidden=True, help="Work on this run queued in Redis (lijian worker).")
+@click.option("--worker-id", hidden=True, help="This worker's name in the frontier (lijian worker).")
 @db_option
 @watchlists_option
 @friendly_errors
 def crawl(base_url: str | None, sites: tuple[str, ...], categories: tuple[str, ...], keywords: tuple[str, ...],
           max_pages: int | None, profiles_dir: Path | None, max_listings: int | None, max_runtime: int | None,
-          crawl_run_id: int | None, progress_file: Path | None, screenshots: bool, log_level: str,
+          crawl_run_id: int | None, progress_file: Path | None, screenshots: bool, log_level: str, local: bool,
+          no_wait: bool, frontier_run: int | None, worker_id: str | None,
           db_url: str | None, watchlists_dir: Path | None) -> None:
     """Crawl marketplaces by keyword through their site profiles and store the listings (one crawl run).
+
+    With LIJIAN_REDIS_URL set (and no --local), the run's seeds go to the shared Redis frontier
+    and `lijian worker` processes crawl it; this command waits for them and prints the totals.
 
     \b
     Examples:
       lijian crawl --sandbox http://127.0.0.1:8642 --site a --site c --category cable
       lijian crawl --site jd --keyword 电线电缆 --max-pages 2
+      LIJIAN_REDIS_URL=redis://127.0.0.1:6379/0 lijian crawl --sandbox http://127.0.0.1:8642 --no-wait
     """
     from crawler.crawl import crawl_settings, run_crawl
     from crawler.profiles import BUNDLED_PROFILES, ProfileError, load_profiles
@@ -231,6 +246,10 @@ def crawl(base_url: str | None, sites: tuple[str, ...], categories: tuple[str, .
     from spiders.marketplace import resolve_profiles
 
     config = load_config(database_url=db_url, watchlists_dir=watchlists_dir, profiles_dir=profiles_dir)
+    if frontier_run is not None:
+        from crawler.distributed import crawl_as_worker
+
+        sys.exit(crawl_as_worker(config, frontier_run, worker_id, log_level.upper(), max_listings, max_runtime))
     sites = sites or ("a", "b", "c", "d")
     profiles_dir = config.profiles_dir or BUNDLED_PROFILES
     try:
@@ -251,24 +270,71 @@ def crawl(base_url: str | None, sites: tuple[str, ...], categories: tuple[str, .
     if unknown:
         raise click.BadParameter(f"unknown category {unknown[0]!r}; known: {', '.join(taxonomy)}",
                                  param_hint="--category")
+    spider_args = {"base_url": base_url, "sites": ",".join(sites), "categories": ",".join(categories) or None,
+                   "keywords": ",".join(keywords) or None, "max_pages": max_pages,
+                   "watchlists_dir": str(config.watchlists_dir) if config.watchlists_dir else None,
+                   "profiles_dir": str(profiles_dir)}
+    if config.redis_url and not local:
+        from crawler.distributed import queue_crawl
+
+        sys.exit(queue_crawl(config, spider_args, wait=not no_wait, run_id=crawl_run_id))
     limits = {"CLOSESPIDER_ITEMCOUNT": max_listings or 0, "CLOSESPIDER_TIMEOUT": max_runtime or 0,
               "LIJIAN_CRAWL_RUN_ID": crawl_run_id, "LIJIAN_PROGRESS_FILE": str(progress_file) if progress_file else None}
     result = run_crawl(
         crawl_settings(config.database_url, log_level=log_level.upper(),
                        **{k: v for k, v in limits.items() if v is not None}),
-        base_url=base_url, sites=",".join(sites),
-        categories=",".join(categories) or None, keywords=",".join(keywords) or None,
-        max_pages=max_pages, watchlists_dir=str(config.watchlists_dir) if config.watchlists_dir else None,
-        profiles_dir=str(profiles_dir),
-        screenshot_dir=str(config.out_dir / "screenshots") if screenshots else None,
+        **spider_args, screenshot_dir=str(config.out_dir / "screenshots") if screenshots else None,
     )
     stats = result.stats
     click.echo(f"crawl run {result.run_id}: {result.finish_reason}; pages {stats.get('response_received_count', 0)}, "
                f"listings {stats.get('lijian/listings_seen', 0)} (new {stats.get('lijian/listings_new', 0)}, "
                f"changed or new snapshots {stats.get('lijian/snapshots_new', 0)}), "
                f"dropped {stats.get('item_dropped_count', 0)}, errors {stats.get('log_count/ERROR', 0)}")
+    if stats.get("lijian/db_error"):
+        click.echo(f"error: database unreachable ({stats['lijian/db_error']}); the run is marked failed — "
+                   f"run the crawl again when the database is back", err=True)
     if result.finish_reason != "finished":
         sys.exit(1)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--redis", "redis_url", metavar="URL", help="Redis of the shared frontier (default: LIJIAN_REDIS_URL).")
+@click.option("--exit-when-idle", "idle_exit", type=click.FloatRange(0), metavar="SECONDS",
+              help="Exit after this long with no queued run (default: wait for runs forever).")
+@click.option("--log-level", default="WARNING", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@db_option
+@friendly_errors
+def worker(redis_url: str | None, idle_exit: float | None, log_level: str, db_url: str | None) -> None:
+    """Crawl runs queued in Redis together with any number of other workers, on any machine.
+
+    Picks the oldest queued run, crawls its share, and goes idle when nothing is queued.
+    SIGTERM or Ctrl-C stops it; requests it held go back to the queue for the others.
+
+    \b
+    Example:
+      LIJIAN_REDIS_URL=redis://10.0.0.5:6379/0 LIJIAN_DATABASE_URL=postgresql+psycopg://… lijian worker
+    """
+    import signal
+    import threading
+
+    from crawler.distributed import work
+    from crawler.frontier import FrontierError
+
+    config = load_config(database_url=db_url, redis_url=redis_url)
+    if not config.redis_url:
+        raise UserError("no Redis: give --redis URL or set LIJIAN_REDIS_URL")
+    from crawler.storage.db import open_database
+
+    open_database(config.database_url)  # schema at head, or a clear error now
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        done = work(config, stop, idle_exit, log_level.upper())
+    except FrontierError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"worker stopped after {done} runs")
 
 
 @cli.command("crawl-shop", context_settings=CONTEXT)

@@ -66,6 +66,14 @@ SETTINGS: tuple[Setting, ...] = (
         "~/.config/lijian/evidence-ed25519.pem.",
     ),
     Setting(
+        "redis_url",
+        "LIJIAN_REDIS_URL",
+        None,
+        "Redis for a crawl frontier shared by `lijian worker` processes (redis://host:6379/0). "
+        "When set, `lijian crawl` and campaign runs queue their seeds there instead of crawling "
+        "in-process.",
+    ),
+    Setting(
         "tsa_url",
         "LIJIAN_TSA_URL",
         None,
@@ -120,6 +128,7 @@ class Config:
     smtp_url: str | None = None
     notify_email: str | None = None
     tsa_url: str | None = None
+    redis_url: str | None = None
     tsa_ca: Path | None = None
 
 

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,9 +66,51 @@ def sandbox() -> Iterator[Sandbox]:
     stop_sandbox(server)
 
 
+# `LIJIAN_TEST_BACKEND=postgresql pytest` runs every test that uses a database (`db_url`, or a
+# module's `crawled` store) against a fresh PostgreSQL database instead of a SQLite file, and
+# leaves out the tests that use none (`make test` runs both passes).
+TEST_BACKEND = os.environ.get("LIJIAN_TEST_BACKEND", "sqlite")
+DATABASE_FIXTURES = {"db_url", "crawled"}
+# Tests that choose their own services (PostgreSQL and Redis at once) run in the SQLite pass only.
+OWN_BACKENDS = ("test_distributed.py", "test_scale_out.py")
+# LIJIAN_REQUIRE_SERVICES=1 (set by .ci/run): a service that is not there fails the test
+# instead of skipping it, so CI cannot pass without having run them.
+REQUIRE_SERVICES = os.environ.get("LIJIAN_REQUIRE_SERVICES") == "1"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if TEST_BACKEND != "postgresql":
+        return
+    keep, drop = [], []
+    for item in items:
+        uses_db = DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        (keep if uses_db and item.path.name not in OWN_BACKENDS else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def service_missing(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (LIJIAN_REQUIRE_SERVICES=1: CI must run these tests)")
+    pytest.skip(reason)
+
+
+@contextmanager
+def fresh_database(folder: Path, backend: str | None = None) -> Iterator[str]:
+    """The URL of an empty database for one test or module: a SQLite file in `folder`, or a new
+    PostgreSQL database (dropped afterwards) when the backend is postgresql."""
+    if (backend or TEST_BACKEND) != "postgresql":
+        yield f"sqlite:///{folder / 'lijian.db'}"
+        return
+    with postgres_database() as url:
+        yield url
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'lijian.db'}"
+def db_url(tmp_path: Path) -> Iterator[str]:
+    with fresh_database(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -84,10 +127,10 @@ def run_lijian(*args: str, cwd: Path | None = None, env: dict[str, str] | None =
 PG_ADMIN_URL = os.environ.get("LIJIAN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test (dropped after); skipped with the reason when
-    no server answers at LIJIAN_TEST_POSTGRES (default postgres@127.0.0.1:5432/test)."""
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new PostgreSQL database, dropped afterwards; pytest.skip with the reason when no
+    server answers at LIJIAN_TEST_POSTGRES (default postgres@127.0.0.1:5432/test)."""
     import uuid
 
     try:
@@ -95,7 +138,7 @@ def pg_url() -> Iterator[str]:
 
         admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
     except Exception as exc:  # noqa: BLE001 - any reason the server is not there
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+        service_missing(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
     name = f"lijian_test_{uuid.uuid4().hex[:12]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -104,3 +147,10 @@ def pg_url() -> Iterator[str]:
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, whatever the test backend."""
+    with postgres_database() as url:
+        yield url

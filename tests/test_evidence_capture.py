@@ -25,7 +25,7 @@ from crawler.profiles import BUNDLED_PROFILES, load_profiles
 from crawler.storage.db import open_database, session_factory
 from crawler.storage.listings import ListingStore
 from crawler.storage.models import EvidenceCapture, Listing, Suspect
-from tests.conftest import run_lijian
+from tests.conftest import fresh_database, run_lijian
 from watchlists import load_watchlists
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)> 美旳 电饭煲'
@@ -35,7 +35,11 @@ HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)> 美旳 电饭
 def crawled(sandbox, tmp_path_factory):
     """Flavours a (server-rendered) and c (JavaScript) crawled and matched, a signing key made."""
     folder = tmp_path_factory.mktemp("evidence")
-    db_url = f"sqlite:///{folder / 'lijian.db'}"
+    with fresh_database(folder) as db_url:
+        yield from _crawl_and_match(sandbox, folder, db_url)
+
+
+def _crawl_and_match(sandbox, folder, db_url):
     result = run_lijian("crawl", "--sandbox", sandbox.url, "--db", db_url, "--site", "a", "--site", "c",
                         "--category", "fertilizer", "--category", "children")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -43,7 +47,7 @@ def crawled(sandbox, tmp_path_factory):
     assert match_new_snapshots(sessions, load_watchlists(None)).flagged > 0
     env = {"LIJIAN_OUT": str(folder / "out"), "LIJIAN_EVIDENCE_KEY": str(folder / "key.pem")}
     assert run_lijian("evidence", "keygen", env=env).returncode == 0
-    return {"db": db_url, "sessions": sessions, "env": env, "folder": folder, "sandbox": sandbox}
+    yield {"db": db_url, "sessions": sessions, "env": env, "folder": folder, "sandbox": sandbox}
 
 
 def suspect_on(sessions, flavour: str) -> tuple[int, int, str]:
@@ -208,9 +212,32 @@ def test_any_single_changed_byte_added_or_removed_file_is_named(exported, tmp_pa
     assert "Traceback" not in result.stderr
 
 
-def test_hostile_listing_text_is_escaped_in_the_summary(crawled, tmp_path):
+def test_export_time_stamps_with_the_configured_tsa_and_verify_checks_it(captured, tmp_path):
+    from tests.tsa_server import start_tsa
+
+    suspect_id = captured["ids"]["a"][0]
+    folder = tmp_path / "tsa"
+    folder.mkdir()
+    tsa = start_tsa(folder)
+    try:
+        env = {**captured["env"], "LIJIAN_TSA_URL": tsa.url, "LIJIAN_TSA_CA": str(tsa.ca_pem)}
+        out = tmp_path / "stamped"
+        result = run_lijian("evidence", "export", "--suspect", str(suspect_id), "--out", str(out),
+                            "--db", captured["db"], env=env)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert len(tsa.queries) == 1 and "manifest.tsr" in read_package(out / f"case-{suspect_id}.zip")
+        checked = run_lijian("evidence", "verify", str(out / f"case-{suspect_id}.zip"), env=env)
+        assert checked.returncode == 0 and "checked against the trusted TSA certificate" in checked.stdout
+    finally:
+        tsa.stop()
+    down = run_lijian("evidence", "export", "--suspect", str(suspect_id), "--out", str(tmp_path / "down"),
+                      "--db", captured["db"], env=env)  # the TSA is gone now
+    assert down.returncode == 1 and f"time-stamp authority {tsa.url} did not answer" in down.stderr
+    assert "Traceback" not in down.stderr and not list((tmp_path / "down").glob("*.zip"))
+
+
+def test_hostile_listing_text_is_escaped_in_the_summary(crawled, tmp_path, db_url):
     sandbox = crawled["sandbox"]
-    db_url = f"sqlite:///{tmp_path / 'h.db'}"
     sessions = session_factory(open_database(db_url))
     # A listing whose stored title is hostile, at a real sandbox page (so there is something to capture).
     ListingStore(sessions).save(ListingItem(
@@ -228,7 +255,7 @@ def test_hostile_listing_text_is_escaped_in_the_summary(crawled, tmp_path):
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in summary or "&lt;script&gt;alert(&quot;x&quot;)" in summary
 
 
-def test_bad_requests_get_clear_errors_and_failed_captures_are_recorded(crawled, tmp_path):
+def test_bad_requests_get_clear_errors_and_failed_captures_are_recorded(crawled, tmp_path, db_url):
     env, db = crawled["env"], crawled["db"]
     cases = [
         (["evidence", "capture"], "give LISTINGS or --policy"),
@@ -249,7 +276,6 @@ def test_bad_requests_get_clear_errors_and_failed_captures_are_recorded(crawled,
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    db_url = f"sqlite:///{tmp_path / 'gone.db'}"
     sessions = session_factory(open_database(db_url))
     ListingStore(sessions).save(ListingItem(
         marketplace="sandbox-a", listing_key="g1", url=f"http://127.0.0.1:{closed_port}/a/item/1.html", title="美旳 电饭煲",

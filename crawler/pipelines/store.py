@@ -1,9 +1,16 @@
-"""Store each listing idempotently, under the crawl run the CrawlRunRecorder opened."""
+"""Store each listing idempotently, under the crawl run the CrawlRunRecorder opened.
+
+A database that stops answering stops the crawl (`database_unreachable`): every later listing
+would be lost otherwise. The listing being written is rolled back whole (one transaction), and
+the run is marked failed with the reason (CrawlRunRecorder).
+"""
 
 from __future__ import annotations
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.utils.defer import deferred_from_coro
+from sqlalchemy.exc import DBAPIError
 
 from crawler.items import ListingItem, SellerProfileItem
 from crawler.storage.db import open_database, session_factory
@@ -23,6 +30,26 @@ class StorePipeline:
         return cls(crawler, url)
 
     async def process_item(self, item: ListingItem | SellerProfileItem) -> ListingItem | SellerProfileItem:
+        try:
+            return self._save(item)
+        except DBAPIError as exc:
+            if not (exc.connection_invalidated or isinstance(exc.orig, _disconnects())):
+                raise
+            self._database_lost(exc)
+            raise DropItem(f"not stored: database unreachable ({_first_line(exc)})") from None
+
+    def _database_lost(self, exc: DBAPIError) -> None:
+        stats = self.crawler.stats
+        if stats.get_value("lijian/db_error"):
+            return
+        stats.set_value("lijian/db_error", _first_line(exc))
+        frontier = getattr(self.crawler, "lijian_frontier", None)
+        if frontier is not None:
+            frontier.holding = False  # what is in flight now stays held, and goes back to the queue
+        self.crawler.spider.logger.error("database unreachable, stopping the crawl: %s", _first_line(exc))
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason="database_unreachable"))
+
+    def _save(self, item: ListingItem | SellerProfileItem) -> ListingItem | SellerProfileItem:
         stats = self.crawler.stats
         if isinstance(item, SellerProfileItem):
             self.store.save_seller_profile(item)
@@ -36,3 +63,22 @@ class StorePipeline:
         if outcome.new_snapshot:
             stats.inc_value("lijian/snapshots_new")
         return item
+
+
+def _first_line(exc: Exception) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+
+
+def _disconnects() -> tuple[type, ...]:
+    """The driver errors that mean the server is gone (not a bad statement)."""
+    kinds: list[type] = []
+    try:
+        import psycopg
+
+        kinds.append(psycopg.OperationalError)
+    except ImportError:
+        pass
+    import sqlite3
+
+    kinds.append(sqlite3.OperationalError)  # "unable to open database file", "disk I/O error"
+    return tuple(kinds)

@@ -191,9 +191,9 @@ class _SellerPools:
                    tuple(s for s in sellers if s.authorised_for is None))
 
 
-def _listing(rng: random.Random, index: int, pools: _SellerPools) -> SandboxListing:
-    flavour = FLAVOURS[index % len(FLAVOURS)]
-    world = WORLD[(index // len(FLAVOURS)) % len(WORLD)]
+def _listing(rng: random.Random, index: int, pools: _SellerPools, flavours: tuple[str, ...] = FLAVOURS) -> SandboxListing:
+    flavour = flavours[index % len(flavours)]
+    world = WORLD[(index // len(flavours)) % len(WORLD)]
     brand: SandboxBrand = rng.choice(world.brands)
     product = rng.choice(world.products)
     kind = _kind(rng, world)
@@ -284,11 +284,18 @@ class Catalog:
 
 
 @lru_cache(maxsize=8)
-def build_catalog(listings: int = DEFAULT_LISTINGS, seed: int = DEFAULT_SEED) -> Catalog:
+def build_catalog(listings: int = DEFAULT_LISTINGS, seed: int = DEFAULT_SEED,
+                  flavours: tuple[str, ...] = FLAVOURS) -> Catalog:
+    """`listings` listings spread over `flavours` (all four by default; e.g. a, b, d for a
+    large crawl without the browser)."""
     if listings < 1:
         raise ValueError("a sandbox catalog needs at least one listing")
+    unknown = [f for f in flavours if f not in FLAVOURS]
+    if unknown or not flavours:
+        raise ValueError(f"unknown sandbox flavour {unknown[0] if unknown else '(none)'!r}; choose from "
+                         f"{', '.join(FLAVOURS)}")
     rng = random.Random(seed)
     sellers = _sellers(rng, max(40, listings // 8))
     pools = _SellerPools.of(sellers)
-    items = tuple(_listing(rng, index, pools) for index in range(listings))
+    items = tuple(_listing(rng, index, pools, tuple(flavours)) for index in range(listings))
     return Catalog(items, tuple(sellers), seed)

@@ -353,8 +353,9 @@ _INDEX = """<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title
 
 
 def make_server(host: str = "127.0.0.1", port: int = 0, listings: int = 400, seed: int = 2018,
-                faults: FaultPlan | None = None, verbose: bool = False) -> SandboxServer:
+                faults: FaultPlan | None = None, verbose: bool = False,
+                flavours: tuple[str, ...] | None = None) -> SandboxServer:
     """Bind the sandbox (port 0 = a free port). Raises OSError if the port is taken."""
-    from crawler.sandbox.catalog import build_catalog
+    from crawler.sandbox.catalog import FLAVOURS, build_catalog
 
-    return SandboxServer((host, port), build_catalog(listings, seed), faults, verbose)
+    return SandboxServer((host, port), build_catalog(listings, seed, tuple(flavours or FLAVOURS)), faults, verbose)

@@ -78,6 +78,26 @@ class CrawlRun(Base):
     suspects_new: Mapped[int] = mapped_column(default=0)
 
 
+class CrawlRunWorker(Base):
+    """One worker's part of a crawl run shared through Redis (crawler.frontier): its counts,
+    written as it goes, so the run's totals are the sum even when a worker was killed."""
+
+    __tablename__ = "crawl_run_workers"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"), primary_key=True)
+    worker: Mapped[str] = mapped_column(String(128), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | finished | failed | interrupted
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    pages: Mapped[int] = mapped_column(default=0)
+    listings: Mapped[int] = mapped_column(default=0)
+    listings_new: Mapped[int] = mapped_column(default=0)
+    snapshots_new: Mapped[int] = mapped_column(default=0)
+    dropped: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[int] = mapped_column(default=0)
+    requeued: Mapped[int] = mapped_column(default=0)  # requests of dead workers this one put back
+
+
 class Campaign(Base):
     """A crawl campaign an operator plans: what to search where, how often, within what limits."""
 
@@ -272,6 +292,7 @@ class SuspectSignal(Base):
 __all__ = [
     "Base",
     "CrawlRun",
+    "CrawlRunWorker",
     "Seller",
     "Listing",
     "ListingSnapshot",

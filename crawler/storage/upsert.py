@@ -23,3 +23,14 @@ def insert_ignore(session: Session, model: type, values: dict[str, Any], keys: t
         return new_id, True
     where = [getattr(model, key) == values[key] for key in keys]
     return session.execute(select(model.id).where(*where)).scalar_one(), False
+
+
+def upsert(session: Session, model: type, values: dict[str, Any], keys: tuple[str, ...],
+           update_values: dict[str, Any]) -> None:
+    """Insert a row, or update `update_values` on the row with the same `keys` (one statement)."""
+    dialect = session.get_bind().dialect.name
+    make_insert = _DIALECT_INSERT.get(dialect)
+    if make_insert is None:
+        raise NotImplementedError(f"no native upsert for database dialect {dialect!r}")
+    stmt = make_insert(model).values(**values)
+    session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update_values))
