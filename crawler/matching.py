@@ -7,10 +7,12 @@ flags loses an untriaged suspect (triaged ones are the analysts' to close).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.storage.db import session_scope
@@ -23,6 +25,8 @@ from matchers.sellers import SellerNetworks
 from watchlists import Watchlists
 
 BATCH = 500
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -92,30 +96,66 @@ def match_new_snapshots(sessions: sessionmaker[Session], watchlists: Watchlists,
         mark_latest_unscored(sessions)
     matchers = build_matchers(watchlists, price_cohorts(sessions, watchlists), seller_networks(sessions))
     summary = MatchSummary()
+    conflicts = 0
     while True:
-        with session_scope(sessions) as session:
-            rows = session.execute(
-                select(ListingSnapshot, Listing.category, Seller.phone).select_from(ListingSnapshot)
-                .join(Listing, Listing.id == ListingSnapshot.listing_id)
-                .outerjoin(Seller, Seller.id == Listing.seller_id)
-                .where(ListingSnapshot.scored_at.is_(None)).order_by(ListingSnapshot.id).limit(BATCH)
-                # PostgreSQL: each matcher claims a batch of rows the others skip, so several
-                # can run at once without scoring anything twice (SQLite has one writer anyway).
-                .with_for_update(of=ListingSnapshot, skip_locked=True)
-            ).all()
-            if not rows:
-                return summary
-            now = utcnow()
-            for snapshot, category, phone in rows:
-                result = score_listing(view_of(snapshot, category, phone), matchers, watchlists.content_hash)
-                snapshot.scored_at = now
-                summary.scored += 1
-                if result.flagged:
-                    summary.flagged += 1
-                    for signal in result.signals:
-                        summary.by_signal[signal.name] = summary.by_signal.get(signal.name, 0) + 1
-                    _record(session, snapshot, result, now)
-                else:
-                    gone = session.execute(delete(Suspect).where(
-                        Suspect.listing_id == snapshot.listing_id, Suspect.status == "new"))
-                    summary.cleared += gone.rowcount or 0
+        try:
+            batch = _score_batch(sessions, matchers, watchlists)
+        except OperationalError as exc:
+            # Two matchers can still meet on one listing's suspect row (a newer snapshot in
+            # another batch); PostgreSQL then aborts one transaction. Nothing of the batch was
+            # written: claim again (bounded, so a persistent fault still surfaces).
+            if _sqlstate(exc) not in RETRYABLE or conflicts >= MAX_CONFLICTS:
+                raise
+            conflicts += 1
+            log.warning("matching batch rolled back (%s), claiming again (%d/%d)",
+                        _sqlstate(exc), conflicts, MAX_CONFLICTS)
+            continue
+        if batch is None:
+            return summary
+        summary.scored += batch.scored
+        summary.flagged += batch.flagged
+        summary.cleared += batch.cleared
+        for name, count in batch.by_signal.items():
+            summary.by_signal[name] = summary.by_signal.get(name, 0) + count
+
+
+RETRYABLE = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+MAX_CONFLICTS = 20
+
+
+def _sqlstate(exc: OperationalError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
+
+
+def _score_batch(sessions: sessionmaker[Session], matchers, watchlists: Watchlists) -> MatchSummary | None:
+    """Claim up to BATCH unscored snapshots, score them and commit; None when none are left."""
+    batch = MatchSummary()
+    with session_scope(sessions) as session:
+        rows = session.execute(
+            select(ListingSnapshot, Listing.category, Seller.phone).select_from(ListingSnapshot)
+            .join(Listing, Listing.id == ListingSnapshot.listing_id)
+            .outerjoin(Seller, Seller.id == Listing.seller_id)
+            .where(ListingSnapshot.scored_at.is_(None)).order_by(ListingSnapshot.id).limit(BATCH)
+            # PostgreSQL: each matcher claims a batch of rows the others skip, so several
+            # can run at once without scoring anything twice (SQLite has one writer anyway).
+            .with_for_update(of=ListingSnapshot, skip_locked=True)
+        ).all()
+        if not rows:
+            return None
+        now = utcnow()
+        # Suspect rows are locked in listing order in every matcher, so two batches that share
+        # listings wait for each other instead of deadlocking.
+        for snapshot, category, phone in sorted(rows, key=lambda r: (r[0].listing_id, r[0].id)):
+            result = score_listing(view_of(snapshot, category, phone), matchers, watchlists.content_hash)
+            snapshot.scored_at = now
+            batch.scored += 1
+            if result.flagged:
+                batch.flagged += 1
+                for signal in result.signals:
+                    batch.by_signal[signal.name] = batch.by_signal.get(signal.name, 0) + 1
+                _record(session, snapshot, result, now)
+            else:
+                gone = session.execute(delete(Suspect).where(
+                    Suspect.listing_id == snapshot.listing_id, Suspect.status == "new"))
+                batch.cleared += gone.rowcount or 0
+    return batch
