@@ -10,8 +10,9 @@ substitution costs one minus the characters' similarity (shape, sound, glyph: se
 so 美旳 (的/旳 alike) is close to 美的 while 美菱 is not; a substitution by an unrelated
 character costs extra in Chinese, because in a two-character name it makes another brand,
 not an imitation. Inserted characters (六个土核桃) and a character split in two (雕 → 周住) have
-their own costs. Only names sharing a character with the title are aligned (an inverted
-index), which keeps the cost per title nearly independent of the watchlist's size.
+their own costs. Only the names a title window finds by dictionary lookup are aligned (see
+BrandIndex._build_candidate_keys), which keeps the cost per title nearly independent of the
+watchlist's size.
 """
 
 from __future__ import annotations
@@ -224,23 +225,7 @@ class BrandIndex:
                 self.automaton.add_word(text, tuple(group))
         if len(self.automaton):
             self.automaton.make_automaton()
-        # Look-alike candidates: which Chinese names contain a character, and where.
-        self.by_char: dict[str, list[tuple[Name, int]]] = defaultdict(list)
-        # Keys shared by a large share of the names' characters say nothing about likeness.
-        key_count: dict[str, int] = defaultdict(int)
-        han_chars = {ch for n in self.names if not n.latin for ch in n.text}
-        for ch in han_chars:
-            for key in loose_keys(ch):
-                key_count[key] += 1
-        common = {k for k, c in key_count.items() if c > max(20, len(han_chars) // 50)}
-        self.name_keys: dict[str, tuple[frozenset[str], ...]] = {
-            n.text: tuple(loose_keys(ch) - common for ch in n.text) for n in self.names if not n.latin}
-        self.common_keys = frozenset(common)
         self.latin_names = [n for n in self.names if n.latin and not n.defensive and len(n.text) >= 3]
-        for name in self.names:
-            if not name.latin and not name.defensive:
-                for position, ch in enumerate(name.text):
-                    self.by_char[ch].append((name, position))
         self._build_candidate_keys()
 
     def _build_candidate_keys(self) -> None:
@@ -258,7 +243,8 @@ class BrandIndex:
         wild: dict[str, list[int]] = defaultdict(list)
         shortened: dict[str, list[int]] = defaultdict(list)
         by_text: dict[str, list[int]] = defaultdict(list)
-        anchors: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+        kept_first: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        kept_second: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
         pairs: set[str] = set()
         for name_id, name in enumerate(self.names):
             if name.latin or name.defensive:
@@ -267,10 +253,18 @@ class BrandIndex:
             text = name.text.translate(_RADICALS)
             by_text[text].append(name_id)
             # Keys that leave one exact character (two-character names with one place blanked,
-            # three-character ones with two) are looked up per title character instead.
+            # three-character ones with two) are looked up per pair of title characters instead:
+            # such a window keeps one character of the name and its neighbour is changed but
+            # alike, so the two share a loose key (see loose_keys). Each neighbouring pair of
+            # the name's characters files it under "first kept, a key of the second" and "a key
+            # of the first, second kept".
             if n <= 3:
-                for i, ch in enumerate(text):
-                    anchors[ch].append((name_id, i, n))
+                for i in range(n - 1):
+                    first, second = text[i], text[i + 1]
+                    for key in loose_keys(second):
+                        kept_first[first][key].append((name_id, i, n))
+                    for key in loose_keys(first):
+                        kept_second[second][key].append((name_id, i, n))
             keys = {text[:i] + WILD + text[i + 1:] for i in range(n)} if n > 2 else set()
             if n in DOUBLE_WILD_LENGTHS and n > 3:
                 keys |= {text[:i] + WILD + text[i + 1:j] + WILD + text[j + 1:]
@@ -292,44 +286,77 @@ class BrandIndex:
         self.wild = {k: tuple(v) for k, v in wild.items()}
         self.shortened = {k: tuple(v) for k, v in shortened.items()}
         self.han_by_text = {k: tuple(v) for k, v in by_text.items()}
-        self.anchors = {k: tuple(v) for k, v in anchors.items()}
+        self.kept_first = {ch: {k: tuple(v) for k, v in by_key.items()} for ch, by_key in kept_first.items()}
+        self.kept_second = {ch: {k: tuple(v) for k, v in by_key.items()} for ch, by_key in kept_second.items()}
         # Every key shares at least two exact characters, at a distance of 1-4, with any window
         # it can match: a window holding none of these pairs needs no lookups at all.
-        self.pairs = frozenset(pairs)
+        self.pairs_by_gap = {gap: frozenset(p[:2] for p in pairs if p[2] == _GAPS[gap]) for gap in _GAPS}
         self.wild_lengths = sorted({len(k) for k in self.wild})
         self.double_lengths = frozenset(DOUBLE_WILD_LENGTHS & {len(t) for t in self.han_by_text})
         self.inserted_lengths = frozenset(len(t) + 1 for t in self.han_by_text)
         self.shortened_lengths = frozenset(len(k) for k in self.shortened)
 
-    def _han_candidates(self, text: str) -> set[tuple[int, int, int]]:
-        """(name id, start, end) of every title window that may imitate a name (see _build_candidate_keys)."""
+    def _han_candidates(self, text: str, covered: list[tuple[int, int]] = ()) -> set[tuple[int, int, int]]:
+        """(name id, start, end) of every title window that may imitate a name (see _build_candidate_keys).
+
+        Windows overlapping a `covered` span (an exact mention) are not looked up at all.
+        """
         found: set[tuple[int, int, int]] = set()
         add = found.add
         wild_get, shortened_get, by_text_get = self.wild.get, self.shortened.get, self.han_by_text.get
         text = text.translate(_RADICALS)  # 氵 and 水 are one component (same length, same places)
         size = len(text)
         doubles, inserted, dropped = self.double_lengths, self.inserted_lengths, self.shortened_lengths
-        anchors_get = self.anchors.get
-        for index, ch in enumerate(text):  # two- and three-character names keeping one character
-            hits = anchors_get(ch)
-            if hits:
-                for name_id, position, n in hits:
-                    start = index - position
-                    if start >= 0 and start + n <= size:
-                        add((name_id, start, start + n))
-        pairs = self.pairs
-        spans = [(first, first + gap) for first in range(size) for gap in range(1, MAX_PAIR_GAP + 1)
-                 if first + gap < size and text[first] + text[first + gap] + _GAPS[gap] in pairs]
-        if not spans:
+        near = [loose_keys(ch) for ch in text]
+        # free[s]: the first covered place at or after s; a window [s, e) is free if free[s] >= e.
+        free = [size] * (size + 1)
+        for s0, e0 in covered:
+            for place in range(max(0, s0), min(e0, size)):
+                free[place] = place
+        for place in range(size - 1, -1, -1):
+            if free[place + 1] < free[place]:
+                free[place] = free[place + 1]
+        kept_first, kept_second = self.kept_first.get, self.kept_second.get
+        for index in range(size - 1):  # two- and three-character names keeping one character
+            by_key = kept_first(text[index])
+            if by_key:
+                for key in by_key.keys() & near[index + 1]:
+                    for name_id, position, n in by_key[key]:
+                        start = index - position
+                        if start >= 0 and start + n <= free[start]:
+                            add((name_id, start, start + n))
+            by_key = kept_second(text[index + 1])
+            if by_key:
+                for key in by_key.keys() & near[index]:
+                    for name_id, position, n in by_key[key]:
+                        start = index - position
+                        if start >= 0 and start + n <= free[start]:
+                            add((name_id, start, start + n))
+        # pair_end[s]: where the first known pair starting at or after s ends; a window
+        # [s, e) holds a pair, and may match a key, only if pair_end[s] < e.
+        pair_end = [size] * (size + 1)
+        for gap in range(MAX_PAIR_GAP, 0, -1):
+            known = self.pairs_by_gap[gap]
+            bigrams = list(map(str.__add__, text, text[gap:]))
+            if known.isdisjoint(bigrams):
+                continue
+            for first, bigram in enumerate(bigrams):
+                if bigram in known:
+                    pair_end[first] = first + gap
+        for place in range(size - 1, -1, -1):
+            if pair_end[place + 1] < pair_end[place]:
+                pair_end[place] = pair_end[place + 1]
+        if pair_end[0] == size:
             return found
+        han = [is_han(ch) for ch in text] + [False]
         for start in range(size):
-            if not is_han(text[start]) and not is_han(text[min(start + 1, size - 1)]):
+            if not han[start] and not han[start + 1]:
                 continue
             for length in self.wild_lengths:
                 end = start + length
                 if end > size:
                     break
-                if not any(start <= a and b < end for a, b in spans):
+                if pair_end[start] >= end or free[start] < end:
                     continue
                 window = text[start:end]
                 for i in range(length):
@@ -376,7 +403,8 @@ class BrandIndex:
         """Look-alike names in normalised `text` (and Latin words of `raw`), outside the `covered` spans."""
         best: dict[str, Lookalike] = {}
         names, alike_enough = self.names, self._alike_enough
-        for name_id, start, end in self._han_candidates(text):
+        # Earliest window first: of equally good imitations, the first in the title wins, every run.
+        for name_id, start, end in sorted(self._han_candidates(text, covered), key=lambda c: (c[1], c[2], c[0])):
             name = names[name_id]
             window = text[start:end]
             if window == name.text or (covered and any(s < end and start < e for s, e in covered)):
@@ -394,30 +422,6 @@ class BrandIndex:
                     self._consider(best, name, word, category)
         return sorted(best.values(), key=lambda l: -l.score)
 
-    def _plausible(self, name: Name, origin: int, title_keys: list[frozenset[str]], text: str) -> bool:
-        """Cheap test before aligning: enough of the name's characters have a likely twin nearby.
-
-        First by keys (the character, its syllable, an uncommon component), then by the cached
-        character similarity: each name character needs an exact or alike (>= 0.5) title
-        character within one place of its aligned position. Names of four or more characters
-        may miss one (a deleted character); a two-character name only by a split (雕 → 周住).
-        """
-        keys = self.name_keys[name.text]
-        n = len(keys)
-        allowed = 1 if n >= 4 else 0
-        need = TWO_CHARACTER_ALIKE if n == 2 else ALIKE  # the two-character rule, applied early
-        misses = 0
-        for offset, wanted in enumerate(keys):
-            at = origin + offset
-            lo, hi = max(0, at - 1), min(len(text), at + 2)
-            if any(wanted & title_keys[j] for j in range(lo, hi)) and any(
-                    char_similarity(name.text[offset], text[j]) >= need for j in range(lo, hi)):
-                continue
-            misses += 1
-            if misses > allowed and not (misses == 1 and self._maybe_split(name.text[offset])):
-                return False
-        return True
-
     @staticmethod
     def _alike_enough(name: str, window: str) -> bool:
         """Same-length candidates before aligning: every changed character must be alike (a
@@ -434,10 +438,6 @@ class BrandIndex:
         return True
 
     @staticmethod
-    def _maybe_split(ch: str) -> bool:
-        return len(components(ch)) == 2
-
-    @staticmethod
     def _consider(best: dict[str, Lookalike], name: Name, window: str, category: str | None) -> None:
         if category and name.categories and category not in name.categories:
             return  # 博士 is a common word; only among auto parts does it imitate 博世
@@ -448,5 +448,6 @@ class BrandIndex:
         substituted = any(SUBSTITUTED in d for d in differences)
         if len(name.text) == 2 and not name.latin and substituted:
             threshold = max(threshold, THRESHOLD_TWO_CHARACTERS)
-        if score >= threshold and (name.brand not in best or score > best[name.brand].score):
-            best[name.brand] = Lookalike(name, window, round(score, 3), differences)
+        stored = round(score, 3)  # compared as stored: a tie keeps the earlier window
+        if score >= threshold and (name.brand not in best or stored > best[name.brand].score):
+            best[name.brand] = Lookalike(name, window, stored, differences)
