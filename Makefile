@@ -9,11 +9,21 @@ STAMP := $(VENV)/.installed-stamp
 demo: setup
 	$(BIN)/lijian demo
 
-# Two passes: everything on SQLite, then every test that uses a database again on PostgreSQL
-# (LIJIAN_TEST_POSTGRES, default postgres@127.0.0.1:5432/test).
+# The suite on SQLite, and every test that uses a database again on PostgreSQL
+# (LIJIAN_TEST_POSTGRES, default postgres@127.0.0.1:5432/test), side by side: they share no
+# database, port or Redis key, and mostly wait on browsers, servers and schedulers, so two
+# cores run both in about the time of the longer one. Its output is kept in $(PG_LOG) and
+# shown after. Then tests/test_distributed.py alone: its crawls of 20,000 listings use both
+# cores. Any failure (pytest's exit 5, no tests, too) fails the target.
+PG_LOG := .pytest-postgresql.log
 test: setup
-	$(BIN)/python -m pytest
-	LIJIAN_TEST_BACKEND=postgresql $(BIN)/python -m pytest
+	@LIJIAN_TEST_BACKEND=postgresql $(BIN)/python -m pytest -p no:cacheprovider >$(PG_LOG) 2>&1 & pg=$$!; \
+	$(BIN)/python -m pytest --ignore=tests/test_distributed.py; sqlite=$$?; \
+	wait $$pg; postgres=$$?; \
+	echo "==== PostgreSQL pass (LIJIAN_TEST_BACKEND=postgresql), from $(PG_LOG):"; cat $(PG_LOG); \
+	echo "==== SQLite pass: exit $$sqlite; PostgreSQL pass: exit $$postgres"; \
+	[ $$sqlite -eq 0 ] && [ $$postgres -eq 0 ]
+	$(BIN)/python -m pytest tests/test_distributed.py
 
 setup: $(STAMP) chromium cjk-fonts
 
@@ -46,4 +56,4 @@ cjk-fonts:
 	fi
 
 clean:
-	rm -rf $(VENV) out lijian.db lijian.db-wal lijian.db-shm *.egg-info
+	rm -rf $(VENV) out lijian.db lijian.db-wal lijian.db-shm *.egg-info $(PG_LOG)
