@@ -9,9 +9,6 @@ import click
 
 from crawler.cli import CONTEXT, UserError, cli
 from crawler.cli_matching import evaluate
-from crawler.extract.archive import read_inputs
-from crawler.extract.pages import PageError
-from crawler.extract.product import extract_product
 from crawler.profiles import BUNDLED_PROFILES, ProfileError, check_profiles, load_profiles
 
 FIELDS = ("price", "sku", "availability", "brand", "mpn", "gtin")
@@ -51,7 +48,9 @@ def extract(paths: tuple[Path, ...], url: str | None, profile_name: str | None, 
       lijian extract page.html.gz --url https://shop.example/item/123
       lijian extract ../shared/corpus/serps/jd/*.warc.gz
     """
+    from crawler.extract.archive import read_inputs
     from crawler.extract.page import extract_page
+    from crawler.extract.pages import PageError
 
     profiles = _profiles(profiles_dir)
     if profile_name and profile_name not in profiles:
@@ -118,6 +117,10 @@ def eval_products(folder: Path, verbose: bool) -> None:
     Example:
       lijian eval products ../shared/corpus/products
     """
+    from crawler.extract.archive import read_inputs
+    from crawler.extract.pages import PageError
+    from crawler.extract.product import extract_product
+
     from crawler.extract.pages import read_page
     from crawler.extract.scoring import FieldScore, add
 
@@ -151,6 +154,9 @@ def eval_serps(folder: Path, verbose: bool) -> None:
     Example:
       lijian eval serps ../shared/corpus/serps
     """
+    from crawler.extract.archive import read_inputs
+    from crawler.extract.pages import PageError
+
     from crawler.extract.page import extract_page
     from crawler.extract.scoring import SerpScore, score_serp
 

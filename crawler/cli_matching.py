@@ -14,8 +14,7 @@ import click
 
 from crawler.cli import CONTEXT, UserError, cli, friendly_errors, load_lists, watchlists_option
 from crawler.normalise import parse_price
-from matchers import ListingView, build_matchers, score_listing
-from matchers.lookalike import normalise
+from matchers import ListingView
 from matchers.metrics import Counts
 from watchlists import Brand, Watchlists
 
@@ -78,6 +77,8 @@ def check(jsonl: Path | None, title: str | None, brand: str | None, category: st
       echo '{"title": "康帅傅 方便面", "category": "general"}' | lijian check
     """
     lists = load_lists(watchlists_dir)
+    from matchers import build_matchers, score_listing
+
     matchers = build_matchers(lists)
     if title is not None:
         source: Iterator[str] = iter([json.dumps({"title": title, "brand": brand, "category": category, "price": price})])
@@ -114,6 +115,8 @@ def evaluate() -> None:
 
 def _with_genuine_names(lists: Watchlists, genuine: list[str]) -> list[Brand]:
     """The watchlist's brands plus every genuine name of the file that it does not know yet."""
+    from matchers.lookalike import normalise
+
     brands = list(lists.brands)
     known = {normalise(n) for b in brands for n in b.all_names()}
     for name in genuine:
@@ -139,6 +142,9 @@ def eval_lookalikes(file: Path, verbose: bool, watchlists_dir: Path | None) -> N
     Example:
       lijian eval lookalikes ../shared/corpus/knockoffs-dev.tsv -v
     """
+    from matchers import build_matchers
+    from matchers.lookalike import normalise
+
     rows = list(csv.DictReader(file.open(encoding="utf-8"), delimiter="\t"))
     if not rows or not {"genuine", "variant", "kind"} <= set(rows[0]):
         raise UserError(f"{file.name}: expected a TSV with columns genuine, variant, kind[, category]")

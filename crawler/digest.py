@@ -24,7 +24,6 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,7 +32,7 @@ from crawler.storage.db import session_scope
 from crawler.storage.models import (Campaign, CrawlRun, Digest, Listing, ListingSnapshot, Seller, Suspect,
                                     SuspectSignal)
 from crawler.triage import OPEN_STATUSES, STATUS_EN, STATUS_ZH
-from matchers.scoring import SIGNAL_LABELS
+from matchers.base import SIGNAL_LABELS
 from watchlists import Watchlists
 
 REPORT_TZ = ZoneInfo("Asia/Shanghai")
@@ -338,6 +337,8 @@ def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_di
         paths["xlsx"] = out_dir / f"{stem}.xlsx"
         _atomic_write(paths["xlsx"], _workbook(context, lang))
     if "csv" in formats:
+        import pandas as pd  # only here: every other command starts without it
+
         frame = pd.DataFrame([{col(k, lang): spreadsheet_safe(r[k]) for k in TABLE_KEYS} for r in new + still_open],
                              columns=[col(k, lang) for k in TABLE_KEYS])
         paths["csv"] = out_dir / f"{stem}.csv"

@@ -7,6 +7,22 @@ from decimal import Decimal
 from typing import Protocol
 
 
+# How each signal is named to an analyst (digests are Chinese by default).
+SIGNAL_LABELS = {
+    "brand_lookalike": ("疑似仿冒品牌", "look-alike brand"),
+    "risk_term": ("风险词", "counterfeit term"),
+    "cert_missing": ("缺少强制认证", "missing mandatory certification"),
+    "cert_malformed": ("证书编号格式错误", "malformed certificate number"),
+    "cert_status": ("证书已失效", "certificate revoked, suspended, cancelled or expired"),
+    "cert_brand_mismatch": ("证书与品牌不符", "certificate belongs to another brand"),
+    "cert_class_mismatch": ("证书类别不符", "certificate's product class does not fit the category"),
+    "price_below_reference": ("价格远低于参考价", "price far below the catalogue reference"),
+    "price_outlier": ("价格异常偏低", "price a robust outlier among comparable listings"),
+    "fake_official_shop": ("冒充官方店铺", "shop claims to be official without being listed"),
+    "seller_network": ("关联店铺", "the same contact behind several shops"),
+}
+
+
 @dataclass(frozen=True)
 class ListingView:
     """What a listing shows, as the matchers see it (already normalised by the pipelines)."""

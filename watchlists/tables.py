@@ -15,15 +15,17 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from watchlists.checks import check_folder, well_formed
 from watchlists.loader import CERTIFICATE_COLUMNS, CERTIFICATES_FILE, LIST_SEPARATOR, Problem, Watchlists, name_key
 from watchlists.schema import Brand, Certificate, Product, RiskTerm
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported where used: `lijian` commands that never read a table start without it
 
 # kind -> [(field, English header, Chinese header, other accepted headers)]
 COLUMNS: dict[str, list[tuple[str, str, str, tuple[str, ...]]]] = {
@@ -86,6 +88,8 @@ class ImportReport:
 
 def read_table(path: Path) -> pd.DataFrame:
     """A CSV (UTF-8 or GB18030, as Excel saves it in China) or XLSX sheet, every cell as text."""
+    import pandas as pd
+
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm"):
@@ -310,6 +314,8 @@ def import_table(lists: Watchlists, path: Path, kind: str, dry_run: bool = False
 
 # -- export ---------------------------------------------------------------------------------
 def _frame(kind: str, records: list[dict], lang: str) -> pd.DataFrame:
+    import pandas as pd
+
     columns = COLUMNS[kind]
     headers = [zh if lang == "zh" else en for _, en, zh, _ in columns]
     rows = []
@@ -337,6 +343,8 @@ def export_frames(lists: Watchlists, lang: str = "en") -> dict[str, pd.DataFrame
 
 
 def export_workbook(lists: Watchlists, path: Path, lang: str = "en") -> None:
+    import pandas as pd
+
     frames = export_frames(lists, lang)
     tmp = path.with_name(f".{path.name}.tmp")
     with pd.ExcelWriter(tmp, engine="openpyxl") as writer:

@@ -36,7 +36,7 @@ from crawler.evidence.package import SHANGHAI, EvidenceError, build_package, fin
 from crawler.evidence.timestamp import TimestampError
 from crawler.storage.models import EvidenceCapture, Suspect
 from crawler.triage import STATUS_EN, STATUS_ZH
-from matchers.scoring import SIGNAL_LABELS
+from matchers.base import SIGNAL_LABELS
 
 FORMATS = ("zip", "wacz")
 

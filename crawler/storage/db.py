@@ -9,10 +9,6 @@ from __future__ import annotations
 from contextlib import contextmanager
 from collections.abc import Iterator
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
@@ -52,7 +48,11 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def _alembic_config(engine: Engine) -> AlembicConfig:
+# Alembic is imported inside the functions that use it (about 0.7 s): commands that never
+# open a database (--help, sandbox, check, eval) start without it.
+def _alembic_config(engine: Engine):
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", MIGRATIONS)
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
@@ -60,10 +60,14 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic_config(make_engine("sqlite://"))).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with _connect(engine) as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -83,6 +87,8 @@ def _connect(engine: Engine):
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Bring the schema to `revision`; returns (before, after). Safe to run any number of times."""
+    from alembic import command  # its environment machinery is only needed to migrate
+
     before = current_revision(engine)
     cfg = _alembic_config(engine)
     with _connect(engine) as conn:
