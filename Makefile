@@ -9,21 +9,22 @@ STAMP := $(VENV)/.installed-stamp
 demo: setup
 	$(BIN)/lijian demo
 
-# The suite on SQLite, and every test that uses a database again on PostgreSQL
-# (LIJIAN_TEST_POSTGRES, default postgres@127.0.0.1:5432/test), side by side: they share no
-# database, port or Redis key, and mostly wait on browsers, servers and schedulers, so two
-# cores run both in about the time of the longer one. Its output is kept in $(PG_LOG) and
-# shown after. Then tests/test_distributed.py alone: its crawls of 20,000 listings use both
-# cores. Any failure (pytest's exit 5, no tests, too) fails the target.
+# Two streams side by side, then one test alone. They share no database, port or Redis key.
+#  - the suite on SQLite, but for the tests that pick their own backends (below);
+#  - every test that uses a database again on PostgreSQL (LIJIAN_TEST_POSTGRES, default
+#    postgres@127.0.0.1:5432/test), with test_scale_out.py and test_distributed.py, which use
+#    PostgreSQL and Redis themselves; its output is kept in $(PG_LOG) and shown after;
+#  - then the tests marked exclusive (the 20,000-listing crawl), which need both cores.
+# Any failure (pytest's exit 5, no tests, too) fails the target.
 PG_LOG := .pytest-postgresql.log
 test: setup
-	@LIJIAN_TEST_BACKEND=postgresql $(BIN)/python -m pytest -p no:cacheprovider >$(PG_LOG) 2>&1 & pg=$$!; \
-	$(BIN)/python -m pytest --ignore=tests/test_distributed.py; sqlite=$$?; \
+	@LIJIAN_TEST_BACKEND=postgresql $(BIN)/python -m pytest -p no:cacheprovider -m "not exclusive" >$(PG_LOG) 2>&1 & pg=$$!; \
+	$(BIN)/python -m pytest --ignore=tests/test_distributed.py --ignore=tests/test_scale_out.py; sqlite=$$?; \
 	wait $$pg; postgres=$$?; \
 	echo "==== PostgreSQL pass (LIJIAN_TEST_BACKEND=postgresql), from $(PG_LOG):"; cat $(PG_LOG); \
 	echo "==== SQLite pass: exit $$sqlite; PostgreSQL pass: exit $$postgres"; \
 	[ $$sqlite -eq 0 ] && [ $$postgres -eq 0 ]
-	$(BIN)/python -m pytest tests/test_distributed.py
+	$(BIN)/python -m pytest -m exclusive
 
 setup: $(STAMP) chromium cjk-fonts
 

@@ -71,7 +71,8 @@ def sandbox() -> Iterator[Sandbox]:
 # leaves out the tests that use none (`make test` runs both passes).
 TEST_BACKEND = os.environ.get("LIJIAN_TEST_BACKEND", "sqlite")
 DATABASE_FIXTURES = {"db_url", "crawled"}
-# Tests that choose their own services (PostgreSQL and Redis at once) run in the SQLite pass only.
+# Tests that choose their own services (PostgreSQL and Redis at once) whatever the backend:
+# a plain `pytest` runs them, and so does the PostgreSQL pass (`make test` runs them there only).
 OWN_BACKENDS = ("test_distributed.py", "test_scale_out.py")
 # LIJIAN_REQUIRE_SERVICES=1 (set by .ci/run): a service that is not there fails the test
 # instead of skipping it, so CI cannot pass without having run them.
@@ -84,7 +85,8 @@ def pytest_collection_modifyitems(config, items) -> None:
     keep, drop = [], []
     for item in items:
         uses_db = DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
-        (keep if uses_db and item.path.name not in OWN_BACKENDS else drop).append(item)
+        # Tests that pick their own backends (PostgreSQL, Redis) run once, in this pass.
+        (keep if uses_db or item.path.name in OWN_BACKENDS else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
