@@ -162,17 +162,20 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="skip the bare Scrapy download (for a memory run; ratios need it)")
     args = parser.parse_args()
     server, url = sandbox(args.listings)
     try:
         results = [run_workers(int(n), args.listings, url, args.pg, args.redis) for n in args.workers.split(",")]
         pages = results[0]["urls"]  # every stored listing's detail page
-        bare = bare_download(pages)
+        bare = None if args.no_baseline else bare_download(pages)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait()
-    bare_rate = results[0]["stored"] / bare
-    print(f"bare Scrapy download of the same {len(pages)} pages: {bare:.1f} s ({bare_rate:.0f} listings/s equivalent)")
+    bare_rate = results[0]["stored"] / bare if bare else float("nan")
+    if bare:
+        print(f"bare Scrapy download of the same {len(pages)} pages: {bare:.1f} s ({bare_rate:.0f} listings/s equivalent)")
     print("| workers | run | listings stored | seconds | listings/s | vs 1 worker | vs bare Scrapy "
           "| peak RSS per crawl process MiB | RSS quarter 4 / quarter 2 |")
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
