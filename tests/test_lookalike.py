@@ -136,3 +136,27 @@ def test_characters_sharing_a_phonetic_part_look_alike_but_sharing_a_radical_doe
     assert char_similarity("描", "猫") >= 0.7 and char_similarity("清", "请") >= 0.7
     assert char_similarity("室", "宝") < 0.7  # 宀 is the radical; 至 and 玉 differ
     assert find("熊猫 电线 BV2.5", "cable").lookalike is None  # the genuine name is not an imitation
+
+
+def _gb2312_level1() -> list[str]:
+    chars = []
+    for high in range(0xB0, 0xD8):
+        for low in range(0xA1, 0xFF):
+            try:
+                chars.append(bytes([high, low]).decode("gb2312"))
+            except UnicodeDecodeError:
+                pass
+    return chars
+
+
+def test_finals_from_the_cached_syllable_are_pypinyins_finals():
+    from pypinyin import Style, lazy_pinyin
+
+    from matchers.chars import final, is_han
+
+    chars = _gb2312_level1() + ["㼀", "a", "1", "氵"]
+    expected = {ch: (lazy_pinyin(ch, style=Style.FINALS, errors="ignore") or [""])[0] if is_han(ch) else ""
+                for ch in chars}
+    assert sum(bool(f) for f in expected.values()) > 3000
+    assert {ch: final(ch) for ch in chars} == expected
+
