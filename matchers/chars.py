@@ -135,6 +135,26 @@ def glyph_similarity(a: str, b: str) -> float:
     return 0.8 if any(a in group and b in group for group in _HOMOGLYPHS) else 0.0
 
 
+@lru_cache(maxsize=65536)
+def _parts(ch: str) -> tuple[str, ...]:
+    return tuple(sorted(components(ch) or (ch,)))
+
+
+def identical(a: str, b: str) -> bool:
+    """Whether char_similarity(a, b) is 1.0, without working it out: the same character (radical
+    forms folded, Latin case ignored), or two Chinese characters made of the same components
+    (陪/部). Cheap where char_similarity is costly the first time a pair is seen."""
+    a, b = RADICAL_FORMS.get(a, a), RADICAL_FORMS.get(b, b)
+    if a == b:
+        return True
+    if is_han(a) and is_han(b):
+        parts_a, parts_b = components(a), components(b)
+        # As _shape: a component of the other is 0.5; otherwise the soft Dice is 1.0 only
+        # when every part is matched exactly.
+        return bool(parts_a or parts_b) and a not in parts_b and b not in parts_a and _parts(a) == _parts(b)
+    return a.lower() == b.lower()
+
+
 @lru_cache(maxsize=262144)
 def char_similarity(a: str, b: str) -> float:
     """The best of shape, sound (discounted: a homophone is a weaker imitation) and glyph."""

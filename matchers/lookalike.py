@@ -22,12 +22,13 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
+from heapq import heappop, heappush
 
 import ahocorasick
 import opencc
 from pypinyin import Style, lazy_pinyin
 
-from matchers.chars import RADICAL_FORMS, char_similarity, components, is_han, syllable
+from matchers.chars import RADICAL_FORMS, char_similarity, components, identical, is_han, syllable
 
 _T2S = opencc.OpenCC("t2s")
 _RADICALS = str.maketrans(RADICAL_FORMS)
@@ -110,63 +111,98 @@ def _han_cost(a: str, b: str) -> float:
     return 1.0 - similarity + (UNRELATED_PENALTY if similarity < ALIKE else 0.0)
 
 
-def align(name: str, window: str) -> tuple[float, tuple[str, ...]]:
-    """(similarity 0-1, differences) of a title window against a name, by weighted edit alignment."""
+_ORDER = {"sub": 0, "ins": 1, "del": 2, "swap": 3, "split": 4}  # ties go to the first of these
+
+
+def align(name: str, window: str, floor: float = 0.0) -> tuple[float, tuple[str, ...]]:
+    """(similarity 0-1, differences) of a title window against a name, by weighted edit alignment.
+
+    The cheapest alignment is found by expanding the cheapest cell first (Dijkstra over the edit
+    grid), so a close imitation costs the similarity of about one character pair per name
+    character, not of every pair: working out a pair's similarity is what is costly. With a
+    `floor`, a window scoring below it is abandoned as soon as that is certain and scores
+    (0.0, ()). Of equally cheap alignments, the one a row-by-row dynamic programme would keep
+    (first source cell, then _ORDER) is reported, so the differences are stable.
+    """
     n, m = len(name), len(window)
+    if not n:
+        return 0.0, ()
     latin = name.isascii()
     sub = _latin_cost if latin else _han_cost
-    inf = float("inf")
-    cost = [[inf] * (m + 1) for _ in range(n + 1)]
-    step: list[list[tuple | None]] = [[None] * (m + 1) for _ in range(n + 1)]
-    cost[0][0] = 0.0
-    for i in range(n + 1):
-        for j in range(m + 1):
-            here = cost[i][j]
-            if here == inf:
-                continue
-            if i < n and j < m:
-                c = here + (0.0 if name[i] == window[j] else sub(name[i], window[j]))
-                if c < cost[i + 1][j + 1]:
-                    cost[i + 1][j + 1], step[i + 1][j + 1] = c, ("sub", i, j)
-            if j < m and i > 0 and i < n + 1:
-                c = here + INSERT_COST
-                if c < cost[i][j + 1]:
-                    cost[i][j + 1], step[i][j + 1] = c, ("ins", i, j)
-            if i < n:
-                c = here + DELETE_COST
-                if c < cost[i + 1][j]:
-                    cost[i + 1][j], step[i + 1][j] = c, ("del", i, j)
-            if latin and i + 1 < n and j + 1 < m and name[i] == window[j + 1] and name[i + 1] == window[j]:
-                c = here + TRANSPOSE_COST  # Hiaer for Haier
-                if c < cost[i + 2][j + 2]:
-                    cost[i + 2][j + 2], step[i + 2][j + 2] = c, ("swap", i, j)
-            if not latin and i < n and j + 1 < m:
-                parts = components(name[i])
-                first, second = (char_similarity(parts[0], window[j]), char_similarity(parts[1], window[j + 1])
-                                 ) if len(parts) == 2 else (0.0, 0.0)
-                # One component written exactly and the other alike (雕 → 周住, 沃 → 氵天): a
-                # looser split would find "components" in any two neighbouring characters.
-                if max(first, second) == 1.0 and min(first, second) >= ALIKE:
-                    c = here + SPLIT_COST + (2 - first - second) / 2
-                    if c < cost[i + 1][j + 2]:
-                        cost[i + 1][j + 2], step[i + 1][j + 2] = c, ("split", i, j)
-    total = cost[n][m]
-    differences = []
+    budget = (1.0 - floor) * n + 1e-9 if floor > 0 else float("inf")  # 1e-9: float sums at the floor
+    cost: dict[tuple[int, int], float] = {(0, 0): 0.0}
+    step: dict[tuple[int, int], tuple[str, int, int]] = {}
+    heap = [(0.0, 0, 0)]
+    done: set[tuple[int, int]] = set()
+
+    def relax(target: tuple[int, int], c: float, kind: str, i: int, j: int) -> None:
+        old = cost.get(target)
+        if old is None or c < old:
+            cost[target], step[target] = c, (kind, i, j)
+            heappush(heap, (c, *target))
+        elif c == old:
+            k, pi, pj = step[target]
+            if (i, j, _ORDER[kind]) < (pi, pj, _ORDER[k]):
+                step[target] = (kind, i, j)
+
+    while True:
+        here, i, j = heappop(heap)
+        if (i, j) in done:
+            continue
+        if here > budget:
+            return 0.0, ()
+        if i == n and j == m:
+            break
+        done.add((i, j))
+        if i < n and j < m:
+            relax((i + 1, j + 1), here + (0.0 if name[i] == window[j] else sub(name[i], window[j])), "sub", i, j)
+        if j < m and i > 0:
+            relax((i, j + 1), here + INSERT_COST, "ins", i, j)
+        if i < n:
+            relax((i + 1, j), here + DELETE_COST, "del", i, j)
+        if latin and i + 1 < n and j + 1 < m and name[i] == window[j + 1] and name[i + 1] == window[j]:
+            relax((i + 2, j + 2), here + TRANSPOSE_COST, "swap", i, j)  # Hiaer for Haier
+        if not latin and i < n and j + 1 < m:
+            parts = components(name[i])
+            # One component written exactly and the other alike (雕 → 周住, 沃 → 氵天): a
+            # looser split would find "components" in any two neighbouring characters.
+            # (identical() first: most neighbouring pairs are no split, and are never scored.)
+            if len(parts) != 2:
+                first = second = 0.0
+            elif identical(parts[0], window[j]):
+                first, second = 1.0, char_similarity(parts[1], window[j + 1])
+            elif identical(parts[1], window[j + 1]):
+                first, second = char_similarity(parts[0], window[j]), 1.0
+            else:
+                first = second = 0.0
+            if max(first, second) == 1.0 and min(first, second) >= ALIKE:
+                relax((i + 1, j + 2), here + SPLIT_COST + (2 - first - second) / 2, "split", i, j)
+    moves = []
     i, j = n, m
-    while step[i][j] is not None:
-        kind, pi, pj = step[i][j]
-        if kind == "sub" and name[pi] != window[pj]:
-            differences.append(f"{name[pi]}{SUBSTITUTED}{window[pj]}（相似度{char_similarity(name[pi], window[pj]):.2f}）")
+    while (i, j) in step:
+        moves.append(step[(i, j)])
+        i, j = moves[-1][1:]
+    score = max(0.0, 1.0 - here / n)
+    if score < floor:
+        return 0.0, ()
+    return score, describe(name, window, reversed(moves))
+
+
+def describe(name: str, window: str, moves) -> tuple[str, ...]:
+    """An alignment's moves ((kind, name place, window place), in order) in words."""
+    differences = []
+    for kind, i, j in moves:
+        if kind == "sub" and name[i] != window[j]:
+            differences.append(f"{name[i]}{SUBSTITUTED}{window[j]}（相似度{char_similarity(name[i], window[j]):.2f}）")
         elif kind == "ins":
-            differences.append(f"插入“{window[pj]}”")
+            differences.append(f"插入“{window[j]}”")
         elif kind == "del":
-            differences.append(f"缺少“{name[pi]}”")
+            differences.append(f"缺少“{name[i]}”")
         elif kind == "split":
-            differences.append(f"{name[pi]}拆为“{window[pj:pj + 2]}”")
+            differences.append(f"{name[i]}拆为“{window[j:j + 2]}”")
         elif kind == "swap":
-            differences.append(f"“{name[pi:pi + 2]}”换位为“{window[pj:pj + 2]}”")
-        i, j = pi, pj
-    return max(0.0, 1.0 - total / n), tuple(reversed(differences))
+            differences.append(f"“{name[i:i + 2]}”换位为“{window[j:j + 2]}”")
+    return tuple(differences)
 
 
 MAX_PAIR_GAP = 4
@@ -444,7 +480,7 @@ class BrandIndex:
         threshold = THRESHOLD if category else THRESHOLD_UNKNOWN_CATEGORY
         if name.latin and len(name.text) < 4:
             return  # three letters leave too little to tell imitation from coincidence
-        score, differences = align(name.text, window)
+        score, differences = align(name.text, window, threshold)
         substituted = any(SUBSTITUTED in d for d in differences)
         if len(name.text) == 2 and not name.latin and substituted:
             threshold = max(threshold, THRESHOLD_TWO_CHARACTERS)

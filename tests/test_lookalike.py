@@ -10,7 +10,7 @@ from crawler.cli import cli
 from matchers import ListingView
 from matchers.brands import BrandMatcher
 from matchers.chars import char_similarity, shape_similarity
-from matchers.lookalike import align, normalise
+from matchers.lookalike import align, describe, normalise
 from watchlists import Brand, load_watchlists
 
 KNOCKOFFS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "knockoffs-dev.tsv"
@@ -149,6 +149,104 @@ def _gb2312_level1() -> list[str]:
     return chars
 
 
+def test_identical_is_exactly_a_similarity_of_one():
+    """identical() is align's cheap test for a split's exact component: it must agree with
+    char_similarity() == 1.0 on characters, their components, radical forms and Latin letters."""
+    import random
+
+    from matchers.chars import RADICAL_FORMS, components, identical
+
+    rng = random.Random(3)
+    chars = _gb2312_level1()
+    parts = sorted({p for ch in chars for p in components(ch)})
+    pool = chars + parts + list(RADICAL_FORMS) + list(RADICAL_FORMS.values()) + list("abcoO0lI1陪部")
+    pairs = [(a, b) for a in "陪部氵水Oo" for b in "陪部氵水Oo"]
+    pairs += [(rng.choice(pool), rng.choice(pool)) for _ in range(30_000)]
+    pairs += [(p, ch) for ch in rng.sample(chars, 2_000) for p in components(ch)]  # 白 / 的
+    by_parts: dict[tuple, list[str]] = {}
+    for ch in chars + parts:  # characters made of the same components, the case that is not a == b
+        by_parts.setdefault(tuple(sorted(components(ch))), []).append(ch)
+    pairs += [(a, b) for group in by_parts.values() if len(group) > 1 and group[0] for a in group for b in group]
+    assert sum(char_similarity(a, b) == 1.0 for a, b in pairs) > 100  # the test sees both answers
+    assert [(a, b) for a, b in pairs if identical(a, b) != (char_similarity(a, b) == 1.0)] == []
+
+
+def _full_alignment(name: str, window: str) -> tuple[float, tuple[str, ...]]:
+    """The plain row-by-row dynamic programme align() must agree with (every cell, every pair)."""
+    from matchers.chars import components
+    from matchers.lookalike import ALIKE, DELETE_COST, INSERT_COST, SPLIT_COST, TRANSPOSE_COST, _han_cost, _latin_cost
+
+    n, m, latin = len(name), len(window), name.isascii()
+    sub = _latin_cost if latin else _han_cost
+    cost = [[float("inf")] * (m + 1) for _ in range(n + 1)]
+    step: list[list] = [[None] * (m + 1) for _ in range(n + 1)]
+    cost[0][0] = 0.0
+
+    def relax(i, j, c, move):
+        if c < cost[i][j]:
+            cost[i][j], step[i][j] = c, move
+
+    for i in range(n + 1):
+        for j in range(m + 1):
+            here = cost[i][j]
+            if i < n and j < m:
+                relax(i + 1, j + 1, here + (0.0 if name[i] == window[j] else sub(name[i], window[j])), ("sub", i, j))
+            if j < m and i > 0:
+                relax(i, j + 1, here + INSERT_COST, ("ins", i, j))
+            if i < n:
+                relax(i + 1, j, here + DELETE_COST, ("del", i, j))
+            if latin and i + 1 < n and j + 1 < m and name[i] == window[j + 1] and name[i + 1] == window[j]:
+                relax(i + 2, j + 2, here + TRANSPOSE_COST, ("swap", i, j))
+            parts = components(name[i]) if not latin and i < n and j + 1 < m else ()
+            if len(parts) == 2:
+                first, second = char_similarity(parts[0], window[j]), char_similarity(parts[1], window[j + 1])
+                if max(first, second) == 1.0 and min(first, second) >= ALIKE:
+                    relax(i + 1, j + 2, here + SPLIT_COST + (2 - first - second) / 2, ("split", i, j))
+    moves, i, j = [], n, m
+    while step[i][j] is not None:
+        moves.append(step[i][j])
+        i, j = step[i][j][1:]
+    return max(0.0, 1.0 - cost[n][m] / n), describe(name, window, reversed(moves))
+
+
+def test_alignment_agrees_with_the_full_dynamic_programme():
+    """align() expands the cheapest cells first and stops below its floor: same score, same
+    differences (ties included) as scoring every cell, on random and on classic imitations."""
+    import random
+
+    from matchers.chars import components
+
+    rng = random.Random(11)
+    chars = _gb2312_level1()
+    by_part: dict[str, list[str]] = {}
+    for ch in chars:
+        for part in components(ch):
+            by_part.setdefault(part, []).append(ch)
+    cases = [("雕牌", "周隹牌"), ("六个核桃", "六个土核桃"), ("haier", "hiaer"), ("gree", "gbee"), ("美的", "美旳"),
+             ("康师傅", "康帅傅"), ("沃尔玛", "氵天尔玛"), ("aa", "aaa"), ("美的", "的美"), ("康师傅", "师傅")]
+    for _ in range(4_000):  # names with a random edit or two: alike, unrelated, split, inserted, dropped
+        name = window = "".join(rng.choice(chars) for _ in range(rng.choice((2, 3, 4))))
+        for _ in range(rng.choice((1, 1, 2))):
+            i = rng.randrange(len(window))
+            parts = components(window[i])
+            alike = [c for p in parts for c in by_part.get(p, ())] or chars
+            window = rng.choice([window[:i] + rng.choice(alike) + window[i + 1:], window[:i] + rng.choice(chars) + window[i + 1:],
+                                 window[:i] + "".join(parts) + window[i + 1:], window[:i] + rng.choice(chars) + window[i:],
+                                 window[:i] + window[i + 1:] or window])
+        cases.append((name, window))
+    checked = 0
+    for name, window in cases:
+        expected = align(name, window)
+        score = expected[0]
+        assert expected == _full_alignment(name, window), (name, window)
+        assert expected == align(name, window, 0.0)
+        for floor in (0.5, 0.65, 0.85):
+            got = align(name, window, floor)
+            assert got == expected if score >= floor else got == (0.0, ()), (name, window, floor)
+            checked += score >= floor
+    assert checked > 500  # enough windows above the floors for the comparison to mean something
+
+
 def test_finals_from_the_cached_syllable_are_pypinyins_finals():
     from pypinyin import Style, lazy_pinyin
 
@@ -159,4 +257,3 @@ def test_finals_from_the_cached_syllable_are_pypinyins_finals():
                 for ch in chars}
     assert sum(bool(f) for f in expected.values()) > 3000
     assert {ch: final(ch) for ch in chars} == expected
-
