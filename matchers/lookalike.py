@@ -50,6 +50,7 @@ TWO_CHARACTER_ALIKE = 0.7  # the character similarity that threshold implies for
 SUBSTITUTED = "→"  # marks a substitution in an alignment's differences
 WILD = "\x00"  # a blanked-out place in a candidate key (never in normalised text)
 DOUBLE_WILD_LENGTHS = frozenset({3, 4})  # names with two places blanked (三 by anchor characters)
+CACHE_LIMIT = 100_000  # title pairs and windows whose candidate names an index remembers (each)
 
 
 @lru_cache(maxsize=4096)
@@ -331,43 +332,80 @@ class BrandIndex:
         self.double_lengths = frozenset(DOUBLE_WILD_LENGTHS & {len(t) for t in self.han_by_text})
         self.inserted_lengths = frozenset(len(t) + 1 for t in self.han_by_text)
         self.shortened_lengths = frozenset(len(k) for k in self.shortened)
+        self._kept_cache: dict[str, tuple[tuple[int, int, int], ...]] = {}
+        self._window_cache: dict[str, tuple[int, ...]] = {}
+
+    def _kept_hits(self, pair: str) -> tuple[tuple[int, int, int], ...]:
+        """(name id, place of `pair` in the name, name length) of the two- and three-character
+        names that keep one character of a title's neighbouring `pair` and have an alike
+        character beside it (see _build_candidate_keys)."""
+        first, second = pair
+        hits: list[tuple[int, int, int]] = []
+        by_key = self.kept_first.get(first)
+        if by_key:
+            for key in by_key.keys() & loose_keys(second):
+                hits.extend(by_key[key])
+        by_key = self.kept_second.get(second)
+        if by_key:
+            for key in by_key.keys() & loose_keys(first):
+                hits.extend(by_key[key])
+        return tuple(dict.fromkeys(hits))
+
+    def _window_hits(self, window: str) -> tuple[int, ...]:
+        """Ids of the names a title window may imitate with one or two characters changed, one
+        inserted or dropped, or one split in two: the keys of _build_candidate_keys."""
+        wild_get, by_text_get = self.wild.get, self.han_by_text.get
+        length = len(window)
+        hits: list[int] = []
+        for i in range(length):
+            hits.extend(wild_get(window[:i] + WILD + window[i + 1:], ()))
+        if length in self.double_lengths:
+            for i in range(length - 1):
+                head = window[:i] + WILD
+                for j in range(i + 1, length):
+                    hits.extend(wild_get(head + window[i + 1:j] + WILD + window[j + 1:], ()))
+        if length in self.inserted_lengths:  # one character inserted (or added: 美的家)
+            for i in range(length):
+                hits.extend(by_text_get(window[:i] + window[i + 1:], ()))
+        if length in self.shortened_lengths:  # one character dropped
+            hits.extend(self.shortened.get(window, ()))
+        return tuple(dict.fromkeys(hits))
 
     def _han_candidates(self, text: str, covered: list[tuple[int, int]] = ()) -> set[tuple[int, int, int]]:
         """(name id, start, end) of every title window that may imitate a name (see _build_candidate_keys).
 
-        Windows overlapping a `covered` span (an exact mention) are not looked up at all.
+        Windows overlapping a `covered` span (an exact mention) are not looked up at all. The
+        names found for a pair or window of characters are remembered (up to CACHE_LIMIT
+        entries): listing titles repeat the same words (正品, 旗舰店, 家用大容量) endlessly, so
+        in steady state most lookups are one dictionary get.
         """
         found: set[tuple[int, int, int]] = set()
         add = found.add
-        wild_get, shortened_get, by_text_get = self.wild.get, self.shortened.get, self.han_by_text.get
         text = text.translate(_RADICALS)  # 氵 and 水 are one component (same length, same places)
         size = len(text)
-        doubles, inserted, dropped = self.double_lengths, self.inserted_lengths, self.shortened_lengths
-        near = [loose_keys(ch) for ch in text]
         # free[s]: the first covered place at or after s; a window [s, e) is free if free[s] >= e.
         free = [size] * (size + 1)
-        for s0, e0 in covered:
-            for place in range(max(0, s0), min(e0, size)):
-                free[place] = place
-        for place in range(size - 1, -1, -1):
-            if free[place + 1] < free[place]:
-                free[place] = free[place + 1]
-        kept_first, kept_second = self.kept_first.get, self.kept_second.get
+        if covered:
+            for s0, e0 in covered:
+                for place in range(max(0, s0), min(e0, size)):
+                    free[place] = place
+            for place in range(size - 1, -1, -1):
+                if free[place + 1] < free[place]:
+                    free[place] = free[place + 1]
+        kept_cache, window_cache = self._kept_cache, self._window_cache
+        if len(kept_cache) > CACHE_LIMIT:
+            kept_cache.clear()
+        if len(window_cache) > CACHE_LIMIT:
+            window_cache.clear()
         for index in range(size - 1):  # two- and three-character names keeping one character
-            by_key = kept_first(text[index])
-            if by_key:
-                for key in by_key.keys() & near[index + 1]:
-                    for name_id, position, n in by_key[key]:
-                        start = index - position
-                        if start >= 0 and start + n <= free[start]:
-                            add((name_id, start, start + n))
-            by_key = kept_second(text[index + 1])
-            if by_key:
-                for key in by_key.keys() & near[index]:
-                    for name_id, position, n in by_key[key]:
-                        start = index - position
-                        if start >= 0 and start + n <= free[start]:
-                            add((name_id, start, start + n))
+            pair = text[index:index + 2]
+            hits = kept_cache.get(pair)
+            if hits is None:
+                hits = kept_cache[pair] = self._kept_hits(pair)
+            for name_id, position, n in hits:
+                start = index - position
+                if start >= 0 and start + n <= free[start]:
+                    add((name_id, start, start + n))
         # pair_end[s]: where the first known pair starting at or after s ends; a window
         # [s, e) holds a pair, and may match a key, only if pair_end[s] < e.
         pair_end = [size] * (size + 1)
@@ -385,40 +423,22 @@ class BrandIndex:
         if pair_end[0] == size:
             return found
         han = [is_han(ch) for ch in text] + [False]
+        lengths = self.wild_lengths
         for start in range(size):
             if not han[start] and not han[start + 1]:
                 continue
-            for length in self.wild_lengths:
+            for length in lengths:
                 end = start + length
                 if end > size:
                     break
                 if pair_end[start] >= end or free[start] < end:
                     continue
                 window = text[start:end]
-                for i in range(length):
-                    hits = wild_get(window[:i] + WILD + window[i + 1:])
-                    if hits:
-                        for name_id in hits:
-                            add((name_id, start, end))
-                if length in doubles:
-                    for i in range(length - 1):
-                        head = window[:i] + WILD
-                        for j in range(i + 1, length):
-                            hits = wild_get(head + window[i + 1:j] + WILD + window[j + 1:])
-                            if hits:
-                                for name_id in hits:
-                                    add((name_id, start, end))
-                if length in inserted:  # one character inserted (or added: 美的家)
-                    for i in range(length):
-                        hits = by_text_get(window[:i] + window[i + 1:])
-                        if hits:
-                            for name_id in hits:
-                                add((name_id, start, end))
-                if length in dropped:  # one character dropped
-                    hits = shortened_get(window)
-                    if hits:
-                        for name_id in hits:
-                            add((name_id, start, end))
+                hits = window_cache.get(window)
+                if hits is None:
+                    hits = window_cache[window] = self._window_hits(window)
+                for name_id in hits:
+                    add((name_id, start, end))
         return found
 
     def mentions(self, text: str) -> list[Mention]:

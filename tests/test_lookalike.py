@@ -257,3 +257,21 @@ def test_finals_from_the_cached_syllable_are_pypinyins_finals():
                 for ch in chars}
     assert sum(bool(f) for f in expected.values()) > 3000
     assert {ch: final(ch) for ch in chars} == expected
+
+
+def test_remembered_windows_give_the_same_findings_and_stay_bounded(monkeypatch):
+    """The index remembers the names each title pair and window finds; a full memory is emptied.
+    Neither changes a finding: the same titles through a matcher that forgets after three
+    entries find exactly what a fresh matcher finds, twice over."""
+    import matchers.lookalike as lookalike
+
+    titles = ["美旳 电饭煲 4L 正品", "海尓 电热水器 60L", "雷氵天 微耕机 WG733", "熊描 电线 BV2.5 国标",
+              "六个土核桃 饮料", "美的 电饭煲", "正品 家用 电饭煲 美旳"] * 2
+    brands = load_watchlists().brands
+    expected = [BrandMatcher(brands).analyse(ListingView(title=t, category="appliance")) for t in titles]
+    assert sum(f.lookalike is not None for f in expected) >= 6
+    monkeypatch.setattr(lookalike, "CACHE_LIMIT", 3)
+    forgetful = BrandMatcher(brands)
+    for _ in range(2):
+        assert [forgetful.analyse(ListingView(title=t, category="appliance")) for t in titles] == expected
+        assert len(forgetful.index._window_cache) <= 3 + 40 and len(forgetful.index._kept_cache) <= 3 + 40
