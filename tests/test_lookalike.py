@@ -275,3 +275,19 @@ def test_remembered_windows_give_the_same_findings_and_stay_bounded(monkeypatch)
     for _ in range(2):
         assert [forgetful.analyse(ListingView(title=t, category="appliance")) for t in titles] == expected
         assert len(forgetful.index._window_cache) <= 3 + 40 and len(forgetful.index._kept_cache) <= 3 + 40
+
+
+def test_a_large_index_is_collected_once_when_built():
+    """A large index's objects go straight to the collector's oldest generation, so the first
+    titles scored do not pay for walking them (see SETTLE_NAMES); a small one is left alone."""
+    import gc
+
+    from matchers.lookalike import SETTLE_NAMES, BrandIndex, Name
+
+    chars = _gb2312_level1()
+    names = [Name(chars[i % 3000] + chars[i // 3000 + 7], "", f"b{i}", ()) for i in range(SETTLE_NAMES)]
+    gc.collect()
+    BrandIndex(names[:50])
+    assert gc.get_count()[1:] != (0, 0)  # building made young collections, left to run their course
+    BrandIndex(names)
+    assert gc.get_count()[1:] == (0, 0)
