@@ -66,8 +66,11 @@ def _records(lines: Iterator[str]) -> Iterator[tuple[int, dict | None, str | Non
 @friendly_errors
 def check(jsonl: Path | None, title: str | None, brand: str | None, category: str | None, price: str | None,
           watchlists_dir: Path | None) -> None:
-    """Score listings and print one JSON object per listing: score, flagged, brand, lookalike_of, signals.
+    """Score listings and print one JSON object per listing: score, flagged, brand, brands, fits,
+    lookalike_of, decided_by, signals (each decisive or context), algorithm, watchlist_hash.
 
+    A listing is flagged when its score reaches 0.5 and at least one signal is decisive; context
+    signals (a missing certificate number, a shared phone, a weak risk term) never flag alone.
     Input fields: title (required), brand, price, currency, category, seller, specs, url.
     A line that is not a JSON object with a title is reported and skipped (exit 1 at the end).
 
@@ -99,9 +102,11 @@ def check(jsonl: Path | None, title: str | None, brand: str | None, category: st
         result = score_listing(view, matchers, lists.content_hash)
         click.echo(json.dumps({
             "url": record.get("url"), "score": result.score, "flagged": result.flagged, "brand": result.brand,
-            "lookalike_of": result.lookalike_of,
-            "signals": [{"name": s.name, "weight": s.weight, "detail": s.detail, "listing_value": s.listing_value,
-                         "watchlist_value": s.watchlist_value} for s in result.signals],
+            "brands": list(result.brands), "fits": list(result.fits), "lookalike_of": result.lookalike_of,
+            "decided_by": list(result.decided_by),
+            "signals": [{"name": s.name, "role": s.role, "weight": s.weight, "detail": s.detail,
+                         "listing_value": s.listing_value, "watchlist_value": s.watchlist_value}
+                        for s in result.signals],
             "algorithm": result.algorithm, "watchlist_hash": result.watchlist_hash,
         }, ensure_ascii=False))
     if skipped:

@@ -39,6 +39,8 @@ REPORT_TZ = ZoneInfo("Asia/Shanghai")
 FORMATS = ("html", "xlsx", "csv")
 HTML_ROWS = 500  # per section: the HTML is for reading; the XLSX and CSV hold every row
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Context signals are listed after the decisive ones with this mark (they did not flag the listing).
+CONTEXT_MARK = {"zh": "（参考）", "en": "(context) "}
 
 COLUMNS = {
     "id": ("编号", "id"), "score": ("风险分", "score"), "title": ("商品标题", "title"), "url": ("链接", "link"),
@@ -132,18 +134,22 @@ def suspect_rows(session: Session, categories: dict[str, str], lang: str = "zh",
              .order_by(Suspect.score.desc(), Suspect.id))
     if campaign:
         query = query.where(Suspect.listing_id.in_(_campaign_listing_ids(session, campaign)))
-    signals: dict[int, list[tuple[str, str, str | None]]] = defaultdict(list)
-    for suspect_id, name, detail, watchlist_value in session.execute(
-            select(SuspectSignal.suspect_id, SuspectSignal.name, SuspectSignal.detail, SuspectSignal.watchlist_value)
+    signals: dict[int, list[tuple[str, str, str | None, str]]] = defaultdict(list)
+    for suspect_id, name, detail, watchlist_value, role in session.execute(
+            select(SuspectSignal.suspect_id, SuspectSignal.name, SuspectSignal.detail, SuspectSignal.watchlist_value,
+                   SuspectSignal.role)
             .order_by(SuspectSignal.suspect_id, SuspectSignal.id)):
-        signals[suspect_id].append((name, detail, watchlist_value))
+        signals[suspect_id].append((name, detail, watchlist_value, role))
     labels = STATUS_ZH if lang == "zh" else STATUS_EN
     signal_labels = {name: label for name, (label, *_rest) in SIGNAL_LABELS.items()}
     rows = []
     for r in session.execute(query):
         found = signals.get(r.id, ())
-        reasons = [f"{signal_labels.get(name, name)}：{detail}" for name, detail, _ in found]
-        price_reference = next((value for name, _, value in found if name.startswith("price")), None)
+        # Decisive reasons first; context ones are marked as such (参考, for reference only).
+        reasons = ([f"{signal_labels.get(name, name)}：{detail}" for name, detail, _, role in found if role != "context"]
+                   + [f"{CONTEXT_MARK[lang]}{signal_labels.get(name, name)}：{detail}"
+                      for name, detail, _, role in found if role == "context"])
+        price_reference = next((value for name, _, value, _ in found if name.startswith("price")), None)
         flagged = _local(r.first_flagged_at)
         rows.append({
             "id": r.id, "score": round(r.score, 2), "title": r.title, "url": web_url(r.url),
@@ -153,10 +159,10 @@ def suspect_rows(session: Session, categories: dict[str, str], lang: str = "zh",
             "location": " ".join(x for x in (r.province, r.city) if x), "phone": r.phone or "",
             "price": f"{r.price} {r.currency or ''}".strip() if r.price is not None else "",
             "reference": price_reference or "",
-            "certificate": "；".join(detail for name, detail, _ in found if name.startswith("cert")),
+            "certificate": "；".join(detail for name, detail, _, _ in found if name.startswith("cert")),
             "brand": r.brand or r.shown_brand or "", "lookalike_of": r.lookalike_of or "",
             "reasons": "；".join(reasons), "reason_list": reasons,
-            "signals": [signal_labels.get(name, name) for name, _, _ in found],
+            "signals": [signal_labels.get(name, name) for name, _, _, role in found if role != "context"],
             "first_flagged_at": flagged, "first_flagged": flagged.strftime("%Y-%m-%d %H:%M"),
             "evidence": "", "evidence_href": "",  # filled by link_evidence from the captures
             "status_code": r.status, "status": labels.get(r.status, r.status), "note": r.note or "",

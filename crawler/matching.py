@@ -69,7 +69,7 @@ def _record(session: Session, snapshot: ListingSnapshot, result: MatchResult, no
     suspect.watchlist_hash = result.watchlist_hash
     suspect.last_flagged_at = now
     suspect.signals = [SuspectSignal(name=s.name, weight=s.weight, detail=s.detail, listing_value=s.listing_value,
-                                     watchlist_value=s.watchlist_value) for s in result.signals]
+                                     watchlist_value=s.watchlist_value, role=s.role) for s in result.signals]
 
 
 def price_cohorts(sessions: sessionmaker[Session], watchlists: Watchlists) -> PriceCohorts:

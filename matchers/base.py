@@ -46,6 +46,11 @@ class Signal:
     detail: str  # one sentence for the analyst, Chinese
     listing_value: str | None = None  # the text on the listing that triggered it
     watchlist_value: str | None = None  # the watchlist entry it was compared with
+    context: bool = False  # context for an analyst, not evidence: it never flags a listing on its own
+
+    @property
+    def role(self) -> str:
+        return "context" if self.context else "decisive"
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,13 @@ class MatchResult:
     lookalike_of: str | None  # canonical brand it imitates
     algorithm: str
     watchlist_hash: str
+    brands: tuple[str, ...] = ()  # every brand the listing names as its own
+    fits: tuple[str, ...] = ()  # brands it names as what it fits (适用于华为)
+
+    @property
+    def decided_by(self) -> tuple[str, ...]:
+        """The decisive signals' names: what made the listing a suspect (context signals left out)."""
+        return tuple(s.name for s in self.signals if not s.context) if self.flagged else ()
 
 
 class Matcher(Protocol):

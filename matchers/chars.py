@@ -197,7 +197,8 @@ def char_similarity(a: str, b: str) -> float:
     a, b = RADICAL_FORMS.get(a, a), RADICAL_FORMS.get(b, b)
     if a == b:
         return 1.0
+    # Drawn similarity is capped below 1: two different characters are never identical().
+    drawn = min(0.99, drawn_similarity(a, b))
     if is_han(a) and is_han(b):
-        # Drawn similarity is capped below 1: two different characters are never identical().
-        return max(shape_similarity(a, b), 0.7 * sound_similarity(a, b), min(0.99, drawn_similarity(a, b)))
-    return glyph_similarity(a, b)
+        return max(shape_similarity(a, b), 0.7 * sound_similarity(a, b), drawn)
+    return max(glyph_similarity(a, b), drawn)  # a kana for a character (格カ for 格力)

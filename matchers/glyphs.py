@@ -1,6 +1,6 @@
 """How alike two Chinese characters look when drawn: the shape a buyer actually sees.
 
-Each of the 6,763 characters of GB2312 (the everyday set) is drawn in a CJK font (Noto Sans
+Each of the 6,763 characters of GB2312 (the everyday set), and its kana, is drawn in a CJK font (Noto Sans
 CJK SC, SIL Open Font Licence) at 48 px, scaled to 16x16 grey levels, centred, and compared
 with every other by cosine similarity: 雷/雪 0.95, 扬/杨 0.95, 脾/牌 0.93, 马/乌 0.88, 午/牛 0.79.
 Decompositions (chars.py) miss pairs of different parts that look alike (鸟/马, 寓/窝); pixels
@@ -24,9 +24,9 @@ SIZE, CELL = 56, 16  # drawn at 48 px on a 56 px canvas, compared at 16x16
 
 
 def everyday_characters() -> tuple[str, ...]:
-    """GB2312's 6,763 characters (levels 1 and 2), in code order."""
+    """GB2312's 6,763 characters (levels 1 and 2) and its kana (カ looks like 力), in code order."""
     found = []
-    for high in range(0xB0, 0xF8):
+    for high in (0xA4, 0xA5, *range(0xB0, 0xF8)):
         for low in range(0xA1, 0xFF):
             try:
                 found.append(bytes((high, low)).decode("gb2312"))

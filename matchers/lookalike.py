@@ -311,9 +311,11 @@ def loose_keys(ch: str) -> frozenset[str]:
         strokes = stroke_order(ch)
         if len(strokes) >= 3:
             keys.add("so:" + strokes)  # written with the same strokes in the same order (午/牛, 未/末)
-        # Alike as drawn (马/鸟, 寓/窝): each character is keyed by itself and by its drawn neighbours.
+    # Alike as drawn (马/鸟, 寓/窝, カ/力): keyed by itself and by its drawn neighbours.
+    neighbours = drawn_neighbours(ch)
+    if neighbours or is_han(ch):
         keys.add("gl:" + ch)
-        keys.update("gl:" + other for other in drawn_neighbours(ch))
+        keys.update("gl:" + other for other in neighbours)
     return frozenset(keys)
 
 

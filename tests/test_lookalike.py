@@ -104,8 +104,27 @@ def test_check_prints_explained_json_and_counts_bad_lines():
     first = json.loads(result.output.splitlines()[0])
     assert first["lookalike_of"] == "美的" and first["flagged"] and first["url"] == "http://x/1"
     signal = first["signals"][0]
-    assert set(signal) == {"name", "weight", "detail", "listing_value", "watchlist_value"}
+    assert set(signal) == {"name", "role", "weight", "detail", "listing_value", "watchlist_value"}
     assert first["algorithm"] and first["watchlist_hash"]
+    # The look-alike decided; the missing certificate number is context beside it.
+    assert first["decided_by"] == ["brand_lookalike"]
+    roles = {s["name"]: s["role"] for s in first["signals"]}
+    assert roles == {"brand_lookalike": "decisive", "cert_missing": "context"}
+    assert "模型概率" in signal["detail"]  # the features that decided are named
+
+
+def test_a_weak_signal_alone_never_flags():
+    """A genuine appliance on a shop that prints no certificate number is context, not a suspect."""
+    result = CliRunner().invoke(cli, ["check", "--title", "美的 电饭煲 4L", "--category", "appliance"])
+    found = json.loads(result.output)
+    assert [s["name"] for s in found["signals"]] == ["cert_missing"] and found["signals"][0]["role"] == "context"
+    assert not found["flagged"] and found["decided_by"] == [] and found["brand"] == "美的"
+
+
+def test_check_reports_what_a_product_fits_apart_from_its_brand():
+    result = CliRunner().invoke(cli, ["check", "--title", "格力美的海尔 空调罩 防尘罩 挂机"])
+    found = json.loads(result.output)
+    assert found["brand"] is None and found["fits"] == ["格力", "美的", "海尔"] and not found["flagged"]
 
 
 @pytest.mark.parametrize("title", ["㼀㼀 电水壶", "", " ", "\x00\x07", "🔥" * 1000, "<script>" * 500, "美" * 20000, "a\u202eb"])

@@ -85,7 +85,7 @@ def test_missing_mandatory_certification_is_flagged_and_optional_is_not():
 
 def test_result_records_algorithm_and_watchlist_version():
     result = score("美旳 电饭煲", "美旳", "appliance", GOOD_CCC)
-    assert result.algorithm == ALGORITHM and result.watchlist_hash == WATCHLISTS.content_hash
+    assert result.algorithm.startswith(ALGORITHM + "+lookalike-gam-v") and result.watchlist_hash == WATCHLISTS.content_hash
     assert 0 < result.score <= 1
 
 
@@ -177,3 +177,10 @@ def test_price_outlier_within_its_cohort():
     outlier = [s for s in cheap.signals if s.name == "price_outlier"]
     assert outlier and "中位价" in outlier[0].detail  # (the catalogue reference fires too: ¥59 a socket)
     assert normal.signals == ()
+
+
+def test_a_missing_certificate_number_alone_is_context_not_a_flag():
+    result = score_listing(ListingView(title="公牛 插座 五孔 GN-102", category="appliance", brand="公牛"),
+                           MATCHERS, WATCHLISTS.content_hash)
+    assert [(s.name, s.role) for s in result.signals] == [("cert_missing", "context")]
+    assert not result.flagged and result.decided_by == ()

@@ -57,7 +57,7 @@ WORLD: tuple[CategoryWorld, ...] = (
         (
             SandboxBrand("美的", "Midea", "美的集团股份有限公司", ("美旳", "美的家")),
             SandboxBrand("格力", "GREE", "珠海格力电器股份有限公司", ("格カ", "GBEE")),
-            SandboxBrand("海尔", "Haier", "海尔智家股份有限公司", ("海尓", "Hiaer")),
+            SandboxBrand("海尔", "Haier", "海尔智家股份有限公司", ("海耳", "Hiaer")),  # 海尓 is 海尔 in a variant form
             SandboxBrand("苏泊尔", "SUPOR", "浙江苏泊尔股份有限公司", ("苏伯尔", "SUPDR")),
             SandboxBrand("公牛", "BULL", "公牛集团股份有限公司", ("公午", "BUII")),
         ),

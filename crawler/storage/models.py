@@ -285,6 +285,8 @@ class SuspectSignal(Base):
     detail: Mapped[str] = mapped_column(Text)
     listing_value: Mapped[str | None] = mapped_column(Text)
     watchlist_value: Mapped[str | None] = mapped_column(Text)
+    # decisive: evidence that flagged the listing; context: shown beside it, never enough alone
+    role: Mapped[str] = mapped_column(String(16), default="decisive", server_default="decisive")
 
     suspect: Mapped[Suspect] = relationship(back_populates="signals")
 
