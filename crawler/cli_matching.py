@@ -265,7 +265,7 @@ def eval_titles(file: Path, brands_from: tuple[Path, ...], operating_point: floa
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the model (default: the shipped matchers/weights/lookalike.json).")
 @click.option("--target", type=click.FloatRange(0.0, 0.5), default=None,
-              help="Largest out-of-fold share of genuine titles flagged (default 0.01).")
+              help="Largest out-of-fold share of genuine titles flagged (default 0.009).")
 @click.option("--version", "version", default="3", show_default=True, help="Model version stored with every flag.")
 @friendly_errors
 def fit_lookalikes(file: Path, brands_from: tuple[Path, ...], out: Path | None, target: float | None,

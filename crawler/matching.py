@@ -20,6 +20,7 @@ from crawler.storage.models import Listing, ListingSnapshot, Seller, Suspect, Su
 from crawler.storage.upsert import insert_ignore
 from crawler.triage import reopen_if_changed
 from matchers import ListingView, MatchResult, build_matchers, score_listing
+from matchers.certs import CertificateDisplay
 from matchers.prices import PriceCohorts
 from matchers.sellers import SellerNetworks
 from watchlists import Watchlists
@@ -37,10 +38,11 @@ class MatchSummary:
     by_signal: dict[str, int] = field(default_factory=dict)
 
 
-def view_of(snapshot: ListingSnapshot, category: str | None, phone: str | None = None) -> ListingView:
+def view_of(snapshot: ListingSnapshot, category: str | None, phone: str | None = None,
+            marketplace: str | None = None) -> ListingView:
     return ListingView(title=snapshot.title, category=category, brand=snapshot.brand, price=snapshot.price,
                        currency=snapshot.currency, seller_name=snapshot.seller_name, specs=snapshot.specs or {},
-                       seller_contact=phone)
+                       seller_contact=phone, marketplace=marketplace)
 
 
 def seller_networks(sessions: sessionmaker[Session]) -> SellerNetworks:
@@ -74,13 +76,20 @@ def _record(session: Session, snapshot: ListingSnapshot, result: MatchResult, no
 
 def price_cohorts(sessions: sessionmaker[Session], watchlists: Watchlists) -> PriceCohorts:
     """Median and MAD per brand/category/product cohort over every listing's newest snapshot."""
+    return observed(sessions, watchlists)[0]
+
+
+def observed(sessions: sessionmaker[Session], watchlists: Watchlists) -> tuple[PriceCohorts, CertificateDisplay]:
+    """From every listing's newest snapshot: price cohorts (median and MAD per brand, category
+    and product) and how usually each marketplace's listings of a category show certificates."""
     with session_scope(sessions) as session:
         rows = session.execute(
-            select(ListingSnapshot, Listing.category).join(Listing)
-            .where(Listing.content_hash == ListingSnapshot.content_hash, ListingSnapshot.price.is_not(None))
+            select(ListingSnapshot, Listing.category, Listing.marketplace).join(Listing)
+            .where(Listing.content_hash == ListingSnapshot.content_hash)
         ).all()
-        views = [view_of(snapshot, category) for snapshot, category in rows]
-    return PriceCohorts.build(views, watchlists.categories)
+        views = [view_of(snapshot, category, marketplace=marketplace) for snapshot, category, marketplace in rows]
+    return (PriceCohorts.build([v for v in views if v.price is not None], watchlists.categories),
+            CertificateDisplay.build(views, watchlists.categories))
 
 
 def mark_latest_unscored(sessions: sessionmaker[Session]) -> None:
@@ -94,7 +103,8 @@ def mark_latest_unscored(sessions: sessionmaker[Session]) -> None:
 def match_new_snapshots(sessions: sessionmaker[Session], watchlists: Watchlists, rescore: bool = False) -> MatchSummary:
     if rescore:
         mark_latest_unscored(sessions)
-    matchers = build_matchers(watchlists, price_cohorts(sessions, watchlists), seller_networks(sessions))
+    cohorts, display = observed(sessions, watchlists)
+    matchers = build_matchers(watchlists, cohorts, seller_networks(sessions), display)
     summary = MatchSummary()
     conflicts = 0
     while True:
@@ -132,7 +142,7 @@ def _score_batch(sessions: sessionmaker[Session], matchers, watchlists: Watchlis
     batch = MatchSummary()
     with session_scope(sessions) as session:
         rows = session.execute(
-            select(ListingSnapshot, Listing.category, Seller.phone).select_from(ListingSnapshot)
+            select(ListingSnapshot, Listing.category, Seller.phone, Listing.marketplace).select_from(ListingSnapshot)
             .join(Listing, Listing.id == ListingSnapshot.listing_id)
             .outerjoin(Seller, Seller.id == Listing.seller_id)
             .where(ListingSnapshot.scored_at.is_(None)).order_by(ListingSnapshot.id).limit(BATCH)
@@ -145,8 +155,8 @@ def _score_batch(sessions: sessionmaker[Session], matchers, watchlists: Watchlis
         now = utcnow()
         # Suspect rows are locked in listing order in every matcher, so two batches that share
         # listings wait for each other instead of deadlocking.
-        for snapshot, category, phone in sorted(rows, key=lambda r: (r[0].listing_id, r[0].id)):
-            result = score_listing(view_of(snapshot, category, phone), matchers, watchlists.content_hash)
+        for snapshot, category, phone, marketplace in sorted(rows, key=lambda r: (r[0].listing_id, r[0].id)):
+            result = score_listing(view_of(snapshot, category, phone, marketplace), matchers, watchlists.content_hash)
             snapshot.scored_at = now
             batch.scored += 1
             if result.flagged:

@@ -35,6 +35,7 @@ class ListingView:
     seller_name: str | None = None
     specs: dict[str, str] = field(default_factory=dict)
     seller_contact: str | None = None  # phone on the shop page, when the crawl saw it
+    marketplace: str | None = None  # where it is listed (the site or marketplace slug)
 
 
 @dataclass(frozen=True)

@@ -108,13 +108,15 @@ class BrandMatcher:
         """The candidates the model takes for imitations, best per brand, most likely first."""
         best: dict[str, Lookalike] = {}
         for candidate in candidates:
-            probability = round(self.model.probability(candidate, context), 3)
+            if not self.model.could_reach(candidate, context, self.operating_point):
+                continue
+            probability, reasons = self.model.assess(candidate, context)
+            probability = round(probability, 3)
             if probability < self.operating_point:
                 continue
             held = best.get(candidate.name.brand)
             if held is None or probability > held.probability:
-                best[candidate.name.brand] = replace(
-                    candidate, probability=probability, reasons=tuple(self.model.contributions(candidate, context)[:4]))
+                best[candidate.name.brand] = replace(candidate, probability=probability, reasons=tuple(reasons[:4]))
         return sorted(best.values(), key=lambda c: (-c.probability, c.start))
 
     def analyse(self, listing: ListingView) -> BrandFinding:
@@ -155,7 +157,7 @@ class BrandMatcher:
         candidates = [c for c in self.index.candidates(title, listing.title, covered, listing.category)
                       if c.name.brand != named and c.name.brand not in fits and c.text not in self.by_text]
         return TitleReading(title, named, brands, fits, candidates,
-                            Context(title, bool(brands), separators(listing.title) if candidates else frozenset(),
+                            Context(title, bool(brands), separators(listing.title, title) if candidates else frozenset(),
                                     listing.category))
 
     def brand_named(self, listing: ListingView) -> str | None:

@@ -8,6 +8,7 @@ certificates were first issued, nor be dated in the future.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass, field
 from datetime import date
 
 from matchers.base import ListingView, Signal
@@ -49,24 +50,59 @@ STATUS_WEIGHT = {"revoked": 0.9, "cancelled": 0.8, "suspended": 0.7, "expired": 
 STATUS_ZH = {"revoked": "撤销", "cancelled": "注销", "suspended": "暂停", "expired": "过期", "valid": "有效"}
 
 
+DISPLAY_MIN_LISTINGS = 5  # listings of a marketplace needing a certificate, seen before judging its habit
+DISPLAY_USUAL = 0.5  # share of them showing their certificates from which it is the norm there
+
+
+@dataclass
+class CertificateDisplay:
+    """Whether a marketplace's (or shop's) listings usually show the certificate numbers their
+    categories require, from the newest snapshot of every listing the monitor holds. Many shops
+    print none at all; there a missing number says nothing. Where most listings show theirs, a
+    listing that does not stands out."""
+
+    shown: dict[str, list[int]] = field(default_factory=dict)  # marketplace -> [showing, needing one]
+
+    @classmethod
+    def build(cls, views: list[ListingView], categories: dict[str, Category]) -> CertificateDisplay:
+        display = cls()
+        for view in views:
+            category = categories.get(view.category or "")
+            if not category or not category.requires or not view.marketplace:
+                continue
+            counts = display.shown.setdefault(view.marketplace, [0, 0])
+            counts[0] += all(kind in claims(view) for kind in category.requires)
+            counts[1] += 1
+        return display
+
+    def usual(self, marketplace: str | None) -> float | None:
+        """The share of listings showing their certificates there, or None when too few were seen."""
+        showing, total = self.shown.get(marketplace or "", (0, 0))
+        return showing / total if total >= DISPLAY_MIN_LISTINGS else None
+
+
 class CertificationMatcher:
     """Is every certification the category requires shown, well-formed, valid, and for this product?"""
 
     slug = "certification"
 
-    def __init__(self, lists: Watchlists) -> None:
+    def __init__(self, lists: Watchlists, display: CertificateDisplay | None = None) -> None:
         self.lists = lists
         self.categories = lists.categories
         self.formats = lists.formats
+        self.display = display or CertificateDisplay()
 
     def signals(self, listing: ListingView) -> list[Signal]:
         category = self.categories.get(listing.category or "")
         shown = claims(listing)
         out: list[Signal] = []
+        usual = self.display.usual(listing.marketplace)
         for kind in category.requires if category else []:
             if kind not in shown:
-                out.append(Signal("cert_missing", 0.6, f"{category.zh}须具备{CERT_NAMES[kind]}，商品页未标注",
-                                  watchlist_value=kind))
+                # Decisive only where listings of the category there usually show the number.
+                norm = f"（该平台{usual:.0%}的商品标注）" if usual is not None else ""
+                out.append(Signal("cert_missing", 0.6, f"{category.zh}须具备{CERT_NAMES[kind]}，商品页未标注{norm}",
+                                  watchlist_value=kind, context=usual is None or usual < DISPLAY_USUAL))
         for kind, number in shown.items():
             if not well_formed(kind, number, self.formats):
                 fmt = self.formats.get(kind)

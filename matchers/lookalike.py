@@ -31,7 +31,7 @@ from pypinyin import Style, lazy_pinyin
 from rapidfuzz import process as rapidfuzz_process
 from rapidfuzz.distance import Levenshtein
 
-from matchers.chars import RADICAL_FORMS, char_similarity, components, identical, is_han, stroke_order, syllable
+from matchers.chars import RADICAL_FORMS, char_similarity, components, identical, is_han, syllable
 from matchers.glyphs import drawn_neighbours
 from matchers.variants import folds as variant_folds
 
@@ -48,8 +48,16 @@ SPLIT_COST = 0.15  # one name character written as its two components (雕 → �
 UNRELATED_PENALTY = 0.5  # added to a Chinese substitution by a character that is not alike
 ALIKE = 0.5  # character similarity from which a substitution is an imitation
 # A window aligned with a name at this similarity or better is a candidate for the look-alike
-# model (lookalike_model.py), which decides from it and the window's context.
-GENERATION_FLOOR = 0.5
+# model (lookalike_model.py), which decides from it and the window's context. (Trained from
+# 0.5, the model accepted no window under 0.75 on the development titles and their imitations.)
+GENERATION_FLOOR = 0.7
+# A two-character name with a changed character keeps only half of itself: the change must be
+# truly alike (a homophone 0.7, alike as drawn, 旳/的 0.75) or a radical swap (radical_swap) to
+# be worth judging: other loosely alike pairs (a shared component, 0.5) are other words.
+TWO_CHARACTER_ALIKE = 0.7
+# Latin words are compared with every Latin name by plain edit similarity first (C speed); a
+# swap of two letters in a four-letter name is 0.5 there.
+LATIN_PREFILTER = 0.45
 SUBSTITUTED = "→"  # marks a substitution in an alignment's differences
 WILD = "\x00"  # a blanked-out place in a candidate key (never in normalised text)
 DOUBLE_WILD_LENGTHS = frozenset({3, 4})  # names with two places blanked (三 by anchor characters)
@@ -72,14 +80,21 @@ def normalise(text: str | None) -> str:
     return _NOT_WORD.sub("", _t2s(text))
 
 
-def separators(text: str | None) -> frozenset[int]:
-    """Places in normalise(text) where the raw text had spaces or punctuation between words."""
+def separators(text: str | None, normalised: str | None = None) -> frozenset[int]:
+    """Places in normalise(text) (pass it as `normalised` when known) where the raw text had
+    spaces or punctuation between words."""
     if not text:
         return frozenset()
+    folded = "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if unicodedata.category(ch) != "Cf")
     places, length = set(), 0
-    for token in _NOT_WORD.split(unicodedata.normalize("NFKC", text)):
-        length += len(normalise(token))
+    for token in _NOT_WORD.split(folded):
+        length += len(token)
         places.add(length)
+    if length != len(normalise(text) if normalised is None else normalised):  # a script conversion changed a length
+        places, length = set(), 0
+        for token in _NOT_WORD.split(folded):
+            length += len(normalise(token))
+            places.add(length)
     return frozenset(places)
 
 
@@ -155,12 +170,16 @@ class Lookalike:
     name: Name
     text: str  # the imitating text, normalised
     score: float  # alignment similarity, 0-1
-    differences: tuple[str, ...]  # how it differs, in words
     moves: tuple[tuple[str, int, int], ...] = ()  # the alignment (see align_moves)
     start: int = -1  # span in the normalised text; -1 for a Latin word of the raw text
     end: int = -1
     probability: float | None = None  # the model's, once judged
     reasons: tuple[tuple[str, float], ...] = ()  # the features that decided, with their contributions
+
+    @property
+    def differences(self) -> tuple[str, ...]:
+        """How the window differs from the name, in words (worked out when shown, not per candidate)."""
+        return describe(self.name.text, self.text, self.moves)
 
 
 def _latin_cost(a: str, b: str) -> float:
@@ -178,7 +197,7 @@ _ORDER = {"sub": 0, "ins": 1, "del": 2, "swap": 3, "split": 4}  # ties go to the
 def align(name: str, window: str, floor: float = 0.0) -> tuple[float, tuple[str, ...]]:
     """(similarity 0-1, differences in words) of a title window against a name (see align_moves)."""
     score, moves = align_moves(name, window, floor)
-    return score, describe(name, window, moves)
+    return score, describe(name, window, tuple(moves))
 
 
 Move = tuple[str, int, int]  # (kind, place in the name, place in the window); kinds as _ORDER
@@ -258,7 +277,8 @@ def align_moves(name: str, window: str, floor: float = 0.0) -> tuple[float, tupl
     return score, tuple(reversed(moves))
 
 
-def describe(name: str, window: str, moves) -> tuple[str, ...]:
+@lru_cache(maxsize=4096)
+def describe(name: str, window: str, moves: tuple) -> tuple[str, ...]:
     """An alignment's moves ((kind, name place, window place), in order) in words."""
     differences = []
     for kind, i, j in moves:
@@ -298,7 +318,7 @@ def _pairs(key: str, widen: bool = False) -> set[str]:
 @lru_cache(maxsize=65536)
 def loose_keys(ch: str) -> frozenset[str]:
     """Cheap keys two alike characters usually share: the character, its syllable, its components,
-    its stroke order, its drawn neighbours.
+    its drawn neighbours (which hold the pairs written with the same strokes, 午/牛).
 
     Components found in very many characters (口, 一, 丿 …) are left out by the index, which
     knows their frequency; here every key is given.
@@ -308,15 +328,22 @@ def loose_keys(ch: str) -> frozenset[str]:
     if is_han(ch):
         keys.add("py:" + syllable(ch))
         keys.update(RADICAL_FORMS.get(p, p) for p in components(ch))
-        strokes = stroke_order(ch)
-        if len(strokes) >= 3:
-            keys.add("so:" + strokes)  # written with the same strokes in the same order (午/牛, 未/末)
     # Alike as drawn (马/鸟, 寓/窝, カ/力): keyed by itself and by its drawn neighbours.
     neighbours = drawn_neighbours(ch)
     if neighbours or is_han(ch):
         keys.add("gl:" + ch)
         keys.update("gl:" + other for other in neighbours)
     return frozenset(keys)
+
+
+@lru_cache(maxsize=65536)
+def radical_swap(a: str, b: str) -> bool:
+    """Two characters of two components each with the same second (right or lower, mostly the
+    phonetic) part and another first: 请/清, 钱/线, 洁/结 — the classic knock-off substitution.
+    (One character written inside the other, 亲/新, was tried too: it let in more other words,
+    贝/货, than imitations.)"""
+    pa, pb = components(a), components(b)
+    return len(pa) == 2 == len(pb) and pa[1] == pb[1] and pa[0] != pb[0]
 
 
 class BrandIndex:
@@ -540,7 +567,8 @@ class BrandIndex:
         """(word as written, name) of the Latin names and pinyin of Chinese names (GELI: 格力) in raw text."""
         return [(w, n) for w in latin_words(raw) for n in self.latin_words.get(w, ())]
 
-    def candidates(self, text: str, raw: str, covered: list[tuple[int, int]], category: str | None) -> list[Lookalike]:
+    def candidates(self, text: str, raw: str, covered: list[tuple[int, int]], category: str | None,
+                   windows: list[str] | None = None) -> list[Lookalike]:
         """Every window of normalised `text` (and Latin word of `raw`) outside the `covered` spans
         that aligns with a name at GENERATION_FLOOR or better: what the look-alike model judges.
 
@@ -563,14 +591,14 @@ class BrandIndex:
             if candidate is not None:
                 found.setdefault((name_id, start, end), candidate)
         if self.latin_name_ids:
-            for word in latin_windows(raw):
+            for word in latin_windows(raw) if windows is None else windows:
                 if word in self.latin_words:
                     continue
                 # A C-speed edit-distance pass over every Latin name first; the alignment then
                 # scores the few within reach.
                 for _, score, place in rapidfuzz_process.extract(
                         word, self.latin_texts, scorer=Levenshtein.normalized_similarity, limit=None,
-                        score_cutoff=GENERATION_FLOOR - 0.1):
+                        score_cutoff=LATIN_PREFILTER):
                     name_id, name = self.latin_name_ids[place]
                     if abs(len(word) - len(name.text)) <= 1:
                         start = text.find(word)
@@ -588,18 +616,19 @@ class BrandIndex:
         score, moves = align_moves(name.text, window, GENERATION_FLOOR)
         if score < GENERATION_FLOOR:
             return None
-        return Lookalike(name, window, round(score, 3), describe(name.text, window, moves), moves, start, end)
+        return Lookalike(name, window, round(score, 3), moves, start, end)
 
     @staticmethod
     def _alike_enough(name: str, window: str) -> bool:
-        """Same-length candidates before aligning: every changed character must be alike,
-        except one in names of four or more."""
-        need = ALIKE
+        """Same-length candidates before aligning: every changed character must be alike (a
+        two-character name's very alike), except one in names of four or more."""
+        need = TWO_CHARACTER_ALIKE if len(name) == 2 else ALIKE
         allowed = 1 if len(name) >= 4 else 0
         for a, b in zip(name, window):
             # Alike characters share a key (a component, the syllable): a set test before
             # the similarity, which is costly the first time a pair is seen.
-            if a != b and (not loose_keys(a) & loose_keys(b) or char_similarity(a, b) < need):
+            if a != b and (not loose_keys(a) & loose_keys(b)
+                           or char_similarity(a, b) < need and not (need > ALIKE and radical_swap(a, b))):
                 allowed -= 1
                 if allowed < 0:
                     return False

@@ -17,7 +17,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from matchers import lexicon
@@ -50,23 +50,23 @@ class Change:
     original: str
     replacement: str
 
-    @property
+    @cached_property
     def homophone(self) -> bool:
         return is_han(self.original) and is_han(self.replacement) and syllable(self.original) == syllable(self.replacement) != ""
 
-    @property
+    @cached_property
     def strokes(self) -> float:
         return stroke_similarity(self.original, self.replacement)
 
-    @property
+    @cached_property
     def components(self) -> float:
         return shape_similarity(self.original, self.replacement) if is_han(self.original) else 0.0
 
-    @property
+    @cached_property
     def drawn(self) -> float:
         return drawn_similarity(self.original, self.replacement) if is_han(self.original) else 0.0
 
-    @property
+    @cached_property
     def glyph(self) -> float:
         return glyph_similarity(self.original, self.replacement) if self.original.isascii() else 0.0
 
@@ -217,16 +217,23 @@ LABELS = {
 }
 
 
+# Features that read the title around the window; the others depend only on the name, the
+# window and their alignment, and are remembered per pair (INTRINSIC_CACHE).
+CONTEXTUAL = frozenset({"window_inside_word", "edges_inside_words", "early_in_title", "stands_apart",
+                        "other_brand_named"})
+INTRINSIC_CACHE = 65_536
+
+
+CHEAP_CONTEXTUAL = (early_in_title, stands_apart, other_brand_named)  # no lexicon look-ups
+
+
 def feature_values(c: Lookalike, ctx: Context) -> list[float]:
     return [f(c, ctx) for f in FEATURES]
 
 
 # The one part no labelled data here can teach (the titles carry no categories), set by hand:
-# in a listing of a category the brand sells in, a window that is also an ordinary word is not
-# read as that word (博士 among oil filters is 博世's name misspelt, not "doctor"), and the
-# category agreeing counts for the imitation. A listing of another category never imitates
-# the brand at all (lookalike.BrandIndex.candidates).
-LEXICAL = frozenset({"window_is_word", "window_inside_word", "edges_inside_words", "name_is_word"})
+# a listing of a category the brand sells in adds this to the log-odds of imitating it. A
+# listing of another category never imitates the brand at all (lookalike.BrandIndex.candidates).
 CATEGORY_FITS = 1.0  # log-odds
 
 
@@ -263,17 +270,58 @@ class LookalikeModel:
         return f"{SLUG}-v{self.version}"
 
     def _parts(self, values: Sequence[float], in_category: bool = False) -> list[tuple[str, float]]:
-        parts = [(name, self.curves[name].at(v)) for name, v in zip(FEATURE_NAMES, values)
-                 if name in self.curves and not (in_category and name in LEXICAL)]
+        parts = [(name, self.curves[name].at(v)) for name, v in zip(FEATURE_NAMES, values) if name in self.curves]
         return parts + [("category_fits", CATEGORY_FITS)] if in_category else parts
 
     def contributions(self, c: Lookalike, ctx: Context) -> list[tuple[str, float]]:
         """Each feature's share of the log-odds, largest first (zero ones left out)."""
-        parts = self._parts(feature_values(c, ctx), in_category(c, ctx))
-        return sorted(((n, round(v, 2)) for n, v in parts if abs(v) >= 0.005), key=lambda p: -abs(p[1]))
+        return self.assess(c, ctx)[1]
+
+    def assess(self, c: Lookalike, ctx: Context) -> tuple[float, list[tuple[str, float]]]:
+        """(probability, contributions): the intrinsic features' parts as remembered, the
+        contextual ones computed for this title."""
+        parts = self._intrinsic_parts(c) + [(f.__name__, self.curves[f.__name__].at(f(c, ctx)))
+                                            for f in FEATURES if f.__name__ in CONTEXTUAL and f.__name__ in self.curves]
+        if in_category(c, ctx):
+            parts.append(("category_fits", CATEGORY_FITS))
+        logit = self.intercept + sum(v for _, v in parts)
+        probability = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
+        return probability, sorted(((n, round(v, 2)) for n, v in parts if abs(v) >= 0.005), key=lambda p: -abs(p[1]))
 
     def probability(self, c: Lookalike, ctx: Context) -> float:
         return self.probability_of(feature_values(c, ctx), in_category(c, ctx))
+
+    def could_reach(self, c: Lookalike, ctx: Context, point: float) -> bool:
+        """Whether the candidate could reach probability `point` with the most favourable title
+        around it: the intrinsic features (remembered per name and window) plus the largest
+        contribution of each contextual one. A window that cannot is not judged further."""
+        intrinsic = sum(v for _, v in self._intrinsic_parts(c))
+        cheap = sum(self.curves[f.__name__].at(f(c, ctx)) for f in CHEAP_CONTEXTUAL if f.__name__ in self.curves)
+        ceiling = (self.intercept + intrinsic + cheap + self._lexical_ceiling
+                   + (CATEGORY_FITS if in_category(c, ctx) else 0.0))
+        return ceiling >= _logit(point)
+
+    def _intrinsic_parts(self, c: Lookalike) -> list[tuple[str, float]]:
+        """The contributions of the features that depend only on the name, the window and their
+        alignment, remembered per pair (up to INTRINSIC_CACHE pairs)."""
+        key = (c.name.text, c.name.latin, c.text, c.moves, c.start >= 0)
+        parts = self._intrinsic.get(key)
+        if parts is None:
+            if len(self._intrinsic) > INTRINSIC_CACHE:
+                self._intrinsic.clear()
+            blank = Context("")
+            parts = self._intrinsic[key] = [(f.__name__, self.curves[f.__name__].at(f(c, blank))) for f in FEATURES
+                                            if f.__name__ in self.curves and f.__name__ not in CONTEXTUAL]
+        return list(parts)
+
+    @property
+    def _lexical_ceiling(self) -> float:
+        cheap = {f.__name__ for f in CHEAP_CONTEXTUAL}
+        return sum(max(self.curves[n].values) for n in CONTEXTUAL - cheap if n in self.curves)
+
+    @property
+    def _intrinsic(self) -> dict:
+        return _INTRINSIC.setdefault(id(self), {})
 
     def probability_of(self, values: Sequence[float], in_category: bool = False) -> float:
         """The probability for feature values in FEATURES order."""
@@ -299,6 +347,14 @@ class LookalikeModel:
             curves[name] = Curve(steps, values)
         return cls(curves, float(data["intercept"]), float(data["threshold"]), str(data["version"]),
                    str(data.get("trained_on", "")))
+
+
+_INTRINSIC: dict[int, dict] = {}  # per model: intrinsic log-odds by (name, window, alignment, in the title)
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))
 
 
 @lru_cache(maxsize=4)

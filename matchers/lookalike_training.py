@@ -21,7 +21,7 @@ from matchers.lookalike_model import LookalikeModel, feature_values, fit
 from matchers.title_eval import LabelledTitle, imitations
 
 FOLDS = 5
-TARGET_FALSE_RATE = 0.01  # genuine titles flagged, out of fold: the ceiling; on titles not trained on it ran lower
+TARGET_FALSE_RATE = 0.009  # genuine titles flagged, out of fold: under the 1% ceiling
 
 
 @dataclass

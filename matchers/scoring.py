@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from matchers.base import SIGNAL_LABELS, ListingView, Matcher, MatchResult, Signal  # noqa: F401 (SIGNAL_LABELS re-exported)
 from matchers.brands import BrandMatcher
-from matchers.certs import CertificationMatcher
+from matchers.certs import CertificateDisplay, CertificationMatcher
 from matchers.keywords import RiskTermMatcher
 from matchers.prices import PriceCohorts, PriceMatcher
 from matchers.sellers import SellerMatcher, SellerNetworkMatcher, SellerNetworks
@@ -17,14 +17,17 @@ from watchlists import Watchlists
 ALGORITHM = "lijian-basic-v3"
 DEFAULT_THRESHOLD = 0.5
 # Weak signals are context: shown with a suspect's other reasons, never enough on their own.
-# A missing certificate number says little where many shops print none (a real shop: 25 of 42
-# suspects were genuine products flagged for it alone); a shared phone is a lead to follow.
-CONTEXT_SIGNALS = frozenset({"cert_missing", "seller_network"})
-CONTEXT_BELOW = 0.5  # a risk term weighted under this (副厂, 免检) is context too
+# A shared phone is a lead to follow; a weak risk term (副厂, 免检) a hint. A missing certificate
+# number is context unless the marketplace's listings of the category usually show one
+# (certs.CertificateDisplay): many shops print none (a real shop: 25 of 42 suspects were
+# genuine products flagged for that alone). A matcher may mark its own signals as context.
+CONTEXT_SIGNALS = frozenset({"seller_network"})
+CONTEXT_BELOW = 0.5  # a risk term weighted under this is context
 
 
 def is_context(signal: Signal) -> bool:
-    return signal.name in CONTEXT_SIGNALS or (signal.name == "risk_term" and signal.weight < CONTEXT_BELOW)
+    return (signal.context or signal.name in CONTEXT_SIGNALS
+            or (signal.name == "risk_term" and signal.weight < CONTEXT_BELOW))
 
 
 def algorithm_slug(matchers: list[Matcher]) -> str:
@@ -32,11 +35,12 @@ def algorithm_slug(matchers: list[Matcher]) -> str:
     return f"{ALGORITHM}+{brand.model.slug}" if brand is not None else ALGORITHM
 
 def build_matchers(watchlists: Watchlists, cohorts: PriceCohorts | None = None,
-                   networks: SellerNetworks | None = None) -> list[Matcher]:
-    """Every matcher; `cohorts` and `networks` are what the monitor has observed (empty without a database)."""
+                   networks: SellerNetworks | None = None, display: CertificateDisplay | None = None) -> list[Matcher]:
+    """Every matcher; `cohorts`, `networks` and `display` are what the monitor has observed
+    (empty without a database)."""
     return [BrandMatcher(watchlists.brands, watchlists.legitimate_contexts), RiskTermMatcher(watchlists.lexicon),
-            CertificationMatcher(watchlists), PriceMatcher(watchlists, cohorts), SellerMatcher(watchlists.brands),
-            SellerNetworkMatcher(networks)]
+            CertificationMatcher(watchlists, display), PriceMatcher(watchlists, cohorts),
+            SellerMatcher(watchlists.brands), SellerNetworkMatcher(networks)]
 
 
 def score_listing(listing: ListingView, matchers: list[Matcher], watchlist_hash: str,

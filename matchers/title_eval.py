@@ -185,9 +185,33 @@ def digit_for_letter(name: str, rng: random.Random) -> str | None:
     return name[:i] + DIGITS_FOR_LETTERS[name[i].lower()] + name[i + 1:]
 
 
+CONFUSABLE_LETTERS = ("il", "lI", "oq", "uv", "mn", "rn")  # letters a reader takes for each other at a glance
+
+
+def confusable_letter(name: str, rng: random.Random) -> str | None:
+    """One Latin letter replaced by one read as it (BUII for BULL, SQNY for SONY, MAHIE for MAHLE)."""
+    lowered = name.lower()
+    places = [i for i, ch in enumerate(lowered) if any(ch in pair for pair in CONFUSABLE_LETTERS)]
+    if not places or not name.isascii() or len(re.sub(r"[^a-z]", "", lowered)) < 4:
+        return None
+    i = rng.choice(places)
+    others = sorted({o for pair in CONFUSABLE_LETTERS if lowered[i] in pair for o in pair if o.lower() != lowered[i]})
+    return name[:i] + rng.choice(others) + name[i + 1:] if others else None
+
+
+def swapped_letters(name: str, rng: random.Random) -> str | None:
+    """Two neighbouring Latin letters swapped (Hiaer for Haier)."""
+    places = [i for i in range(len(name) - 1) if name[i].isalpha() and name[i + 1].isalpha()
+              and name[i].lower() != name[i + 1].lower()]
+    if not places or not name.isascii() or len(re.sub(r"[^a-z]", "", name.lower())) < 4:
+        return None
+    i = rng.choice(places)
+    return name[:i] + name[i + 1] + name[i] + name[i + 2:]
+
+
 IMITATIONS: dict[str, Callable[[str, random.Random], str | None]] = {
     "homophone": homophone, "shape_glyph": shape_glyph, "shape_components": shape_components,
-    "digit_for_letter": digit_for_letter,
+    "digit_for_letter": digit_for_letter, "confusable_letter": confusable_letter, "swapped_letters": swapped_letters,
 }
 
 

@@ -3,6 +3,7 @@ on real titles (../shared/corpus/taobao-titles) against floors."""
 
 import json
 import os
+import random
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from crawler.sandbox.market_data import WORLD
 from matchers import ListingView, build_matchers, score_listing
 from matchers.brands import BrandMatcher
 from matchers.lookalike_model import FEATURES, WEIGHTS, LookalikeModel, load_model
-from matchers.title_eval import imitations, marked_brands, read_titles
+from matchers.title_eval import IMITATIONS, imitations, marked_brands, read_titles
 from watchlists import Brand, load_watchlists
 
 TITLES = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "taobao-titles"
@@ -95,26 +96,34 @@ def test_risk_terms_stand_on_their_own():
 
 def _shop() -> tuple[list[ListingView], list[tuple[str, ListingView]]]:
     """A shop that, like many, prints no certificate numbers: every sandbox brand's products as
-    genuine listings (titles, specs, list prices, official shop), and one planted look-alike per
-    brand (a character or letter alike in sound or shape, a digit for a letter). Look-alikes that
-    contain the whole genuine name plus a character (美的家) or rename it (乐拼) are another kind,
-    left out of this count (docs/MATCHING.md)."""
+    genuine listings (titles, specs, list prices, official shop names), and twelve planted
+    look-alikes, two of each kind the look-alike measure makes (title_eval.IMITATIONS), each of
+    another brand, priced 20% under list at an ordinary shop."""
     genuine, planted = [], []
-    for world in WORLD:
-        for brand in world.brands:
-            for i, product in enumerate(world.products):
-                genuine.append(ListingView(
-                    title=f"{brand.name} {product.noun} {product.model_prefix}{100 + i} 正品", category=world.slug,
-                    brand=brand.name, price=Decimal(str(product.reference_price)), specs=dict(product.spec_extra),
-                    seller_name=brand.official_shop or f"{brand.name}官方旗舰店"))
-            imitation = next((n for n in brand.lookalikes if brand.name not in n and len(n) == len(brand.name)), None)
-            if imitation is not None:
-                product = world.products[len(planted) % len(world.products)]
-                planted.append((brand.name, ListingView(
-                    title=f"{imitation} {product.noun} {product.model_prefix}{200 + len(planted)} 正品", category=world.slug,
-                    price=Decimal(str(product.reference_price)) * Decimal("0.8"), specs=dict(product.spec_extra),
-                    seller_name="好物优选店")))
-    return genuine[:45], planted[:12]
+    brands = [(world, brand) for world in WORLD for brand in world.brands]
+    for world, brand in brands:
+        for i, product in enumerate(world.products):
+            genuine.append(ListingView(
+                title=f"{brand.name} {product.noun} {product.model_prefix}{100 + i} 正品", category=world.slug,
+                brand=brand.name, price=Decimal(str(product.reference_price)), specs=dict(product.spec_extra),
+                seller_name=brand.official_shop or f"{brand.name}官方旗舰店"))
+    rng = random.Random(2018)
+    used: set[str] = set()
+    for kind, make in IMITATIONS.items():
+        made = 0
+        for world, brand in brands:
+            name = brand.latin if kind in ("digit_for_letter", "confusable_letter", "swapped_letters") else brand.name
+            imitation = make(name, rng) if brand.name not in used else None
+            if imitation is None or made == 2:
+                continue
+            used.add(brand.name)
+            made += 1
+            product = world.products[len(planted) % len(world.products)]
+            planted.append((brand.name, ListingView(
+                title=f"{imitation} {product.noun} {product.model_prefix}{200 + len(planted)} 正品", category=world.slug,
+                price=Decimal(str(product.reference_price)) * Decimal("0.8"), specs=dict(product.spec_extra),
+                seller_name="好物优选店")))
+    return genuine[:45], planted
 
 
 def test_a_shop_without_certificate_numbers_flags_look_alikes_not_its_genuine_products():
@@ -163,3 +172,21 @@ def test_eval_titles_reports_bad_lines_and_needs_titles(tmp_path):
     result = CliRunner().invoke(cli, ["eval", "titles", str(good), "--examples", "0"])
     assert result.exit_code == 0, result.output
     assert "false look-alike flags: 0/2" in result.output and "brand recall: 1/1" in result.output
+
+
+def test_a_missing_certificate_decides_only_where_listings_usually_show_one():
+    from matchers.certs import CertificateDisplay
+
+    def listing(market: str, shows: bool) -> ListingView:
+        return ListingView(title="公牛 插座 五孔", category="appliance", brand="公牛", marketplace=market,
+                           specs={"3C证书编号": "2020010707123456"} if shows else {})
+
+    seen = [listing("careful-mall", True)] * 9 + [listing("careful-mall", False)] + [listing("bare-shop", False)] * 10
+    matchers = build_matchers(LISTS, display=CertificateDisplay.build(seen, LISTS.categories))
+    careful = score_listing(listing("careful-mall", False), matchers, LISTS.content_hash)
+    bare = score_listing(listing("bare-shop", False), matchers, LISTS.content_hash)
+    unseen = score_listing(listing("new-site", False), matchers, LISTS.content_hash)
+    assert [(s.name, s.role) for s in careful.signals] == [("cert_missing", "decisive")] and careful.flagged
+    assert "90%" in careful.signals[0].detail
+    assert [(s.name, s.role) for s in bare.signals] == [("cert_missing", "context")] and not bare.flagged
+    assert [s.role for s in unseen.signals] == ["context"] and not unseen.flagged
