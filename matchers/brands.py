@@ -108,15 +108,16 @@ class BrandMatcher:
         """The candidates the model takes for imitations, best per brand, most likely first."""
         best: dict[str, Lookalike] = {}
         for candidate in candidates:
-            if not self.model.could_reach(candidate, context, self.operating_point):
+            judged = self.model.judge(candidate, context, self.operating_point)
+            if judged is None:
                 continue
-            probability, reasons = self.model.assess(candidate, context)
-            probability = round(probability, 3)
+            probability = round(judged[0], 3)
             if probability < self.operating_point:
                 continue
             held = best.get(candidate.name.brand)
             if held is None or probability > held.probability:
-                best[candidate.name.brand] = replace(candidate, probability=probability, reasons=tuple(reasons[:4]))
+                best[candidate.name.brand] = replace(candidate, probability=probability,
+                                                     reasons=tuple(self.model.explained(judged[1])[:4]))
         return sorted(best.values(), key=lambda c: (-c.probability, c.start))
 
     def analyse(self, listing: ListingView) -> BrandFinding:

@@ -278,28 +278,32 @@ class LookalikeModel:
         return self.assess(c, ctx)[1]
 
     def assess(self, c: Lookalike, ctx: Context) -> tuple[float, list[tuple[str, float]]]:
-        """(probability, contributions): the intrinsic features' parts as remembered, the
-        contextual ones computed for this title."""
-        parts = self._intrinsic_parts(c) + [(f.__name__, self.curves[f.__name__].at(f(c, ctx)))
-                                            for f in FEATURES if f.__name__ in CONTEXTUAL and f.__name__ in self.curves]
-        if in_category(c, ctx):
-            parts.append(("category_fits", CATEGORY_FITS))
-        logit = self.intercept + sum(v for _, v in parts)
-        probability = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
-        return probability, sorted(((n, round(v, 2)) for n, v in parts if abs(v) >= 0.005), key=lambda p: -abs(p[1]))
+        """(probability, contributions as shown)."""
+        probability, parts = self.judge(c, ctx, 0.0)  # type: ignore[misc] - nothing is below 0
+        return probability, self.explained(parts)
 
     def probability(self, c: Lookalike, ctx: Context) -> float:
         return self.probability_of(feature_values(c, ctx), in_category(c, ctx))
 
-    def could_reach(self, c: Lookalike, ctx: Context, point: float) -> bool:
-        """Whether the candidate could reach probability `point` with the most favourable title
-        around it: the intrinsic features (remembered per name and window) plus the largest
-        contribution of each contextual one. A window that cannot is not judged further."""
-        intrinsic = sum(v for _, v in self._intrinsic_parts(c))
-        cheap = sum(self.curves[f.__name__].at(f(c, ctx)) for f in CHEAP_CONTEXTUAL if f.__name__ in self.curves)
-        ceiling = (self.intercept + intrinsic + cheap + self._lexical_ceiling
-                   + (CATEGORY_FITS if in_category(c, ctx) else 0.0))
-        return ceiling >= _logit(point)
+    def judge(self, c: Lookalike, ctx: Context, point: float) -> tuple[float, list[tuple[str, float]]] | None:
+        """(probability, contributions) of a candidate, or None when it cannot reach `point` even
+        with the most favourable lexical context: the intrinsic features (remembered per name and
+        window) and the cheap contextual ones first, the lexicon look-ups only for a candidate
+        that may still pass. The same probability as `probability`."""
+        parts = self._intrinsic_parts(c) + [(name, curve.at(f(c, ctx))) for f, name, curve in self._cheap]
+        if in_category(c, ctx):
+            parts.append(("category_fits", CATEGORY_FITS))
+        logit = self.intercept + sum(v for _, v in parts)
+        if logit + self._lexical_ceiling < _logit(point):
+            return None
+        lexical = [(name, curve.at(f(c, ctx))) for f, name, curve in self._lexical]
+        logit += sum(v for _, v in lexical)
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit)))), parts + lexical
+
+    @staticmethod
+    def explained(parts: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        """Contributions as shown: rounded, largest first, zero ones left out."""
+        return sorted(((n, round(v, 2)) for n, v in parts if abs(v) >= 0.005), key=lambda p: -abs(p[1]))
 
     def _intrinsic_parts(self, c: Lookalike) -> list[tuple[str, float]]:
         """The contributions of the features that depend only on the name, the window and their
@@ -310,14 +314,27 @@ class LookalikeModel:
             if len(self._intrinsic) > INTRINSIC_CACHE:
                 self._intrinsic.clear()
             blank = Context("")
-            parts = self._intrinsic[key] = [(f.__name__, self.curves[f.__name__].at(f(c, blank))) for f in FEATURES
-                                            if f.__name__ in self.curves and f.__name__ not in CONTEXTUAL]
+            parts = self._intrinsic[key] = [(name, curve.at(f(c, blank))) for f, name, curve in self._intrinsic_features]
         return list(parts)
 
-    @property
+    @cached_property
+    def _intrinsic_features(self) -> list:
+        return [(f, f.__name__, self.curves[f.__name__]) for f in FEATURES
+                if f.__name__ in self.curves and f.__name__ not in CONTEXTUAL]
+
+    @cached_property
+    def _cheap(self) -> list:
+        return [(f, f.__name__, self.curves[f.__name__]) for f in CHEAP_CONTEXTUAL if f.__name__ in self.curves]
+
+    @cached_property
+    def _lexical(self) -> list:
+        cheap = set(CHEAP_CONTEXTUAL)
+        return [(f, f.__name__, self.curves[f.__name__]) for f in FEATURES
+                if f.__name__ in CONTEXTUAL and f not in cheap and f.__name__ in self.curves]
+
+    @cached_property
     def _lexical_ceiling(self) -> float:
-        cheap = {f.__name__ for f in CHEAP_CONTEXTUAL}
-        return sum(max(self.curves[n].values) for n in CONTEXTUAL - cheap if n in self.curves)
+        return sum(max(curve.values) for _, _, curve in self._lexical)
 
     @property
     def _intrinsic(self) -> dict:
