@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -153,12 +153,23 @@ def _score_batch(sessions: sessionmaker[Session], matchers, watchlists: Watchlis
         if not rows:
             return None
         now = utcnow()
-        # Suspect rows are locked in listing order in every matcher, so two batches that share
-        # listings wait for each other instead of deadlocking.
+        # The batch's listings are locked in listing order in every matcher (then their suspect
+        # rows), so two batches that share listings wait for each other instead of deadlocking;
+        # once a listing is held, a newer snapshot another matcher already scored is visible,
+        # and an older one's verdict is stale: it neither recreates a suspect the newer one
+        # cleared nor clears one the newer one flagged.
+        listing_ids = sorted({snapshot.listing_id for snapshot, *_ in rows})
+        session.execute(select(Listing.id).where(Listing.id.in_(listing_ids)).order_by(Listing.id).with_for_update())
+        newest_scored = dict(session.execute(
+            select(ListingSnapshot.listing_id, func.max(ListingSnapshot.id))
+            .where(ListingSnapshot.listing_id.in_(listing_ids), ListingSnapshot.scored_at.is_not(None))
+            .group_by(ListingSnapshot.listing_id)).all())
         for snapshot, category, phone, marketplace in sorted(rows, key=lambda r: (r[0].listing_id, r[0].id)):
             result = score_listing(view_of(snapshot, category, phone, marketplace), matchers, watchlists.content_hash)
             snapshot.scored_at = now
             batch.scored += 1
+            if newest_scored.get(snapshot.listing_id, 0) > snapshot.id:
+                continue  # a newer snapshot of this listing decided already
             if result.flagged:
                 batch.flagged += 1
                 for signal in result.signals:

@@ -108,3 +108,42 @@ def test_seller_network_from_shop_contacts(sessions):
     shared = matcher.signals(ListingView(title="x", seller_name="甲店", seller_contact="13900000001"))
     assert [s.name for s in shared] == ["seller_network"] and "乙店" in shared[0].detail
     assert matcher.signals(ListingView(title="x", seller_name="丙店", seller_contact="13900000003")) == []
+
+
+def test_an_older_snapshot_scored_after_a_newer_one_changes_nothing(tmp_path):
+    """Matchers running at once may score a listing's snapshots out of order: the older one's
+    verdict must neither recreate a suspect the newer one cleared, nor clear one it flagged."""
+    import dataclasses
+    from decimal import Decimal
+
+    from sqlalchemy import func, select, update
+
+    from crawler.items import ListingItem
+    from crawler.matching import match_new_snapshots
+    from crawler.storage.db import open_database, session_factory
+    from crawler.storage.listings import ListingStore
+    from crawler.storage.models import ListingSnapshot, Suspect
+    from watchlists import load_watchlists
+
+    lists = load_watchlists(None)
+    for older_title, newer_title, flagged in (("美旳 电饭煲 高仿", "美的 电饭煲 4L", False),
+                                              ("美的 电饭煲 4L", "美旳 电饭煲 高仿", True)):
+        sessions = session_factory(open_database(f"sqlite:///{tmp_path / f'race-{flagged}.db'}"))
+        item = ListingItem(marketplace="sandbox-a", listing_key="1", url="http://127.0.0.1/a/item/1.html",
+                           title=older_title, price=Decimal(299), currency="CNY", category="appliance",
+                           seller_key="S1", seller_name="店铺1", specs={})
+        store = ListingStore(sessions)
+        store.save(item, None)
+        store.save(dataclasses.replace(item, title=newer_title), None)
+        with sessions.begin() as session:  # the newer snapshot was scored first, by another matcher
+            older, newer = session.scalars(select(ListingSnapshot).order_by(ListingSnapshot.id)).all()
+            session.execute(update(ListingSnapshot).where(ListingSnapshot.id == older.id).values(scored_at=None))
+            session.execute(update(ListingSnapshot).where(ListingSnapshot.id == newer.id)
+                            .values(scored_at=func.now()))
+            if flagged:
+                session.add(Suspect(listing_id=newer.listing_id, snapshot_id=newer.id, score=0.9, algorithm="x",
+                                    watchlist_hash="x", status="new"))
+        match_new_snapshots(sessions, lists)
+        with sessions() as session:
+            suspects = session.scalars(select(Suspect)).all()
+        assert [s.snapshot_id for s in suspects] == ([newer.id] if flagged else [])
