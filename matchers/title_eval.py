@@ -100,40 +100,22 @@ GLYPH_ALIKE = 0.85  # cosine similarity of rendered glyphs from which two charac
 
 @lru_cache(maxsize=1)
 def _glyph_neighbours() -> dict[str, tuple[str, ...]] | None:
-    """For each common character, the common characters whose rendered glyphs look alike: each
-    drawn in a CJK font at 48 px, scaled to 16x16 grey levels and compared by cosine similarity.
-    Pixels are a measure of shape independent of the stroke orders and decompositions the
-    detector uses. None when no CJK font is installed (make setup installs one)."""
+    """For each common character, the common characters whose glyphs look alike drawn
+    (glyphs.drawn_vectors: cosine similarity from GLYPH_ALIKE), worked out here from the font,
+    not from the detector's shipped table. None when no CJK font is installed (make setup
+    installs one)."""
     import numpy as np  # noqa: PLC0415
-    from PIL import Image, ImageDraw, ImageFont  # noqa: PLC0415
 
-    font_file = _cjk_font()
+    from matchers.glyphs import cjk_font, drawn_vectors  # noqa: PLC0415
+
+    font_file = cjk_font()
     if font_file is None:
         return None
-    font = ImageFont.truetype(font_file, 48, index=0)
     chars = _common_characters()
-    vectors = []
-    for ch in chars:
-        image = Image.new("L", (56, 56), 0)
-        ImageDraw.Draw(image).text((4, -6), ch, font=font, fill=255)
-        vector = np.asarray(image.resize((16, 16), Image.BILINEAR), dtype=np.float32).ravel()
-        vector -= vector.mean()
-        vectors.append(vector / (np.linalg.norm(vector) + 1e-9))
-    matrix = np.stack(vectors)
+    matrix = drawn_vectors(chars, font_file)
     similar = matrix @ matrix.T
     np.fill_diagonal(similar, -1.0)
     return {ch: tuple(chars[j] for j in np.flatnonzero(similar[i] >= GLYPH_ALIKE)) for i, ch in enumerate(chars)}
-
-
-def _cjk_font() -> str | None:
-    import glob  # noqa: PLC0415
-
-    for pattern in ("/usr/share/fonts/**/NotoSansCJK-Regular.tt[cf]", "/usr/share/fonts/**/*CJK*.tt[cf]",
-                    "/usr/share/fonts/**/wqy*.tt[cf]"):
-        found = sorted(glob.glob(pattern, recursive=True))
-        if found:
-            return found[0]
-    return None
 
 
 @lru_cache(maxsize=8192)
