@@ -1,13 +1,14 @@
-"""Is a candidate window an imitation of the watchlist name it resembles? A logistic model over
-small named features, with weights learned from labelled data.
+"""Is a candidate window an imitation of the watchlist name it resembles? An additive model over
+small named features, learned from labelled data.
 
 The alignment (lookalike.py) says how close a title window is to a name; these features say
 what kind of closeness it is and what the window is in its title: a homophone, a character of
 almost the same strokes, a digit for a letter (imitations), or an unrelated character, an
 ordinary word of the language, a stretch cut out of a longer word (coincidences). Each feature
-is a function of (candidate, context) with a docstring; `LookalikeModel` holds one weight per
-feature by name, the intercept and the operating point, learned by `fit` and stored in
-`weights/lookalike.json` with what they were learned from (docs/MATCHING.md has the command).
+is a function of (candidate, context) with a docstring; `LookalikeModel` holds one learned
+curve per feature (its contribution to the log-odds by value), the intercept and the operating
+point, learned by `fit` and stored in `weights/lookalike.json` with what they were learned from
+(docs/MATCHING.md has the command).
 """
 
 from __future__ import annotations
