@@ -284,7 +284,7 @@ class LookalikeModel:
         return probability, self.explained(parts)
 
     def probability(self, c: Lookalike, ctx: Context) -> float:
-        return self.probability_of(feature_values(c, ctx), in_category(c, ctx))
+        return self.judge(c, ctx, 0.0)[0]  # type: ignore[index] - nothing is below 0
 
     def judge(self, c: Lookalike, ctx: Context, point: float) -> tuple[float, list[tuple[str, float]]] | None:
         """(probability, contributions) of a candidate, or None when it cannot reach `point` even
