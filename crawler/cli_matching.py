@@ -67,7 +67,8 @@ def _records(lines: Iterator[str]) -> Iterator[tuple[int, dict | None, str | Non
 def check(jsonl: Path | None, title: str | None, brand: str | None, category: str | None, price: str | None,
           watchlists_dir: Path | None) -> None:
     """Score listings and print one JSON object per listing: score, flagged, brand, brands, fits,
-    lookalike_of, decided_by, signals (each decisive or context), algorithm, watchlist_hash.
+    words (listed names read as ordinary words: 小米 in 小米粥), lookalike_of, decided_by, signals
+    (each decisive or context), algorithm, watchlist_hash.
 
     A listing is flagged when its score reaches 0.5 and at least one signal is decisive; context
     signals (a missing certificate number, a shared phone, a weak risk term) never flag alone.
@@ -102,7 +103,8 @@ def check(jsonl: Path | None, title: str | None, brand: str | None, category: st
         result = score_listing(view, matchers, lists.content_hash)
         click.echo(json.dumps({
             "url": record.get("url"), "score": result.score, "flagged": result.flagged, "brand": result.brand,
-            "brands": list(result.brands), "fits": list(result.fits), "lookalike_of": result.lookalike_of,
+            "brands": list(result.brands), "fits": list(result.fits),
+            "words": list(result.words), "lookalike_of": result.lookalike_of,
             "decided_by": list(result.decided_by),
             "signals": [{"name": s.name, "role": s.role, "weight": s.weight, "detail": s.detail,
                          "listing_value": s.listing_value, "watchlist_value": s.watchlist_value}
@@ -241,6 +243,8 @@ def eval_titles(file: Path, brands_from: tuple[Path, ...], operating_point: floa
     click.echo(f"false look-alike flags: {report.flagged}/{report.titles} = {report.false_rate:.2%} of genuine titles")
     click.echo(f"brand recall: {report.recognised}/{report.marked} = {report.brand_recall:.3f} "
                f"(as the listing's own brand, not what it fits: {report.own / max(1, report.marked):.3f})")
+    click.echo(f"own brands the marks leave out: {report.unmarked}/{report.named} = {report.unmarked_rate:.2%}; "
+               f"names read as ordinary words: {report.words} ({report.word_marked} of them marked)")
     kinds = [k for k in IMITATIONS if report.imitations[k]]
     for kind in kinds:
         click.echo(f"imitations caught, {kind}: {report.caught[kind]}/{report.imitations[kind]} = {report.recall(kind):.3f}")
@@ -283,7 +287,8 @@ def fit_lookalikes(file: Path, brands_from: tuple[Path, ...], out: Path | None, 
     """
     from matchers.lookalike import normalise
     from matchers.lookalike_model import WEIGHTS
-    from matchers.lookalike_training import TARGET_FALSE_RATE, train, write_model
+    from matchers.additive import write_model
+    from matchers.lookalike_training import TARGET_FALSE_RATE, train
     from matchers.title_eval import matcher_for
 
     titles, names = _title_sets(file, brands_from)
@@ -299,6 +304,49 @@ def fit_lookalikes(file: Path, brands_from: tuple[Path, ...], out: Path | None, 
                f"{info['genuine_titles']} genuine and {info['imitation_titles']} imitation titles; operating point "
                f"{info['threshold']:.4f} (out of fold: false flags {info['false_rate']:.2%}, "
                f"imitations caught {info['recall']:.3f}); written to {path}")
+
+
+@evaluate.command("fit-mentions", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--brands-from", "brands_from", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="More labelled titles whose marked brands join the watchlist (repeatable).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the model (default: the shipped matchers/weights/mentions.json).")
+@click.option("--target", type=click.FloatRange(0.0, 0.5), default=None,
+              help="Largest out-of-fold share of marked brands' mentions dropped (default 0.005).")
+@click.option("--version", "version", default="1", show_default=True, help="Model version.")
+@friendly_errors
+def fit_mentions(file: Path, brands_from: tuple[Path, ...], out: Path | None, target: float | None,
+                 version: str) -> None:
+    """Learn the brand-mention model: which exact mentions of a listed name are the brand and
+    which an ordinary word (小米 in 小米粥), from titles with their brands marked.
+
+    A mention of a brand the title's marks include is a brand mention; of a listed name they
+    leave out, a word. The operating point is the highest threshold whose out-of-fold share
+    of marked mentions dropped is at most --target. Measure on other titles with `lijian eval titles`.
+
+    \b
+    Example:
+      lijian eval fit-mentions ../shared/corpus/taobao-titles/train.jsonl \\
+          --brands-from ../shared/corpus/taobao-titles/dev.jsonl
+    """
+    from matchers.additive import write_model
+    from matchers.mention_model import WEIGHTS
+    from matchers.mention_training import TARGET_LOSS, train
+    from matchers.title_eval import matcher_for
+
+    titles, names = _title_sets(file, brands_from)
+    try:
+        model, info = train(matcher_for(names), titles, version, f"{file.name}: {len(titles)} titles, {len(names)} brands",
+                            TARGET_LOSS if target is None else target)
+    except ValueError as exc:
+        raise UserError(f"{file.name}: {exc}") from None
+    path = out or WEIGHTS
+    write_model(model, path)
+    click.echo(f"{model.slug}: {info['rows']} mentions ({info['marked']} of marked brands) in {info['titles']} "
+               f"titles; operating point {info['threshold']:.4f} (out of fold: marked mentions dropped "
+               f"{info['lost']:.2%}, other mentions read as words {info['words_dropped']:.2%}); written to {path}")
 
 
 @evaluate.command("pairs", context_settings=CONTEXT)

@@ -65,6 +65,7 @@ class MatchResult:
     watchlist_hash: str
     brands: tuple[str, ...] = ()  # every brand the listing names as its own
     fits: tuple[str, ...] = ()  # brands it names as what it fits (适用于华为)
+    words: tuple[str, ...] = ()  # watchlist names it writes only as ordinary words (小米 in 小米粥)
 
     @property
     def decided_by(self) -> tuple[str, ...]:

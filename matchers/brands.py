@@ -15,6 +15,8 @@ from matchers import fitment
 from matchers.base import ListingView, Signal
 from matchers.lookalike import BrandIndex, Lookalike, Name, normalise, separators
 from matchers.lookalike_model import LABELS, Context, LookalikeModel, load_model
+from matchers.mention_model import MentionModel, Spot, TitleSpots
+from matchers.mention_model import load_model as load_mention_model
 from watchlists import Brand, LegitimateContext
 
 CONTEXT_REACH = 8  # characters after 适用于/兼容 … that name the fitted product, not the maker
@@ -33,6 +35,7 @@ class BrandFinding:
     source: str = ""  # where it was found: 品牌字段 (brand field) or 标题 (title)
     brands: tuple[str, ...] = ()  # every brand the listing names as its own, in title order
     fits: tuple[str, ...] = ()  # brands named as what the product fits (适用于华为, 华为畅享9手机壳)
+    words: tuple[str, ...] = ()  # names written in the title as ordinary words, not as the brand (小米 in 小米粥)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class TitleReading:
     fits: tuple[str, ...]
     candidates: list[Lookalike]
     context: Context  # what the look-alike model is told about the title
+    words: tuple[str, ...] = ()  # names the mention model read as ordinary words
 
 
 def _index_names(brands: list[Brand]) -> list[Name]:
@@ -59,12 +63,21 @@ class BrandMatcher:
     slug = "brand"
 
     def __init__(self, brands: list[Brand], contexts: list[LegitimateContext] | tuple = (),
-                 model: LookalikeModel | None = None, operating_point: float | None = None) -> None:
+                 model: LookalikeModel | None = None, operating_point: float | None = None,
+                 mention_model: MentionModel | None = None) -> None:
         self.index = BrandIndex(_index_names(brands))
         self.by_text = {n.text: n for n in self.index.names}
         self.contexts = [(normalise(c.phrase), tuple(c.categories)) for c in contexts if normalise(c.phrase)]
         self.model = model or load_model()
         self.operating_point = self.model.threshold if operating_point is None else operating_point
+        self._mention_model = mention_model
+
+    @property
+    def mention_model(self) -> MentionModel:
+        """Read on first use: training the mention model needs spots() before any model exists."""
+        if self._mention_model is None:
+            self._mention_model = load_mention_model()
+        return self._mention_model
 
     def _fitment_spans(self, title: str, category: str | None) -> list[tuple[int, int]]:
         """Stretches of the title that name what a part fits (适用于大众), by the legitimate-context phrases."""
@@ -132,18 +145,36 @@ class BrandMatcher:
                 return BrandFinding(None, imitation, "品牌字段")
         reading = self.read_title(listing)
         found = self.judge(reading.candidates, reading.context) if reading.candidates else []
-        return BrandFinding(reading.brand, found[0] if found else None, "标题", reading.brands, reading.fits)
+        return BrandFinding(reading.brand, found[0] if found else None, "标题", reading.brands, reading.fits,
+                            reading.words)
 
-    def read_title(self, listing: ListingView) -> TitleReading:
-        """The brands a title names as its own, those it names as what it fits, and the windows
-        that may imitate another brand (not judged yet)."""
-        title = normalise(listing.title)
-        all_mentions = self.index.mentions(title)
-        spans = [(m.start, m.end, m.name.brand) for m in all_mentions]
+    def spots(self, listing: ListingView, title: str | None = None) -> TitleSpots:
+        """Every exact mention of a watchlist name in the title (Chinese by substring, Latin by
+        whole word), before the mention model has judged any."""
+        title = normalise(listing.title) if title is None else title
+        found = [Spot(m.name, m.start, m.end) for m in self.index.mentions(title)]
         for word, name in self.index.latin_mentions(listing.title):
             start = title.find(word)
             if start >= 0:
-                spans.append((start, start + len(word), name.brand))
+                found.append(Spot(name, start, start + len(word), latin=True))
+        return TitleSpots(title, tuple(found), separators(listing.title, title) if found else frozenset(),
+                          listing.category)
+
+    def read_title(self, listing: ListingView) -> TitleReading:
+        """The brands a title names as its own, those it names as what it fits, the names it
+        writes only as ordinary words, and the windows that may imitate another brand (not judged yet)."""
+        title = normalise(listing.title)
+        spots = self.spots(listing, title)
+        spans, rejected = [], []
+        judge = self.mention_model.judge
+        for spot in spots.spots:
+            if judge(spot, spots)[0]:
+                spans.append((spot.start, spot.end, spot.name.brand))
+            else:
+                rejected.append(spot)
+        # A name inside a longer name taken for its brand (阿迪 in 阿迪达斯) is part of it, not a word.
+        words = [r.name.shown for r in rejected
+                 if not any(s <= r.start and r.end <= e and e - s > r.end - r.start for s, e, _ in spans)]
         # A brand named after 适用于 is the vehicle the part fits: neither the claim nor an imitation.
         phrases = self._fitment_spans(title, listing.category)
         fitted = fitment.fitted_spans(title, spans)
@@ -153,13 +184,14 @@ class BrandMatcher:
         fits = tuple(dict.fromkeys(b for s, e, b in sorted(spans) if (s, e) in fitted and b not in brands))
         named = max(own, key=lambda m: (m[1] - m[0], -m[0]))[2] if own else None
         # Imitations are searched after fitment phrases too: 适用哀普生 硒鼓 misspells the device
-        # to slip past a trademark filter.
-        covered = [(m.start, m.end) for m in all_mentions]
+        # to slip past a trademark filter. An exact name read as a word still covers its window.
+        covered = [(s.start, s.end) for s in spots.spots if not s.latin]
         candidates = [c for c in self.index.candidates(title, listing.title, covered, listing.category)
                       if c.name.brand != named and c.name.brand not in fits and c.text not in self.by_text]
+        seps = spots.separators if spots.spots else separators(listing.title, title) if candidates else frozenset()
         return TitleReading(title, named, brands, fits, candidates,
-                            Context(title, bool(brands), separators(listing.title, title) if candidates else frozenset(),
-                                    listing.category))
+                            Context(title, bool(brands), seps, listing.category),
+                            tuple(dict.fromkeys(w for w in words if w not in brands)))
 
     def brand_named(self, listing: ListingView) -> str | None:
         return self.analyse(listing).brand

@@ -14,14 +14,15 @@ point, learned by `fit` and stored in `weights/lookalike.json` with what they we
 from __future__ import annotations
 
 import json
-import math
-from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import ClassVar
 
 from matchers import lexicon
+from matchers.additive import AdditiveModel, sigmoid
+from matchers.additive import logit as to_logit
 from matchers.chars import glyph_similarity, is_han, shape_similarity, stroke_similarity, syllable
 from matchers.glyphs import drawn_similarity
 from matchers.lookalike import Lookalike
@@ -243,36 +244,21 @@ def in_category(c: Lookalike, ctx: Context) -> bool:
 
 
 @dataclass(frozen=True)
-class Curve:
-    """A feature's learned contribution to the log-odds as a step function of its value: from
-    each of `steps` up to the next, `values` (so a feature's effect is read off one table)."""
+class LookalikeModel(AdditiveModel):
+    """The look-alike model: an additive model over FEATURES (additive.py), learned by boosting
+    single-feature trees, so every decision splits exactly into per-feature contributions, and
+    the operating point."""
 
-    steps: tuple[float, ...]
-    values: tuple[float, ...]
-
-    def at(self, x: float) -> float:
-        return self.values[max(0, bisect_right(self.steps, x) - 1)] if self.steps else 0.0
-
-
-@dataclass(frozen=True)
-class LookalikeModel:
-    """An additive model: log-odds = intercept + one learned curve per feature (a generalised
-    additive model, learned by boosting single-feature trees), so every decision splits exactly
-    into per-feature contributions, and the operating point."""
-
-    curves: dict[str, Curve]
-    intercept: float
-    threshold: float  # the operating point: a candidate at or above this probability is a look-alike
-    version: str
-    trained_on: str = ""
-
-    @property
-    def slug(self) -> str:
-        return f"{SLUG}-v{self.version}"
+    SLUG: ClassVar[str] = SLUG
+    FEATURES: ClassVar[tuple] = FEATURES  # the module's feature functions above
 
     def _parts(self, values: Sequence[float], in_category: bool = False) -> list[tuple[str, float]]:
-        parts = [(name, self.curves[name].at(v)) for name, v in zip(FEATURE_NAMES, values) if name in self.curves]
+        parts = super()._parts(values)
         return parts + [("category_fits", CATEGORY_FITS)] if in_category else parts
+
+    def probability_of(self, values: Sequence[float], in_category: bool = False) -> float:
+        """The probability for feature values in FEATURES order."""
+        return sigmoid(self.intercept + sum(v for _, v in self._parts(values, in_category)))
 
     def contributions(self, c: Lookalike, ctx: Context) -> list[tuple[str, float]]:
         """Each feature's share of the log-odds, largest first (zero ones left out)."""
@@ -295,16 +281,11 @@ class LookalikeModel:
         if in_category(c, ctx):
             parts.append(("category_fits", CATEGORY_FITS))
         logit = self.intercept + sum(v for _, v in parts)
-        if logit + self._lexical_ceiling < _logit(point):
+        if logit + self._lexical_ceiling < to_logit(point):
             return None
         lexical = [(name, curve.at(f(c, ctx))) for f, name, curve in self._lexical]
         logit += sum(v for _, v in lexical)
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit)))), parts + lexical
-
-    @staticmethod
-    def explained(parts: list[tuple[str, float]]) -> list[tuple[str, float]]:
-        """Contributions as shown: rounded, largest first, zero ones left out."""
-        return sorted(((n, round(v, 2)) for n, v in parts if abs(v) >= 0.005), key=lambda p: -abs(p[1]))
+        return sigmoid(logit), parts + lexical
 
     def _intrinsic_parts(self, c: Lookalike) -> list[tuple[str, float]]:
         """The contributions of the features that depend only on the name, the window and their
@@ -341,38 +322,8 @@ class LookalikeModel:
     def _intrinsic(self) -> dict:
         return _INTRINSIC.setdefault(id(self), {})
 
-    def probability_of(self, values: Sequence[float], in_category: bool = False) -> float:
-        """The probability for feature values in FEATURES order."""
-        logit = self.intercept + sum(v for _, v in self._parts(values, in_category))
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
-
-    def to_json(self) -> dict:
-        return {"slug": SLUG, "version": self.version, "trained_on": self.trained_on, "intercept": self.intercept,
-                "threshold": self.threshold,
-                "features": {f.__name__: (f.__doc__ or "").strip() for f in FEATURES},
-                "curves": {name: {"steps": list(c.steps), "values": list(c.values)} for name, c in self.curves.items()}}
-
-    @classmethod
-    def from_json(cls, data: dict) -> LookalikeModel:
-        unknown = set(data["curves"]) - set(FEATURE_NAMES)
-        if unknown:
-            raise ValueError(f"look-alike model names unknown features: {', '.join(sorted(unknown))}")
-        curves = {}
-        for name, curve in data["curves"].items():
-            steps, values = tuple(map(float, curve["steps"])), tuple(map(float, curve["values"]))
-            if len(steps) != len(values) or list(steps) != sorted(steps):
-                raise ValueError(f"look-alike model: the curve of {name} is not a sorted step table")
-            curves[name] = Curve(steps, values)
-        return cls(curves, float(data["intercept"]), float(data["threshold"]), str(data["version"]),
-                   str(data.get("trained_on", "")))
-
 
 _INTRINSIC: dict[int, dict] = {}  # per model: intrinsic log-odds by (name, window, alignment, in the title)
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-9), 1 - 1e-9)
-    return math.log(p / (1 - p))
 
 
 @lru_cache(maxsize=4)
@@ -382,37 +333,4 @@ def load_model(path: Path = WEIGHTS) -> LookalikeModel:
 
 def fit(rows: Sequence[Sequence[float]], labels: Sequence[int], version: str, trained_on: str,
         threshold: float = 0.5) -> LookalikeModel:
-    """Curves by gradient boosting (scikit-learn) with every tree on one feature (interaction
-    constraints), which makes the learned function a sum of one curve per feature; each curve
-    is then read off the fitted model on the training values of its feature."""
-    import numpy as np  # noqa: PLC0415 - only when training
-    from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: PLC0415
-
-    if len(set(labels)) < 2:
-        raise ValueError("training needs both imitations and genuine candidates")
-    x, y = np.asarray(rows, dtype=float), np.asarray(labels)
-    model = HistGradientBoostingClassifier(max_iter=500, learning_rate=0.1, max_leaf_nodes=8, random_state=0,
-                                           interaction_cst=[[i] for i in range(x.shape[1])])
-    model.fit(x, y)
-    base = x.min(axis=0)
-    at_base = float(model.decision_function(base[None, :])[0])
-    curves = {}
-    for i, name in enumerate(FEATURE_NAMES):
-        grid = np.unique(x[:, i])
-        probe = np.tile(base, (len(grid), 1))
-        probe[:, i] = grid
-        effect = model.decision_function(probe) - at_base
-        steps, values = [], []
-        for point, value in zip(grid, effect):
-            if not values or abs(value - values[-1]) > 1e-4:
-                steps.append(float(point))
-                values.append(round(float(value), 4))
-        if len(values) > 1 or abs(values[0]) > 1e-4:
-            curves[name] = Curve(tuple(steps), tuple(values))
-    fitted = LookalikeModel(curves, round(at_base, 4), threshold, version, trained_on)
-    # The curves must reproduce the boosted model; they are what is shipped and explained.
-    sample = x[:: max(1, len(x) // 2000)]
-    gap = max(abs(fitted.probability_of(r) - p) for r, p in zip(sample, model.predict_proba(sample)[:, 1]))
-    if gap > 0.01:
-        raise ValueError(f"look-alike curves differ from the fitted model by {gap:.3f}")
-    return fitted
+    return LookalikeModel.fit(rows, labels, version, trained_on, threshold)

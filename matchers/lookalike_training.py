@@ -100,10 +100,3 @@ def train(matcher, titles: list[LabelledTitle], listed: set[str], version: str, 
     model = fit(data.rows, data.labels, version, trained_on, threshold)
     return model, {"rows": len(data.rows), "positives": sum(data.labels), "genuine_titles": data.genuine_titles,
                    "imitation_titles": data.imitation_titles, "threshold": threshold, **out_of_fold}
-
-
-def write_model(model: LookalikeModel, path) -> None:
-    import json  # noqa: PLC0415
-    from pathlib import Path  # noqa: PLC0415
-
-    Path(path).write_text(json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -12,8 +12,8 @@ from matchers.prices import PriceCohorts, PriceMatcher
 from matchers.sellers import SellerMatcher, SellerNetworkMatcher, SellerNetworks
 from watchlists import Watchlists
 
-# Stable slug and version of the scoring logic; stored with every suspect (the look-alike
-# model's own slug and version are appended: lookalike_model.py).
+# Stable slug and version of the scoring logic; stored with every suspect (the look-alike and
+# brand-mention models' own slugs and versions are appended: lookalike_model.py, mention_model.py).
 ALGORITHM = "lijian-basic-v3"
 DEFAULT_THRESHOLD = 0.5
 # Weak signals are context: shown with a suspect's other reasons, never enough on their own.
@@ -32,7 +32,8 @@ def is_context(signal: Signal) -> bool:
 
 def algorithm_slug(matchers: list[Matcher]) -> str:
     brand = next((m for m in matchers if isinstance(m, BrandMatcher)), None)
-    return f"{ALGORITHM}+{brand.model.slug}" if brand is not None else ALGORITHM
+    return f"{ALGORITHM}+{brand.model.slug}+{brand.mention_model.slug}" if brand is not None else ALGORITHM
+
 
 def build_matchers(watchlists: Watchlists, cohorts: PriceCohorts | None = None,
                    networks: SellerNetworks | None = None, display: CertificateDisplay | None = None) -> list[Matcher]:
@@ -51,10 +52,11 @@ def score_listing(listing: ListingView, matchers: list[Matcher], watchlist_hash:
     brand = lookalike_of = None
     brands: tuple[str, ...] = ()
     fits: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()
     for matcher in matchers:
         if isinstance(matcher, BrandMatcher):
             finding = matcher.analyse(listing)
-            brand, brands, fits = finding.brand, finding.brands, finding.fits
+            brand, brands, fits, words = finding.brand, finding.brands, finding.fits, finding.words
             lookalike_of = finding.lookalike.name.brand if finding.lookalike else None
             signals.extend(matcher.signals_of(finding))
         elif isinstance(matcher, PriceMatcher):
@@ -69,4 +71,4 @@ def score_listing(listing: ListingView, matchers: list[Matcher], watchlist_hash:
     decisive = any(not s.context for s in signals)
     return MatchResult(score=score, flagged=decisive and score >= threshold, signals=tuple(signals), brand=brand,
                        lookalike_of=lookalike_of, algorithm=algorithm_slug(matchers), watchlist_hash=watchlist_hash,
-                       brands=brands, fits=fits)
+                       brands=brands, fits=fits, words=words)

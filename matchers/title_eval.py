@@ -229,6 +229,10 @@ class TitleReport:
     marked: int = 0  # marked brands on the list
     recognised: int = 0  # ... that the title was found to name (own or fitted)
     own: int = 0  # ... found as the listing's own brand
+    named: int = 0  # brands found as a title's own
+    unmarked: int = 0  # ... that the title's marks do not include (小米 in 小米粥 taken for the brand)
+    words: int = 0  # listed names read as ordinary words (the mention model)
+    word_marked: int = 0  # ... that were a marked brand after all
     imitations: Counter = field(default_factory=Counter)
     caught: Counter = field(default_factory=Counter)
     false_examples: list[str] = field(default_factory=list)
@@ -240,6 +244,11 @@ class TitleReport:
     @property
     def false_rate(self) -> float:
         return self.flagged / self.titles if self.titles else 0.0
+
+    @property
+    def unmarked_rate(self) -> float:
+        """Of the brands found as a title's own, the share its marks do not include."""
+        return self.unmarked / self.named if self.named else 0.0
 
     @property
     def brand_recall(self) -> float:
@@ -291,6 +300,12 @@ def evaluate(matcher, titles: list[LabelledTitle], listed: set[str], operating_p
                 report.false_examples.append(f"{item.title} → “{look.text}” ~ {look.name.shown} ({probability:.2f})")
         named = {normalise(b) for b in (*finding.brands, *finding.fits)}
         own = {normalise(b) for b in finding.brands}
+        marks = {normalise(b) for b in item.brands}
+        report.named += len(own)
+        report.unmarked += len(own - marks)
+        words = {normalise(w) for w in finding.words}
+        report.words += len(words)
+        report.word_marked += len(words & marks)
         for brand in {normalise(b) for b in item.brands} & listed:
             report.marked += 1
             report.recognised += brand in named

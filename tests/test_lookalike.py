@@ -136,8 +136,10 @@ def test_brand_named_after_a_fitment_phrase_is_not_the_claim_nor_an_imitation():
     from watchlists import LegitimateContext
 
     contexts = [LegitimateContext(phrase="适用于", categories=["auto_parts"])]
-    matcher = BrandMatcher([Brand(name="大众", categories=["auto_parts"]), Brand(name="曼牌", categories=["auto_parts"])],
-                           contexts)
+    # 大众 sells in both categories here: in a category it does not sell in, the common word 大众
+    # would be read as the word (test_flag_precision), which is not what this test is about.
+    matcher = BrandMatcher([Brand(name="大众", categories=["auto_parts", "appliance"]),
+                            Brand(name="曼牌", categories=["auto_parts"])], contexts)
     fits = find("机油滤芯 适用于大众朗逸", "auto_parts", matcher=matcher)
     assert fits.brand is None and fits.lookalike is None
     near = find("机油滤芯 适用于大从朗逸", "auto_parts", matcher=matcher)

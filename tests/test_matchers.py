@@ -85,7 +85,7 @@ def test_missing_mandatory_certification_is_flagged_and_optional_is_not():
 
 def test_result_records_algorithm_and_watchlist_version():
     result = score("美旳 电饭煲", "美旳", "appliance", GOOD_CCC)
-    assert result.algorithm.startswith(ALGORITHM + "+lookalike-gam-v") and result.watchlist_hash == WATCHLISTS.content_hash
+    assert result.algorithm.startswith(ALGORITHM + "+lookalike-gam-v") and "+mention-gam-v" in result.algorithm and result.watchlist_hash == WATCHLISTS.content_hash
     assert 0 < result.score <= 1
 
 
