@@ -6,28 +6,72 @@ never an imitation of the brand it happens to resemble. Words and their frequenc
 wordfreq's large Chinese list (about 335,000 words counted in Wikipedia, subtitles, news, web
 text and social media, segmented by jieba; data CC BY-SA 4.0, code Apache-2.0), shipped inside
 the wordfreq package: nothing is downloaded. It knows today's shop vocabulary (美白, 低卡,
-包包) that older dictionaries lack. The list is read on first use (about 0.2 s), so commands
-that never meet a look-alike candidate do not pay for it.
+包包) that older dictionaries lack. The list is read on first use, so commands that never meet
+a brand name or a look-alike candidate do not pay for it. Building it from wordfreq's packed
+file takes about half a second; with a cache folder (`configure`, which the commands call with
+their LIJIAN_CACHE folder) the built list is kept there in marshal form and read back in about
+a third of that.
 """
 
 from __future__ import annotations
 
+import marshal
 import math
+import os
+import tempfile
 from functools import lru_cache
+from pathlib import Path
 
 _FREQUENCIES: dict[str, float] | None = None
+_CACHE_DIR: Path | None = None
+CACHE_FORMAT = 1
 _LONGEST = 6  # words longer than this are not looked for across a window's edge
 SEGMENT_CACHE = 4096
 PER = 1e9  # frequencies are kept per billion words: log10 of it is wordfreq's Zipf scale
 
 
+def configure(cache_dir: Path | None) -> None:
+    """Keep the built word list in `cache_dir` (None: build it from wordfreq in every process)."""
+    global _CACHE_DIR
+    _CACHE_DIR = Path(cache_dir) if cache_dir else None
+
+
+def _cache_file() -> Path | None:
+    if _CACHE_DIR is None:
+        return None
+    from importlib.metadata import version  # noqa: PLC0415
+
+    return _CACHE_DIR / f"words-zh-v{CACHE_FORMAT}-wordfreq-{version('wordfreq')}.marshal"
+
+
+def _built() -> dict[str, float]:
+    from wordfreq import get_frequency_dict  # noqa: PLC0415
+
+    return {w: f * PER for w, f in get_frequency_dict("zh", wordlist="large").items() if len(w) <= _LONGEST}
+
+
 def _frequencies() -> dict[str, float]:
     global _FREQUENCIES
     if _FREQUENCIES is None:
-        from wordfreq import get_frequency_dict  # noqa: PLC0415
-
-        _FREQUENCIES = {w: f * PER for w, f in get_frequency_dict("zh", wordlist="large").items()
-                        if len(w) <= _LONGEST}
+        cached = _cache_file()
+        if cached is not None:
+            try:
+                words = marshal.loads(cached.read_bytes())
+                if isinstance(words, dict) and words:
+                    _FREQUENCIES = words
+                    return words
+            except (OSError, EOFError, ValueError, TypeError):
+                pass  # absent, unreadable or cut short: built again below and rewritten
+        _FREQUENCIES = _built()
+        if cached is not None:
+            try:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile(dir=cached.parent, prefix=cached.name, suffix=".tmp",
+                                                 delete=False) as out:
+                    out.write(marshal.dumps(_FREQUENCIES))
+                os.replace(out.name, cached)
+            except OSError:
+                pass  # a read-only cache folder only costs the next process the build
     return _FREQUENCIES
 
 

@@ -257,3 +257,25 @@ def test_a_missing_certificate_decides_only_where_listings_usually_show_one():
     assert "90%" in careful.signals[0].detail
     assert [(s.name, s.role) for s in bare.signals] == [("cert_missing", "context")] and not bare.flagged
     assert [s.role for s in unseen.signals] == ["context"] and not unseen.flagged
+
+
+def test_the_word_list_is_kept_in_the_cache_folder_and_read_back(tmp_path, monkeypatch):
+    from matchers import lexicon
+
+    monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
+    monkeypatch.setattr(lexicon, "_CACHE_DIR", None)
+    built = lexicon._frequencies()
+    lexicon.configure(tmp_path)
+    monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
+    assert lexicon._frequencies() == built  # built again, and written
+    (cached,) = tmp_path.glob("words-zh-*.marshal")
+    monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
+    monkeypatch.setattr(lexicon, "_built", lambda: pytest.fail("the cached list was not used"))
+    assert lexicon._frequencies() == built and lexicon.word_count("广告") > 0
+    cached.write_bytes(cached.read_bytes()[:1000])  # cut short: rebuilt, not an error
+    monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
+    monkeypatch.undo()
+    monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
+    lexicon.configure(tmp_path)
+    assert lexicon._frequencies() == built
+    lexicon.configure(None)
