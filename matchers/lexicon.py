@@ -44,6 +44,16 @@ def _cache_file() -> Path | None:
     return _CACHE_DIR / f"words-zh-v{CACHE_FORMAT}-wordfreq-{version('wordfreq')}.marshal"
 
 
+def _ours(path: Path) -> bool:
+    """Read a cache file only if this user wrote it and nobody else may change it: marshal data
+    is trusted input, so a file dropped into a shared folder is rebuilt over, never read."""
+    try:
+        info = path.stat()
+    except OSError:
+        return False
+    return (not hasattr(os, "getuid") or info.st_uid == os.getuid()) and not info.st_mode & 0o022
+
+
 def _built() -> dict[str, float]:
     from wordfreq import get_frequency_dict  # noqa: PLC0415
 
@@ -54,7 +64,7 @@ def _frequencies() -> dict[str, float]:
     global _FREQUENCIES
     if _FREQUENCIES is None:
         cached = _cache_file()
-        if cached is not None:
+        if cached is not None and _ours(cached):
             try:
                 words = marshal.loads(cached.read_bytes())
                 if isinstance(words, dict) and words:

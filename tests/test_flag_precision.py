@@ -272,7 +272,11 @@ def test_the_word_list_is_kept_in_the_cache_folder_and_read_back(tmp_path, monke
     monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
     monkeypatch.setattr(lexicon, "_built", lambda: pytest.fail("the cached list was not used"))
     assert lexicon._frequencies() == built and lexicon.word_count("广告") > 0
-    cached.write_bytes(cached.read_bytes()[:1000])  # cut short: rebuilt, not an error
+    cached.chmod(0o666)  # writable by anyone: not trusted, rebuilt over
+    monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
+    monkeypatch.setattr(lexicon, "_built", lambda: {"广告": 1.0})
+    assert lexicon._frequencies() == {"广告": 1.0} and (cached.stat().st_mode & 0o022) == 0
+    cached.write_bytes(cached.read_bytes()[:10])  # cut short: rebuilt, not an error
     monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
     monkeypatch.undo()
     monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
