@@ -152,11 +152,11 @@ class BrandMatcher:
         """Every exact mention of a watchlist name in the title (Chinese by substring, Latin by
         whole word), before the mention model has judged any."""
         title = normalise(listing.title) if title is None else title
-        found = [Spot(m.name, m.start, m.end) for m in self.index.mentions(title)]
+        found = self.index.mentions(title)
         for word, name in self.index.latin_mentions(listing.title):
             start = title.find(word)
             if start >= 0:
-                found.append(Spot(name, start, start + len(word), latin=True))
+                found.append(Spot(name, start, start + len(word), True))
         return TitleSpots(title, tuple(found), separators(listing.title, title) if found else frozenset(),
                           listing.category)
 

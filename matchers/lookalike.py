@@ -24,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from heapq import heappop, heappush
+from typing import NamedTuple
 
 import ahocorasick
 import opencc
@@ -49,8 +50,10 @@ UNRELATED_PENALTY = 0.5  # added to a Chinese substitution by a character that i
 ALIKE = 0.5  # character similarity from which a substitution is an imitation
 # A window aligned with a name at this similarity or better is a candidate for the look-alike
 # model (lookalike_model.py), which decides from it and the window's context. (Trained from
-# 0.5, the model accepted no window under 0.75 on the development titles and their imitations.)
-GENERATION_FLOOR = 0.7
+# 0.5, the model accepted no window under 0.75 on the development titles and their imitations;
+# 0.7 and 0.75 give the same flags on train.jsonl, dev.jsonl and knockoffs-dev.tsv, and 0.75
+# abandons more alignments early.)
+GENERATION_FLOOR = 0.75
 # A two-character name with a changed character keeps only half of itself: the change must be
 # truly alike (a homophone 0.7, alike as drawn, 旳/的 0.75) or a radical swap (radical_swap) to
 # be worth judging: other loosely alike pairs (a shared component, 0.5) are other words.
@@ -155,11 +158,13 @@ class Name:
         return self.text.isascii()
 
 
-@dataclass(frozen=True)
-class Mention:
+class Mention(NamedTuple):
+    """A watchlist name written exactly in a text (a tuple: titles hold many, made per title)."""
+
     name: Name
     start: int
-    end: int  # span in the normalised text
+    end: int  # span in the normalised text (a Latin name: its first whole-word place)
+    latin: bool = False  # written in Latin letters: a Latin name, or a Chinese name's pinyin (GELI: 格力)
 
 
 @dataclass(frozen=True)
@@ -627,7 +632,7 @@ class BrandIndex:
         for a, b in zip(name, window):
             # Alike characters share a key (a component, the syllable): a set test before
             # the similarity, which is costly the first time a pair is seen.
-            if a != b and (not loose_keys(a) & loose_keys(b)
+            if a != b and (loose_keys(a).isdisjoint(loose_keys(b))
                            or char_similarity(a, b) < need and not (need > ALIKE and radical_swap(a, b))):
                 allowed -= 1
                 if allowed < 0:

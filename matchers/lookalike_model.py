@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from matchers import lexicon
 from matchers.additive import AdditiveModel, sigmoid
@@ -45,37 +45,35 @@ class Context:
     category: str | None = None  # the listing's category, when known
 
 
-@dataclass(frozen=True)
-class Change:
-    """One character of the name replaced in the window."""
+class Change(NamedTuple):
+    """One character of the name replaced in the window, with how alike the two are (each
+    measure worked out once per pair of characters: see change())."""
 
     original: str
     replacement: str
+    homophone: bool
+    strokes: float
+    components: float
+    drawn: float
+    glyph: float
 
-    @cached_property
-    def homophone(self) -> bool:
-        return is_han(self.original) and is_han(self.replacement) and syllable(self.original) == syllable(self.replacement) != ""
 
-    @cached_property
-    def strokes(self) -> float:
-        return stroke_similarity(self.original, self.replacement)
-
-    @cached_property
-    def components(self) -> float:
-        return shape_similarity(self.original, self.replacement) if is_han(self.original) else 0.0
-
-    @cached_property
-    def drawn(self) -> float:
-        return drawn_similarity(self.original, self.replacement) if is_han(self.original) else 0.0
-
-    @cached_property
-    def glyph(self) -> float:
-        return glyph_similarity(self.original, self.replacement) if self.original.isascii() else 0.0
+@lru_cache(maxsize=262144)
+def change(original: str, replacement: str) -> Change:
+    han = is_han(original)
+    return Change(
+        original, replacement,
+        homophone=han and is_han(replacement) and syllable(original) == syllable(replacement) != "",
+        strokes=stroke_similarity(original, replacement),
+        components=shape_similarity(original, replacement) if han else 0.0,
+        drawn=drawn_similarity(original, replacement) if han else 0.0,
+        glyph=glyph_similarity(original, replacement) if original.isascii() else 0.0,
+    )
 
 
 @lru_cache(maxsize=65536)
 def _changes(name: str, window: str, moves: tuple) -> tuple[Change, ...]:
-    return tuple(Change(name[i], window[j]) for kind, i, j in moves if kind == "sub" and name[i] != window[j])
+    return tuple(change(name[i], window[j]) for kind, i, j in moves if kind == "sub" and name[i] != window[j])
 
 
 def changes(c: Lookalike) -> tuple[Change, ...]:

@@ -24,40 +24,29 @@ from typing import ClassVar
 from matchers import lexicon
 from matchers.additive import AdditiveModel, sigmoid
 from matchers.additive import logit as to_logit
-from matchers.lookalike import Name
+from matchers.lookalike import Mention
 
 SLUG = "mention-gam"
 WEIGHTS = Path(__file__).with_name("weights") / "mentions.json"
 
 
-@dataclass(frozen=True)
-class Spot:
-    """A watchlist name found written exactly in a title: `text[start:end]` of the normalised
-    title (a Latin name: its first whole-word place)."""
-
-    name: Name
-    start: int
-    end: int
-    latin: bool = False  # written in Latin letters: a Latin name, or a Chinese name's pinyin (GELI: 格力)
+# A watchlist name found written exactly in a title: `text[start:end]` of the normalised title.
+Spot = Mention
 
 
-@dataclass(frozen=True)
 class TitleSpots:
     """What the mention model may know about the title around a spot."""
 
-    text: str  # the normalised title
-    spots: tuple[Spot, ...] = ()  # every exact mention in it
-    separators: frozenset[int] = frozenset()  # places where the raw title had a space or punctuation
-    category: str | None = None  # the listing's category, when known
+    __slots__ = ("text", "spots", "separators", "category", "brands", "edges")
 
-    @cached_property
-    def brands(self) -> frozenset[str]:
-        return frozenset(s.name.brand for s in self.spots)
-
-    @cached_property
-    def edges(self) -> frozenset[int]:
-        """Where a word may start or end: the separators and the title's ends."""
-        return self.separators | {0, len(self.text)}
+    def __init__(self, text: str, spots: tuple[Spot, ...] = (), separators: frozenset[int] = frozenset(),
+                 category: str | None = None) -> None:
+        self.text = text  # the normalised title
+        self.spots = spots  # every exact mention in it
+        self.separators = separators  # places where the raw title had a space or punctuation
+        self.category = category  # the listing's category, when known
+        self.brands = frozenset(s.name.brand for s in spots)
+        self.edges = separators | {0, len(text)}  # where a word may start or end
 
 
 # --- features: each (spot, title) -> float; the docstring is what an analyst is shown ---
@@ -158,6 +147,7 @@ def other_category_word(s: Spot, t: TitleSpots) -> bool:
 # Features that need the word list; the others are computed first, and these only for a
 # mention the cheap ones leave undecided.
 LEXICAL = (inside_longer_word, word_across_edge, edges_inside_words)
+NAME_ONLY = (name_is_word, short_name, latin_name)  # depend on the name and its script alone
 
 
 def feature_values(s: Spot, t: TitleSpots) -> list[float]:
@@ -177,7 +167,11 @@ class MentionModel(AdditiveModel):
         category rule does)."""
         if other_category_word(s, t):
             return False, None
-        logit = self.intercept + sum(curve.at(f(s, t)) for f, curve in self._cheap) + self._category(s, t)
+        key = (s.name.text, s.latin)
+        logit = self._of_name.get(key)
+        if logit is None:  # the features of the name alone, remembered per name
+            logit = self._of_name[key] = self.intercept + sum(curve.at(f(s, t)) for f, curve in self._name_only)
+        logit += sum(curve.at(f(s, t)) for f, curve in self._cheap) + self._category(s, t)
         point = to_logit(self.threshold)
         if logit + self._lexical_range[0] >= point:
             return True, None
@@ -200,8 +194,17 @@ class MentionModel(AdditiveModel):
         return CATEGORY_FITS if t.category and t.category in s.name.categories else 0.0
 
     @cached_property
+    def _name_only(self) -> list:
+        return [(f, self.curves[f.__name__]) for f in NAME_ONLY if f.__name__ in self.curves]
+
+    @cached_property
     def _cheap(self) -> list:
-        return [(f, self.curves[f.__name__]) for f in FEATURES if f not in LEXICAL and f.__name__ in self.curves]
+        return [(f, self.curves[f.__name__]) for f in FEATURES
+                if f not in LEXICAL and f not in NAME_ONLY and f.__name__ in self.curves]
+
+    @property
+    def _of_name(self) -> dict:
+        return _OF_NAME.setdefault(id(self), {})
 
     @cached_property
     def _lexical(self) -> list:
@@ -210,6 +213,9 @@ class MentionModel(AdditiveModel):
     @cached_property
     def _lexical_range(self) -> tuple[float, float]:
         return (sum(min(c.values) for _, c in self._lexical), sum(max(c.values) for _, c in self._lexical))
+
+
+_OF_NAME: dict[int, dict] = {}  # per model: intercept plus the name-only features' log-odds, by (name, script)
 
 
 @lru_cache(maxsize=4)
