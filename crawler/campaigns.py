@@ -476,10 +476,10 @@ def _stage_crawl(config: Config, sessions, campaign: Campaign, run_id: int, stop
 
 def _stage_match(config: Config, sessions, campaign: Campaign, run_id: int, stop, on_progress) -> dict[str, Any]:
     from crawler.matching import match_new_snapshots
-    from matchers import lexicon
+    from matchers import cache
     from watchlists import load_watchlists
 
-    lexicon.configure(config.cache_dir)
+    cache.configure(config.cache_dir)
     lists = load_watchlists(config.watchlists_dir, cache_dir=config.cache_dir)
     deadline = time.monotonic() + 600
     while not acquire_lease(sessions, "stage:match"):  # one matcher at a time on this database

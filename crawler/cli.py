@@ -57,11 +57,11 @@ def _sessions(db_url: str | None):
 
 
 def load_lists(watchlists_dir: Path | None):
-    from matchers import lexicon
+    from matchers import cache
     from watchlists import load_watchlists
 
     config = load_config(watchlists_dir=watchlists_dir)
-    lexicon.configure(config.cache_dir)  # the matchers' word list is kept beside the validated lists
+    cache.configure(config.cache_dir)  # the matchers' word list and index are kept beside the validated lists
     return load_watchlists(config.watchlists_dir, cache_dir=config.cache_dir)
 
 

@@ -65,7 +65,7 @@ class BrandMatcher:
     def __init__(self, brands: list[Brand], contexts: list[LegitimateContext] | tuple = (),
                  model: LookalikeModel | None = None, operating_point: float | None = None,
                  mention_model: MentionModel | None = None) -> None:
-        self.index = BrandIndex(_index_names(brands))
+        self.index = BrandIndex.cached(_index_names(brands))
         self.by_text = {n.text: n for n in self.index.names}
         self.contexts = [(normalise(c.phrase), tuple(c.categories)) for c in contexts if normalise(c.phrase)]
         self.model = model or load_model()

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import marshal
 import math
-import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+from matchers import cache
+
 _FREQUENCIES: dict[str, float] | None = None
-_CACHE_DIR: Path | None = None
 CACHE_FORMAT = 1
 _LONGEST = 6  # words longer than this are not looked for across a window's edge
 SEGMENT_CACHE = 4096
@@ -31,27 +30,15 @@ PER = 1e9  # frequencies are kept per billion words: log10 of it is wordfreq's Z
 
 
 def configure(cache_dir: Path | None) -> None:
-    """Keep the built word list in `cache_dir` (None: build it from wordfreq in every process)."""
-    global _CACHE_DIR
-    _CACHE_DIR = Path(cache_dir) if cache_dir else None
+    """Keep the built word list in `cache_dir` (None: build it from wordfreq in every process);
+    the same folder as the look-alike index (cache.py)."""
+    cache.configure(cache_dir)
 
 
-def _cache_file() -> Path | None:
-    if _CACHE_DIR is None:
-        return None
+def _cache_name() -> str:
     from importlib.metadata import version  # noqa: PLC0415
 
-    return _CACHE_DIR / f"words-zh-v{CACHE_FORMAT}-wordfreq-{version('wordfreq')}.marshal"
-
-
-def _ours(path: Path) -> bool:
-    """Read a cache file only if this user wrote it and nobody else may change it: marshal data
-    is trusted input, so a file dropped into a shared folder is rebuilt over, never read."""
-    try:
-        info = path.stat()
-    except OSError:
-        return False
-    return (not hasattr(os, "getuid") or info.st_uid == os.getuid()) and not info.st_mode & 0o022
+    return f"words-zh-v{CACHE_FORMAT}-wordfreq-{version('wordfreq')}.marshal"
 
 
 def _built() -> dict[str, float]:
@@ -63,25 +50,17 @@ def _built() -> dict[str, float]:
 def _frequencies() -> dict[str, float]:
     global _FREQUENCIES
     if _FREQUENCIES is None:
-        cached = _cache_file()
-        if cached is not None and _ours(cached):
+        data = cache.read(_cache_name())
+        if data is not None:
             try:
-                words = marshal.loads(cached.read_bytes())
+                words = marshal.loads(data)
                 if isinstance(words, dict) and words:
                     _FREQUENCIES = words
                     return words
-            except (OSError, EOFError, ValueError, TypeError):
-                pass  # absent, unreadable or cut short: built again below and rewritten
+            except (EOFError, ValueError, TypeError):
+                pass  # cut short or not ours: built again below and rewritten
         _FREQUENCIES = _built()
-        if cached is not None:
-            try:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                with tempfile.NamedTemporaryFile(dir=cached.parent, prefix=cached.name, suffix=".tmp",
-                                                 delete=False) as out:
-                    out.write(marshal.dumps(_FREQUENCIES))
-                os.replace(out.name, cached)
-            except OSError:
-                pass  # a read-only cache folder only costs the next process the build
+        cache.write(_cache_name(), marshal.dumps(_FREQUENCIES))
     return _FREQUENCIES
 
 

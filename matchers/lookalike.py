@@ -18,6 +18,8 @@ watchlist's size.
 from __future__ import annotations
 
 import gc
+import hashlib
+import pickle
 import re
 import unicodedata
 from collections import defaultdict
@@ -32,6 +34,7 @@ from pypinyin import Style, lazy_pinyin
 from rapidfuzz import process as rapidfuzz_process
 from rapidfuzz.distance import Levenshtein
 
+from matchers import cache
 from matchers.chars import RADICAL_FORMS, char_similarity, components, identical, is_han, syllable
 from matchers.glyphs import drawn_neighbours
 from matchers.variants import folds as variant_folds
@@ -351,8 +354,38 @@ def radical_swap(a: str, b: str) -> bool:
     return len(pa) == 2 == len(pb) and pa[1] == pb[1] and pa[0] != pb[0]
 
 
+INDEX_FORMAT = 1  # of the pickled index in the cache folder (cache.py); its code is fingerprinted too
+
+
 class BrandIndex:
     """All watchlist names, for exact and look-alike search over listing text."""
+
+    @classmethod
+    def cached(cls, names: list[Name]) -> BrandIndex:
+        """The index of `names`, read from the cache folder when it was built there before
+        (building one for 10,000 names takes seconds; reading it back a fraction of that)."""
+        if cache.folder() is None:
+            return cls(names)
+        digest = hashlib.sha256(cache.code_fingerprint().encode())
+        for n in names:
+            digest.update(repr((n.text, n.shown, n.brand, n.categories, n.defensive)).encode())
+        file = f"index-v{INDEX_FORMAT}-{digest.hexdigest()[:24]}.pickle"
+        data = cache.read(file)
+        if data is not None:
+            try:
+                index = pickle.loads(data)
+                if isinstance(index, cls):
+                    return index
+            except Exception:  # noqa: BLE001 - a cut-short or foreign file: built again below
+                pass
+        index = cls(names)
+        cache.write(file, pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL), family="index-")
+        return index
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_kept_cache"], state["_window_cache"] = {}, {}  # per-process look-up caches
+        return state
 
     def __init__(self, names: list[Name]) -> None:
         self.names = [n for n in names if n.text]

@@ -260,26 +260,49 @@ def test_a_missing_certificate_decides_only_where_listings_usually_show_one():
 
 
 def test_the_word_list_is_kept_in_the_cache_folder_and_read_back(tmp_path, monkeypatch):
-    from matchers import lexicon
+    from matchers import cache, lexicon
 
     monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
-    monkeypatch.setattr(lexicon, "_CACHE_DIR", None)
+    cache.configure(None)
     built = lexicon._frequencies()
-    lexicon.configure(tmp_path)
-    monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
-    assert lexicon._frequencies() == built  # built again, and written
-    (cached,) = tmp_path.glob("words-zh-*.marshal")
-    monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
-    monkeypatch.setattr(lexicon, "_built", lambda: pytest.fail("the cached list was not used"))
-    assert lexicon._frequencies() == built and lexicon.word_count("广告") > 0
-    cached.chmod(0o666)  # writable by anyone: not trusted, rebuilt over
-    monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
-    monkeypatch.setattr(lexicon, "_built", lambda: {"广告": 1.0})
-    assert lexicon._frequencies() == {"广告": 1.0} and (cached.stat().st_mode & 0o022) == 0
-    cached.write_bytes(cached.read_bytes()[:10])  # cut short: rebuilt, not an error
-    monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
-    monkeypatch.undo()
-    monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
-    lexicon.configure(tmp_path)
-    assert lexicon._frequencies() == built
-    lexicon.configure(None)
+    cache.configure(tmp_path)
+    try:
+        monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
+        assert lexicon._frequencies() == built  # built again, and written
+        (cached,) = tmp_path.glob("words-zh-*.marshal")
+        monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
+        monkeypatch.setattr(lexicon, "_built", lambda: pytest.fail("the cached list was not used"))
+        assert lexicon._frequencies() == built and lexicon.word_count("广告") > 0
+        cached.chmod(0o666)  # writable by anyone: not trusted, rebuilt over
+        monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
+        monkeypatch.setattr(lexicon, "_built", lambda: {"广告": 1.0})
+        assert lexicon._frequencies() == {"广告": 1.0} and (cached.stat().st_mode & 0o022) == 0
+        cached.write_bytes(cached.read_bytes()[:10])  # cut short: rebuilt, not an error
+        monkeypatch.setattr(lexicon, "_FREQUENCIES", None)
+        assert lexicon._frequencies() == {"广告": 1.0}
+    finally:
+        cache.configure(None)
+
+
+def test_the_look_alike_index_is_kept_in_the_cache_folder_and_read_back(tmp_path):
+    from matchers import cache
+    from matchers.lookalike import BrandIndex
+
+    brands = [Brand(name="康师傅", categories=["food"]), Brand(name="美的", latin=["Midea"])]
+    cache.configure(tmp_path)
+    try:
+        first = BrandMatcher(brands)
+        (file,) = tmp_path.glob("index-*.pickle")
+        built_at = file.stat().st_mtime_ns
+        second = BrandMatcher(brands)  # read back, not rebuilt
+        assert file.stat().st_mtime_ns == built_at and second.index is not first.index
+        title = ListingView(title="康帅傅 红烧牛肉面 m1dea 电饭煲", category="food")
+        assert second.analyse(title) == first.analyse(title) and second.analyse(title).lookalike is not None
+        other = BrandMatcher([*brands, Brand(name="公牛")])  # another list: another file
+        assert len(list(tmp_path.glob("index-*.pickle"))) == 2 and other.index.names != first.index.names
+        file.write_bytes(b"\x80\x05not a pickle")  # damaged: rebuilt, not an error
+        assert BrandMatcher(brands).analyse(title) == first.analyse(title)
+        file.chmod(0o666)  # not trusted: never unpickled
+        assert isinstance(BrandIndex.cached(first.index.names), BrandIndex) and (file.stat().st_mode & 0o022) == 0
+    finally:
+        cache.configure(None)
