@@ -113,20 +113,21 @@ def word_boundaries(text: str) -> frozenset[int]:
     """Where the most probable split of `text` into known words puts its boundaries (jieba's rule
     without its HMM: maximise the sum of log word frequencies; an unknown character is a word of
     its own with the smallest frequency)."""
-    words = _frequencies()
-    total = _total()
-    floor = math.log(1 / total)
+    words, log = _frequencies(), math.log
+    log_total = math.log(_total())
+    floor = -log_total
     size = len(text)
     best = [0.0] * (size + 1)
     cut = [size] * (size + 1)
     for start in range(size - 1, -1, -1):
-        best[start], cut[start] = floor + best[start + 1], start + 1
+        top, to = floor + best[start + 1], start + 1
         for end in range(start + 1, min(size, start + _LONGEST) + 1):
             count = words.get(text[start:end])
             if count:
-                score = math.log(count / total) + best[end]
-                if score > best[start]:
-                    best[start], cut[start] = score, end
+                score = log(count) - log_total + best[end]
+                if score > top:
+                    top, to = score, end
+        best[start], cut[start] = top, to
     bounds, place = {0}, 0
     while place < size:
         place = cut[place]

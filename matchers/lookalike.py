@@ -492,14 +492,20 @@ class BrandIndex:
         character beside it (see _build_candidate_keys)."""
         first, second = pair
         hits: list[tuple[int, int, int]] = []
+        # A character's loose keys are a handful; a common character files names under
+        # thousands: look each of the few up (a keys() & set intersection copies them all).
         by_key = self.kept_first.get(first)
         if by_key:
-            for key in by_key.keys() & loose_keys(second):
-                hits.extend(by_key[key])
+            for key in loose_keys(second):
+                found = by_key.get(key)
+                if found:
+                    hits.extend(found)
         by_key = self.kept_second.get(second)
         if by_key:
-            for key in by_key.keys() & loose_keys(first):
-                hits.extend(by_key[key])
+            for key in loose_keys(first):
+                found = by_key.get(key)
+                if found:
+                    hits.extend(found)
         return tuple(dict.fromkeys(hits))
 
     def _window_hits(self, window: str) -> tuple[int, ...]:
@@ -576,14 +582,16 @@ class BrandIndex:
         han = [is_han(ch) for ch in text] + [False]
         lengths = self.wild_lengths
         for start in range(size):
-            if not han[start] and not han[start + 1]:
+            # Windows [start, end) with pair_end[start] < end <= free[start] (and the title's end).
+            shortest, longest = pair_end[start] - start + 1, min(free[start], size) - start
+            if shortest > longest or (not han[start] and not han[start + 1]):
                 continue
             for length in lengths:
-                end = start + length
-                if end > size:
-                    break
-                if pair_end[start] >= end or free[start] < end:
+                if length < shortest:
                     continue
+                if length > longest:
+                    break
+                end = start + length
                 window = text[start:end]
                 hits = window_cache.get(window)
                 if hits is None:
