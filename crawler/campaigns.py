@@ -133,7 +133,7 @@ def is_evidence_policy(policy: str) -> bool:
 
 def check_spec(spec: CampaignSpec, taxonomy: dict, profiles: dict) -> CampaignSpec:
     """Validate against the category taxonomy and the site profiles; CampaignError names the problem."""
-    from spiders.marketplace import SANDBOX_SHORTHAND
+    from crawler.profiles import SANDBOX_SHORTHAND
 
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", spec.name or ""):
         raise CampaignError(f"campaign name {spec.name!r}: letters, digits, '-', '_' or '.', at most 64")

@@ -41,8 +41,7 @@ def crawl_settings(database_url: str, log_level: str = "WARNING", **extra: Any) 
 def run_crawl(settings: Settings, spider: str = "marketplace", on_item: Callable[[Any], None] | None = None,
               on_response: Callable[[], None] | None = None, **spider_args: Any) -> CrawlResult:
     if spider == "marketplace" and spider_args.get("sites"):
-        from crawler.profiles import BUNDLED_PROFILES, load_profiles
-        from spiders.marketplace import politeness_settings, resolve_profiles
+        from crawler.profiles import BUNDLED_PROFILES, load_profiles, politeness_settings, resolve_profiles
 
         # Each profile's concurrency, delay and AutoThrottle, as Scrapy download slots.
         settings = settings.copy()

@@ -12,15 +12,23 @@ from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
 from sqlalchemy import func, select
 
 from crawler.config import Config
 from crawler.crawl import crawl_settings, run_crawl
-from crawler.items import ListingItem
 from crawler.digest import write_digest
+from crawler.errors import UserError
+from crawler.items import ListingItem
 from crawler.matching import match_new_snapshots
 from crawler.sandbox.catalog import FLAVOUR_NAMES, build_catalog
 from crawler.sandbox.server import make_server
@@ -35,8 +43,6 @@ class DemoFailed(RuntimeError):
 
 def run_demo(config: Config, listings: int, seed: int, sites: tuple[str, ...], console: Console | None = None,
              evidence: int = 10) -> None:
-    from crawler.cli import UserError
-
     console = console or Console()
     sessions = session_factory(open_database(config.database_url))
     watchlists = load_watchlists(config.watchlists_dir, cache_dir=config.cache_dir)

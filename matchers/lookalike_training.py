@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from matchers.base import ListingView
 from matchers.lookalike import normalise
-from matchers.lookalike_model import LookalikeModel, feature_values, fit
+from matchers.lookalike_model import Context, LookalikeModel, feature_values, fit
 from matchers.title_eval import LabelledTitle, imitations
 
 FOLDS = 5

@@ -29,24 +29,8 @@ from crawler.extract.detail import extract_detail
 from crawler.extract.rules import Context, first_value
 from crawler.extract.search import extract_search
 from crawler.items import ListingItem, SellerProfileItem
-from crawler.profiles import Profile, load_profiles
+from crawler.profiles import Profile, load_profiles, resolve_profiles
 from watchlists import BUNDLED, read_categories
-
-SANDBOX_SHORTHAND = {"a": "sandbox-a", "b": "sandbox-b", "c": "sandbox-c", "d": "sandbox-d"}
-
-
-def resolve_profiles(names: str | list[str], profiles: dict[str, Profile] | None = None) -> list[Profile]:
-    """Profiles by name (a-d short for the sandbox flavours); ValueError naming an unknown one."""
-    profiles = profiles if profiles is not None else load_profiles()
-    wanted = [n.strip() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
-    chosen = []
-    for name in wanted:
-        name = SANDBOX_SHORTHAND.get(name, name)
-        if name not in profiles:
-            raise ValueError(f"unknown site {name!r}; known: {', '.join(sorted(profiles))}")
-        chosen.append(profiles[name])
-    return chosen
-
 
 def page_methods(profile: Profile) -> list[PageMethod]:
     """What Chromium does before the page is read: wait for the profile's selector, scroll."""
@@ -92,19 +76,6 @@ def save_screenshot(response: Response, folder: Path) -> dict[str, str] | None:
         partial.write_bytes(png)
         partial.replace(path)  # atomic: a reader never sees half a file
     return {"screenshot_sha256": digest, "screenshot_path": str(path)}
-
-
-def politeness_settings(profiles: list[Profile]) -> dict[str, Any]:
-    """Scrapy settings that carry the profiles' politeness: one download slot per profile."""
-    slots = {p.name: {"concurrency": p.politeness.concurrency, "delay": p.politeness.delay,
-                      "jitter": 0.5 if p.politeness.delay > 0 else 0} for p in profiles}
-    settings: dict[str, Any] = {"DOWNLOAD_SLOTS": slots}
-    throttled = [p for p in profiles if p.politeness.autothrottle]
-    if throttled:
-        settings.update(AUTOTHROTTLE_ENABLED=True,
-                        AUTOTHROTTLE_START_DELAY=max(p.politeness.delay for p in throttled),
-                        AUTOTHROTTLE_TARGET_CONCURRENCY=1.0)
-    return settings
 
 
 def unless_blocked(callback):

@@ -45,7 +45,13 @@ from warcio.warcwriter import WARCWriter
 from crawler.browser import launch_options
 from crawler.evidence.package import SHANGHAI, EvidenceError
 from crawler.storage import session_scope
-from crawler.storage.models import EvidenceCapture, Listing, ListingSnapshot, Seller, Suspect
+from crawler.storage.models import (
+    EvidenceCapture,
+    Listing,
+    ListingSnapshot,
+    Seller,
+    Suspect,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -35,18 +35,19 @@ from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_PACKAGE_FILES = 1000
 RESERVED = ("manifest.json", "manifest.sig", "public_key.pem", "custody.jsonl")
+from crawler.evidence.errors import EvidenceError  # noqa: F401 - raised here and re-exported
+
 STAMP = "manifest.tsr"
 _SAFE = re.compile(r"[^\w.\-一-鿿]+")
-
-
-class EvidenceError(ValueError):
-    """A key, package or file that cannot be used; the message says which and why."""
 
 
 # -- keys --------------------------------------------------------------------------------------

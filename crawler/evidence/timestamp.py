@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from crawler.evidence.package import EvidenceError
+from crawler.evidence.errors import EvidenceError
 
 MAX_REPLY_BYTES = 1024 * 1024
 

@@ -12,8 +12,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import select
 
-from crawler.cli import CONTEXT, UserError, _sessions, cli, db_option, friendly_errors, watchlists_option
-from crawler.cli_runs import table_console
+from crawler.cli.common import (
+    CONTEXT,
+    UserError,
+    db_option,
+    friendly_errors,
+    sessions_for,
+    table_console,
+    watchlists_option,
+)
 from crawler.config import load_config
 
 
@@ -60,7 +67,7 @@ def _campaign_options(required: bool):
     return decorate
 
 
-@cli.group("campaign", context_settings=CONTEXT)
+@click.group("campaign", context_settings=CONTEXT)
 def campaign() -> None:
     """Crawl campaigns: product areas × marketplaces × keywords on a schedule."""
 
@@ -84,7 +91,7 @@ def campaign_add(name: str, paused: bool, db_url: str | None, watchlists_dir: Pa
     values = {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items() if v not in (None, ())}
     spec = _checked(CampaignSpec(name=name, enabled=not paused, **values), watchlists_dir)
     try:
-        save_campaign(_sessions(db_url), spec)
+        save_campaign(sessions_for(db_url), spec)
     except CampaignError as exc:
         raise UserError(str(exc)) from None
     click.echo(f"campaign {name}: added ({'paused' if paused else 'enabled'})")
@@ -107,7 +114,7 @@ def campaign_edit(name: str, default_keywords: bool, db_url: str | None, watchli
     """
     from crawler.campaigns import CampaignError, get_campaign, save_campaign, spec_of
 
-    sessions = _sessions(db_url)
+    sessions = sessions_for(db_url)
     with sessions() as session:
         try:
             spec = spec_of(get_campaign(session, name))
@@ -135,7 +142,7 @@ def campaign_list(db_url: str | None) -> None:
     from crawler.campaigns import describe_schedule
     from crawler.storage.models import Campaign, CrawlRun
 
-    with _sessions(db_url)() as session:
+    with sessions_for(db_url)() as session:
         rows = session.scalars(select(Campaign).order_by(Campaign.name)).all()
         if not rows:
             click.echo("no campaigns (lijian campaign add, or lijian campaign seed lijian-2018)")
@@ -167,7 +174,7 @@ def campaign_show(name: str, db_url: str | None, watchlists_dir: Path | None) ->
 
     taxonomy = read_categories(load_config(watchlists_dir=watchlists_dir).watchlists_dir or BUNDLED)
     console = table_console()
-    with _sessions(db_url)() as session:
+    with sessions_for(db_url)() as session:
         try:
             row = get_campaign(session, name)
         except CampaignError as exc:
@@ -198,7 +205,7 @@ def _set_enabled(name: str, enabled: bool, db_url: str | None) -> None:
     from crawler.campaigns import CampaignError, get_campaign
     from crawler.storage.db import session_scope
 
-    with session_scope(_sessions(db_url)) as session:
+    with session_scope(sessions_for(db_url)) as session:
         try:
             row = get_campaign(session, name)
         except CampaignError as exc:
@@ -250,7 +257,7 @@ def campaign_remove(name: str, db_url: str | None) -> None:
     from crawler.storage.db import session_scope
     from crawler.storage.models import CrawlRun
 
-    with session_scope(_sessions(db_url)) as session:
+    with session_scope(sessions_for(db_url)) as session:
         try:
             row = get_campaign(session, name)
         except CampaignError as exc:
@@ -289,7 +296,7 @@ def campaign_seed(plan: str, profiles: tuple[str, ...], sandbox_url: str | None,
 
     from crawler.campaigns import SEED_MARKETPLACES, SEEDS, CampaignError, save_campaign
 
-    sessions = _sessions(db_url)
+    sessions = sessions_for(db_url)
     sites = list(profiles) or (["a", "b", "c", "d"] if sandbox_url else list(SEED_MARKETPLACES))
     for template in SEEDS[plan]:
         spec = _checked(replace(template, profiles=sites, sandbox_url=sandbox_url, enabled=not paused),
@@ -317,7 +324,7 @@ def campaign_run(name: str, quiet: bool, db_url: str | None) -> None:
     from crawler.scheduler import EventLog
 
     config = load_config(database_url=db_url)
-    sessions = _sessions(db_url)
+    sessions = sessions_for(db_url)
     stop = threading.Event()
     events = EventLog(sys.stderr)
     if quiet or not sys.stdout.isatty():
@@ -368,7 +375,7 @@ def campaign_run(name: str, quiet: bool, db_url: str | None) -> None:
         sys.exit(1)
 
 
-@cli.group("scheduler", context_settings=CONTEXT)
+@click.group("scheduler", context_settings=CONTEXT)
 def scheduler_group() -> None:
     """Run campaigns on their schedules, unattended."""
 

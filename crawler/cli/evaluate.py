@@ -1,121 +1,29 @@
-"""`lijian check` and `lijian eval …`: score listings without a crawl, and measure the matchers."""
+"""`lijian eval …`: the matchers and extractors measured on labelled data."""
 
 from __future__ import annotations
 
 import csv
 import json
-import sys
-from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
 
 import click
 
-from crawler.cli import CONTEXT, UserError, cli, friendly_errors, load_lists, watchlists_option
-from crawler.normalise import parse_price
+from crawler.cli.common import (
+    CONTEXT,
+    UserError,
+    friendly_errors,
+    load_lists,
+    loaded_profiles,
+    watchlists_option,
+)
 from matchers import ListingView
 from matchers.metrics import Counts
 from watchlists import Brand, Watchlists
 
-
-def _view(record: dict[str, Any]) -> ListingView:
-    title = record.get("title")
-    if not isinstance(title, str) or not title.strip():
-        raise ValueError("needs a non-empty 'title'")
-    specs = record.get("specs") or {}
-    if not isinstance(specs, dict):
-        raise ValueError("'specs' must be an object of name: value")
-    price = record.get("price")
-    amount, currency = (None, None)
-    if isinstance(price, (int, float)) and not isinstance(price, bool):
-        amount = Decimal(str(price))
-    elif isinstance(price, str) and price.strip():
-        try:
-            amount = Decimal(price)
-        except InvalidOperation:
-            amount, currency = parse_price(price)
-    return ListingView(title=title, category=record.get("category") or None, brand=record.get("brand") or None,
-                       price=amount, currency=record.get("currency") or currency,
-                       seller_name=record.get("seller") or None, specs={str(k): str(v) for k, v in specs.items()})
+FIELDS = ("price", "sku", "availability", "brand", "mpn", "gtin")  # scored by `lijian eval products`
 
 
-def _records(lines: Iterator[str]) -> Iterator[tuple[int, dict | None, str | None]]:
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            yield number, None, f"not JSON ({exc.msg})"
-            continue
-        if not isinstance(record, dict):
-            yield number, None, "not a JSON object"
-            continue
-        yield number, record, None
-
-
-@cli.command("check", context_settings=CONTEXT)
-@click.option("--jsonl", "jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Listings as JSON lines (default: standard input).")
-@click.option("--title", help="Check one listing with this title instead.")
-@click.option("--brand", help="With --title: the listing's brand field.")
-@click.option("--category", help="With --title: category slug.")
-@click.option("--price", help="With --title: price as shown.")
-@watchlists_option
-@friendly_errors
-def check(jsonl: Path | None, title: str | None, brand: str | None, category: str | None, price: str | None,
-          watchlists_dir: Path | None) -> None:
-    """Score listings and print one JSON object per listing: score, flagged, brand, brands, fits,
-    words (listed names read as ordinary words: 小米 in 小米粥), lookalike_of, decided_by, signals
-    (each decisive or context), algorithm, watchlist_hash.
-
-    A listing is flagged when its score reaches 0.5 and at least one signal is decisive; context
-    signals (a missing certificate number, a shared phone, a weak risk term) never flag alone.
-    Input fields: title (required), brand, price, currency, category, seller, specs, url.
-    A line that is not a JSON object with a title is reported and skipped (exit 1 at the end).
-
-    \b
-    Example:
-      lijian check --title "美旳 电饭煲 4L" --category appliance
-      echo '{"title": "康帅傅 方便面", "category": "general"}' | lijian check
-    """
-    lists = load_lists(watchlists_dir)
-    from matchers import build_matchers, score_listing
-
-    matchers = build_matchers(lists)
-    if title is not None:
-        source: Iterator[str] = iter([json.dumps({"title": title, "brand": brand, "category": category, "price": price})])
-    elif jsonl is not None:
-        source = jsonl.open(encoding="utf-8", errors="replace")
-    else:
-        source = sys.stdin
-    skipped = 0
-    for number, record, problem in _records(source):
-        try:
-            view = _view(record) if record is not None else None
-        except ValueError as exc:
-            view, problem = None, str(exc)
-        if view is None:
-            skipped += 1
-            click.echo(f"line {number}: skipped: {problem}", err=True)
-            continue
-        result = score_listing(view, matchers, lists.content_hash)
-        click.echo(json.dumps({
-            "url": record.get("url"), "score": result.score, "flagged": result.flagged, "brand": result.brand,
-            "brands": list(result.brands), "fits": list(result.fits),
-            "words": list(result.words), "lookalike_of": result.lookalike_of,
-            "decided_by": list(result.decided_by),
-            "signals": [{"name": s.name, "role": s.role, "weight": s.weight, "detail": s.detail,
-                         "listing_value": s.listing_value, "watchlist_value": s.watchlist_value}
-                        for s in result.signals],
-            "algorithm": result.algorithm, "watchlist_hash": result.watchlist_hash,
-        }, ensure_ascii=False))
-    if skipped:
-        raise UserError(f"{skipped} line(s) skipped")
-
-
-@cli.group("eval", context_settings=CONTEXT)
+@click.group("eval", context_settings=CONTEXT)
 def evaluate() -> None:
     """Measure the matchers on labelled data."""
 
@@ -232,7 +140,8 @@ def eval_titles(file: Path, brands_from: tuple[Path, ...], operating_point: floa
     """
     from matchers.lookalike import normalise
     from matchers.lookalike_model import load_model
-    from matchers.title_eval import IMITATIONS, evaluate as evaluate_titles, matcher_for
+    from matchers.title_eval import IMITATIONS, matcher_for
+    from matchers.title_eval import evaluate as evaluate_titles
 
     titles, names = _title_sets(file, brands_from)
     model = load_model()
@@ -285,9 +194,9 @@ def fit_lookalikes(file: Path, brands_from: tuple[Path, ...], out: Path | None, 
       lijian eval fit-lookalikes ../shared/corpus/taobao-titles/train.jsonl \\
           --brands-from ../shared/corpus/taobao-titles/dev.jsonl
     """
+    from matchers.additive import write_model
     from matchers.lookalike import normalise
     from matchers.lookalike_model import WEIGHTS
-    from matchers.additive import write_model
     from matchers.lookalike_training import TARGET_FALSE_RATE, train
     from matchers.title_eval import matcher_for
 
@@ -394,3 +303,87 @@ def eval_pairs(file: Path, train_file: Path | None, explain_count: int) -> None:
             click.echo(f"{'missed' if label else 'false match'}: {a.title[:60]!r} / {b.title[:60]!r}: {top}")
     click.echo(f"{file.name}: {len(test)} pairs; precision {result.precision:.3f}, recall {result.recall:.3f}, "
                f"F1 {result.f1:.3f} (tp {result.tp}, fp {result.fp}, fn {result.fn})")
+
+
+@evaluate.command("products", context_settings=CONTEXT)
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--verbose", "-v", is_flag=True, help="Print every wrong value.")
+def eval_products(folder: Path, verbose: bool) -> None:
+    """Per-field F1 of the product extractor on a corpus folder (ground-truth.json + html/KEY.html.gz).
+
+    \b
+    Example:
+      lijian eval products ../shared/corpus/products
+    """
+    from crawler.extract.pages import read_page
+    from crawler.extract.product import extract_product
+    from crawler.extract.scoring import FieldScore, add
+
+    truth_file = folder / "ground-truth.json"
+    try:
+        truth = json.loads(truth_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{truth_file}: cannot read ground truth ({exc})") from None
+    scores = {field: FieldScore() for field in FIELDS}
+    for key, expected in truth.items():
+        page = read_page(folder / "html" / f"{key}.html.gz")
+        found = extract_product(page.html, expected["url"]).as_dict()
+        for field in FIELDS:
+            if not add(scores[field], field, found.get(field), expected.get(field)) and verbose:
+                click.echo(f"{field:<12} {key[:10]} got {found.get(field)!r} want {expected.get(field)} "
+                           f"({found['sources'].get(field, '-')}) {expected['url'][:60]}")
+    click.echo(f"{len(truth)} pages: " + "; ".join(
+        f"{field} F1 {s.f1:.3f} (tp {s.tp}, fp {s.fp}, fn {s.fn})" for field, s in scores.items()))
+
+
+@evaluate.command("serps", context_settings=CONTEXT)
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--verbose", "-v", is_flag=True, help="Print every missing, extra or mistitled result.")
+def eval_serps(folder: Path, verbose: bool) -> None:
+    """Search-result extraction against archived pages: <name>.warc.gz + <name>.expected.json.
+
+    A result counts when its URL and title (text, not markup) are expected; anything else
+    found is extra. Per marketplace and in total.
+
+    \b
+    Example:
+      lijian eval serps ../shared/corpus/serps
+    """
+    from crawler.extract.archive import read_inputs
+    from crawler.extract.page import extract_page
+    from crawler.extract.pages import PageError
+    from crawler.extract.scoring import SerpScore, score_serp
+
+    profiles = loaded_profiles(None)
+    totals: dict[str, SerpScore] = {}
+    pages = sorted(folder.rglob("*.expected.json"))
+    if not pages:
+        raise UserError(f"{folder}: no *.expected.json files")
+    for expected_file in pages:
+        archive = expected_file.with_name(expected_file.name.replace(".expected.json", ".warc.gz"))
+        expected = json.loads(expected_file.read_text(encoding="utf-8")).get("results") or []
+        try:
+            found = [r for page in read_inputs(archive)
+                     for r in extract_page(page, profiles, page_type="search") if r["page_type"] == "search_result"]
+        except PageError as exc:
+            raise UserError(str(exc)) from None
+        market = expected_file.parent.name
+        score = totals.setdefault(market, SerpScore())
+        before = score.both_hits
+        problems = score_serp(score, found, expected)
+        click.echo(f"{expected_file.name.removesuffix('.expected.json'):<55} expected {len(expected):>3} "
+                   f"found {len(found):>3} right {score.both_hits - before:>3}")
+        if verbose:
+            for line in problems:
+                click.echo("    " + line)
+    total = SerpScore()
+    for market, score in sorted(totals.items()):
+        click.echo(f"{market:<12} recall {score.recall:.3f} precision {score.precision:.3f} "
+                   f"(expected {score.expected}, found {score.found}, right {score.both_hits}, "
+                   f"url only {score.url_hits - score.both_hits}, extra {score.extra}"
+                   + (f", title as subtitle {score.by_subtitle}" if score.by_subtitle else "") + ")")
+        for name in ("expected", "found", "url_hits", "both_hits", "extra", "by_subtitle", "pages", "pages_in_order"):
+            setattr(total, name, getattr(total, name) + getattr(score, name))
+    click.echo(f"{'all':<12} recall {total.recall:.3f} precision {total.precision:.3f} "
+               f"(expected {total.expected}, found {total.found}, right {total.both_hits}; "
+               f"{total.pages_in_order} of {total.pages} pages in the expected order)")

@@ -9,17 +9,29 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from crawler.cli import CONTEXT, UserError, cli, load_lists, friendly_errors, watchlists_option
+from crawler.cli.common import (
+    CONTEXT,
+    UserError,
+    friendly_errors,
+    load_lists,
+    watchlists_option,
+)
 from crawler.config import load_config
 from watchlists import check_folder
-from watchlists.tables import KINDS, TableImportError, export_csv, export_workbook, import_table
+from watchlists.tables import (
+    KINDS,
+    TableImportError,
+    export_csv,
+    export_workbook,
+    import_table,
+)
 
 
 def _folder(watchlists_dir: Path | None) -> Path | None:
     return load_config(watchlists_dir=watchlists_dir).watchlists_dir
 
 
-@cli.group(context_settings=CONTEXT)
+@click.group(context_settings=CONTEXT)
 def watchlist() -> None:
     """Brand, certificate and risk-term watchlists: check, show, import, export."""
 

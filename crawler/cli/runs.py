@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import json
-import sys
-from datetime import datetime
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
-from crawler.cli import CONTEXT, UserError, _sessions, cli, db_option, friendly_errors
-from crawler.digest import REPORT_TZ
 from crawler.campaigns import log_tail
+from crawler.cli.common import (
+    CONTEXT,
+    UserError,
+    db_option,
+    friendly_errors,
+    local_time,
+    sessions_for,
+    table_console,
+)
 from crawler.storage.models import Campaign, CrawlRun
-
-
-def table_console() -> Console:
-    """A rich console for the CLI's tables; piped output (scripts, CI logs) gets full-width
-    tables instead of an 80-column squeeze."""
-    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-
-
-def _local(moment: datetime | None) -> str:
-    return moment.astimezone(REPORT_TZ).strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
 
 
 def _duration(run: CrawlRun) -> str:
@@ -39,7 +33,7 @@ def _state(run: CrawlRun) -> str:
     return run.status + (" (degraded)" if run.degraded else "")
 
 
-@cli.group("runs", invoke_without_command=True, context_settings=CONTEXT)
+@click.group("runs", invoke_without_command=True, context_settings=CONTEXT)
 @click.option("--failed", is_flag=True, help="Only runs that failed or were interrupted.")
 @click.option("--degraded", is_flag=True, help="Only runs whose crawl health was degraded.")
 @click.option("--campaign", "campaign_name", help="Only this campaign's runs.")
@@ -66,7 +60,7 @@ def runs(ctx: click.Context, failed: bool, degraded: bool, campaign_name: str | 
         query = query.where(CrawlRun.status.in_(("failed", "interrupted")))
     if degraded:
         query = query.where(CrawlRun.degraded.is_(True))
-    with _sessions(db_url)() as session:
+    with sessions_for(db_url)() as session:
         if campaign_name:
             from crawler.campaigns import CampaignError, get_campaign
 
@@ -80,7 +74,7 @@ def runs(ctx: click.Context, failed: bool, degraded: bool, campaign_name: str | 
                       "suspects", "profiles")
         for run in rows:
             stats = run.stats or {}
-            table.add_row(str(run.id), escape(names.get(run.campaign_id, "-")), _local(run.started_at), _duration(run),
+            table.add_row(str(run.id), escape(names.get(run.campaign_id, "-")), local_time(run.started_at), _duration(run),
                           _state(run), str(run.pages), str(run.items_scraped), str(run.listings_new),
                           str(stats.get("lijian/blocked", 0)), str(run.errors), str(run.suspects_new),
                           escape(",".join(sorted(run.health or {}))))
@@ -104,7 +98,7 @@ def runs_show(ctx: click.Context, run_id: int, as_json: bool, db_url: str | None
       lijian runs show 12
     """
     db_url = db_url or (ctx.obj or {}).get("db_url")
-    with _sessions(db_url)() as session:
+    with sessions_for(db_url)() as session:
         run = session.get(CrawlRun, run_id)
         if run is None:
             raise UserError(f"no crawl run {run_id}")
@@ -113,7 +107,7 @@ def runs_show(ctx: click.Context, run_id: int, as_json: bool, db_url: str | None
                                   default=str, ensure_ascii=False, indent=1))
             return
         console = table_console()
-        console.print(f"crawl run {run.id}: {_state(run)}; {_local(run.started_at)} → {_local(run.finished_at)} "
+        console.print(f"crawl run {run.id}: {_state(run)}; {local_time(run.started_at)} → {local_time(run.finished_at)} "
                       f"({_duration(run)})")
         console.print(f"pages {run.pages}, listings {run.items_scraped} (new {run.listings_new}, new snapshots "
                       f"{run.snapshots_new}), dropped {run.items_dropped}, errors {run.errors}, "

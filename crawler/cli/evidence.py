@@ -8,7 +8,13 @@ from pathlib import Path
 
 import click
 
-from crawler.cli import CONTEXT, UserError, _sessions, cli, db_option, friendly_errors
+from crawler.cli.common import (
+    CONTEXT,
+    UserError,
+    db_option,
+    friendly_errors,
+    sessions_for,
+)
 from crawler.config import load_config
 
 
@@ -21,7 +27,7 @@ def _store(store_dir: Path | None) -> Path:
     return store_dir or load_config().out_dir / "evidence"
 
 
-@cli.group("evidence", context_settings=CONTEXT)
+@click.group("evidence", context_settings=CONTEXT)
 def evidence() -> None:
     """Evidence packages: signed, hash-chained, verifiable later."""
 
@@ -67,7 +73,12 @@ def evidence_verify(package: Path, trusted: str | None, record: bool, key_path: 
     Example:
       lijian evidence verify case-12.zip --trusted SHA256:1a2b:… --tsa-ca tsa-ca.pem
     """
-    from crawler.evidence.package import EvidenceError, append_custody, load_key, verify_package
+    from crawler.evidence.package import (
+        EvidenceError,
+        append_custody,
+        load_key,
+        verify_package,
+    )
     from crawler.evidence.timestamp import read_trusted
     from crawler.triage import default_analyst
 
@@ -121,7 +132,7 @@ def evidence_capture(listings: tuple[str, ...], policy: str | None, limit: int |
     if policy and not is_evidence_policy(policy):
         raise UserError(f"policy {policy!r}: 'suspects' or score>=X (0-1)")
     config = load_config(database_url=db_url)
-    sessions = _sessions(db_url)
+    sessions = sessions_for(db_url)
     try:
         with sessions() as session:
             ids = ([find_listing(session, ref) for ref in listings] if listings
@@ -166,16 +177,16 @@ def evidence_list(listing_id: int | None, limit: int, db_url: str | None) -> Non
     from rich.table import Table
     from sqlalchemy import select
 
-    from crawler.cli_runs import _local, table_console
+    from crawler.cli.common import local_time, table_console
     from crawler.storage.models import EvidenceCapture
 
     query = select(EvidenceCapture).order_by(EvidenceCapture.id.desc()).limit(limit)
     if listing_id is not None:
         query = query.where(EvidenceCapture.listing_id == listing_id)
     table = Table("capture", "captured (Beijing)", "listing", "suspect", "status", "HTTP", "files", "url / error")
-    with _sessions(db_url)() as session:
+    with sessions_for(db_url)() as session:
         for row in session.scalars(query):
-            table.add_row(str(row.id), _local(row.captured_at), str(row.listing_id), str(row.suspect_id or "-"),
+            table.add_row(str(row.id), local_time(row.captured_at), str(row.listing_id), str(row.suspect_id or "-"),
                           row.status, str(row.meta.get("http_status") or "-"), str(len(row.files)),
                           escape(row.error or row.url))
     table_console().print(table)
@@ -215,7 +226,11 @@ def evidence_export(suspect_ids: tuple[int, ...], digest_day: str | None, campai
     """
     from datetime import date
 
-    from crawler.evidence.export import export_cases, suspects_for_campaign, suspects_for_digest
+    from crawler.evidence.export import (
+        export_cases,
+        suspects_for_campaign,
+        suspects_for_digest,
+    )
     from crawler.evidence.package import EvidenceError, load_key
     from crawler.triage import default_analyst
 
@@ -227,7 +242,7 @@ def evidence_export(suspect_ids: tuple[int, ...], digest_day: str | None, campai
         raise UserError(f"no signing key at {path}; create one with: lijian evidence keygen --key {path}")
     try:
         key = load_key(path)
-        sessions = _sessions(db_url)
+        sessions = sessions_for(db_url)
         with sessions() as session:
             if suspect_ids:
                 ids = list(suspect_ids)

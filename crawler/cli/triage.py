@@ -10,12 +10,28 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
-from crawler.cli_runs import table_console
-from crawler.cli import CONTEXT, UserError, _sessions, cli, db_option, friendly_errors, load_lists, out_option, watchlists_option
-from crawler.triage import STATUS_ZH, TriageError, default_analyst, import_workbook, parse_status, set_status
+from crawler.cli.common import (
+    CONTEXT,
+    UserError,
+    db_option,
+    friendly_errors,
+    load_lists,
+    out_option,
+    sessions_for,
+    table_console,
+    watchlists_option,
+)
+from crawler.triage import (
+    STATUS_ZH,
+    TriageError,
+    default_analyst,
+    import_workbook,
+    parse_status,
+    set_status,
+)
 
 
-@cli.group("triage", context_settings=CONTEXT)
+@click.group("triage", context_settings=CONTEXT)
 def triage() -> None:
     """Decide what suspects are: confirmed, false positive, sampling ordered, closed."""
 
@@ -47,7 +63,7 @@ def triage_list(statuses: tuple[str, ...], area: str | None, limit: int, db_url:
         query = query.where(Suspect.status.in_(wanted))
     if area:
         query = query.where(Listing.category == area)
-    with _sessions(db_url)() as session:
+    with sessions_for(db_url)() as session:
         rows = session.execute(query).all()
     if not rows:
         click.echo("no suspects match")
@@ -82,7 +98,7 @@ def triage_set(suspect_id: int, status: str, note: str | None, analyst: str | No
         code = parse_status(status)
     except TriageError as exc:
         raise click.BadParameter(str(exc), param_hint="STATUS") from None
-    with session_scope(_sessions(db_url)) as session:
+    with session_scope(sessions_for(db_url)) as session:
         suspect = session.get(Suspect, suspect_id)
         if suspect is None:
             raise UserError(f"no suspect {suspect_id}")
@@ -110,7 +126,7 @@ def triage_import(workbook: Path, analyst: str | None, db_url: str | None) -> No
     from crawler.storage.db import session_scope
 
     try:
-        with session_scope(_sessions(db_url)) as session:
+        with session_scope(sessions_for(db_url)) as session:
             report = import_workbook(session, workbook, analyst or default_analyst())
     except TriageError as exc:
         raise UserError(str(exc)) from None
@@ -123,7 +139,7 @@ def triage_import(workbook: Path, analyst: str | None, db_url: str | None) -> No
 
 
 
-@cli.group("sampling", context_settings=CONTEXT)
+@click.group("sampling", context_settings=CONTEXT)
 def sampling() -> None:
     """Follow-up sampling: order test purchases for suspects, record the lab's results."""
 
@@ -155,7 +171,7 @@ def sampling_orders(area: str | None, region: str | None, limit: int, quantity: 
 
     config = load_config(database_url=db_url, out_dir=out_dir)
     try:
-        with session_scope(_sessions(db_url)) as session:
+        with session_scope(sessions_for(db_url)) as session:
             batch = place_orders(session, load_lists(watchlists_dir), config.out_dir, analyst or default_analyst(),
                                  area=area, region=region, limit=limit, quantity=quantity)
     except SamplingError as exc:
@@ -184,36 +200,10 @@ def sampling_result(order_id: int, result: str, note: str | None, analyst: str |
     from crawler.storage.db import session_scope
 
     try:
-        with session_scope(_sessions(db_url)) as session:
+        with session_scope(sessions_for(db_url)) as session:
             order = record_result(session, order_id, result, analyst or default_analyst(), note)
             suspect_id = order.suspect_id
     except SamplingError as exc:
         raise UserError(str(exc)) from None
     click.echo(f"sampling order {order_id}: {result}; suspect {suspect_id} "
                f"{'confirmed' if result == 'fail' else 'closed'}")
-
-
-@cli.command("report", context_settings=CONTEXT)
-@click.option("--period", type=click.Choice(["week", "month", "quarter"]), default="month", show_default=True)
-@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]),
-              help="A day in the period to report (default: the last complete period).")
-@out_option
-@db_option
-@watchlists_option
-@friendly_errors
-def report(period: str, day, out_dir: Path | None, db_url: str | None, watchlists_dir: Path | None) -> None:
-    """The periodic report (HTML and XLSX, Chinese): listings checked, suspects, confirmed cases,
-    sampling, by area and region, against the previous period and the same period last year,
-    with the period's typical cases.
-
-    \b
-    Example:
-      lijian report --period month --date 2026-10-15
-    """
-    from crawler.config import load_config
-    from crawler.report import write_report
-
-    config = load_config(database_url=db_url, out_dir=out_dir)
-    result = write_report(_sessions(db_url), load_lists(watchlists_dir), config.out_dir, period,
-                          day.date() if day else None)
-    click.echo(f"{period} {result['span'].label}: {result['html']} , {result['xlsx']}")
