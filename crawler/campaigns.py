@@ -40,13 +40,21 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.clock import TIMEZONE_NAME
 from crawler.config import Config
 from crawler.storage.db import session_scope
-from crawler.storage.models import Campaign, CrawlRun, Lease, ListingSnapshot, Suspect, utcnow
+from crawler.storage.models import (
+    Campaign,
+    CrawlRun,
+    Lease,
+    ListingSnapshot,
+    Suspect,
+    utcnow,
+)
 
 logger = logging.getLogger("lijian.campaigns")
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_TIMEZONE = TIMEZONE_NAME
 EVIDENCE_POLICIES = ("none", "suspects", "on_demand")  # or "score>=0.8"
 LEASE_TTL = timedelta(seconds=120)
 HOLDER = f"{socket.gethostname()}:{os.getpid()}"

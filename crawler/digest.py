@@ -20,25 +20,33 @@ import io
 import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.clock import BEIJING, beijing
+from crawler.files import write_atomic
 from crawler.storage.db import session_scope
-from crawler.storage.models import (Campaign, CrawlRun, Digest, Listing, ListingSnapshot, Seller, Suspect,
-                                    SuspectSignal)
+from crawler.storage.models import (
+    Campaign,
+    CrawlRun,
+    Digest,
+    Listing,
+    ListingSnapshot,
+    Seller,
+    Suspect,
+    SuspectSignal,
+)
 from crawler.triage import OPEN_STATUSES, STATUS_EN, STATUS_ZH
 from matchers.base import SIGNAL_LABELS
+from watchlists.tables import spreadsheet_safe
 from watchlists import Watchlists
 
-REPORT_TZ = ZoneInfo("Asia/Shanghai")
 FORMATS = ("html", "xlsx", "csv")
 HTML_ROWS = 500  # per section: the HTML is for reading; the XLSX and CSV hold every row
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Context signals are listed after the decisive ones with this mark (they did not flag the listing).
 CONTEXT_MARK = {"zh": "（参考）", "en": "(context) "}
 
@@ -98,14 +106,10 @@ def web_url(url: str) -> str:
     return url if url.lower().startswith(("http://", "https://")) else ""
 
 
-def spreadsheet_safe(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _local(moment: datetime) -> datetime:
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(REPORT_TZ)
+    return beijing(moment)
 
 
 def _campaign_listing_ids(session: Session, campaign: str) -> set[int]:
@@ -311,7 +315,7 @@ def link_evidence(session: Session, rows: list[dict], evidence_root: Path, out_d
 def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_dir: Path, day: date | None = None,
                  campaign: str | None = None, formats: tuple[str, ...] = FORMATS, lang: str = "zh",
                  evidence_root: Path | None = None) -> DigestFiles:
-    day = day or datetime.now(REPORT_TZ).date()
+    day = day or datetime.now(BEIJING).date()
     categories = {slug: (c.zh if lang == "zh" else slug) for slug, c in watchlists.categories.items()}
     with session_scope(sessions) as session:
         rows = suspect_rows(session, categories, lang, campaign)
@@ -330,7 +334,7 @@ def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_di
     paths: dict[str, Path] = {}
     context = {"day": day.isoformat(), "campaign": campaign, "lang": lang, "new": new, "still_open": still_open,
                "parts": parts, "periods": trend["periods"], "total": len(rows),
-               "generated": datetime.now(REPORT_TZ).strftime("%Y-%m-%d %H:%M"),
+               "generated": datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M"),
                "watchlist_hash": watchlists.content_hash, "since": since.strftime("%Y-%m-%d %H:%M") if since else None}
     if "html" in formats:
         env = Environment(loader=PackageLoader("crawler", "templates"), autoescape=select_autoescape(["html"]))
@@ -338,10 +342,10 @@ def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_di
         html = env.get_template("digest.html").render(**context, charts=charts(trend, lang), keys=TABLE_KEYS,
                                                       html_rows=HTML_ROWS)
         paths["html"] = out_dir / f"{stem}.html"
-        _atomic_write(paths["html"], html.encode("utf-8"))
+        write_atomic(paths["html"], html.encode("utf-8"))
     if "xlsx" in formats:
         paths["xlsx"] = out_dir / f"{stem}.xlsx"
-        _atomic_write(paths["xlsx"], _workbook(context, lang))
+        write_atomic(paths["xlsx"], _workbook(context, lang))
     if "csv" in formats:
         import pandas as pd  # only here: every other command starts without it
 
@@ -349,7 +353,7 @@ def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_di
                              columns=[col(k, lang) for k in TABLE_KEYS])
         paths["csv"] = out_dir / f"{stem}.csv"
         # utf-8-sig: Excel and WPS read a CSV as UTF-8 only with the byte-order mark.
-        _atomic_write(paths["csv"], frame.to_csv(index=False).encode("utf-8-sig"))
+        write_atomic(paths["csv"], frame.to_csv(index=False).encode("utf-8-sig"))
     with session_scope(sessions) as session:
         session.add(Digest(day=day.isoformat(), campaign=campaign, rows=len(rows), new_rows=len(new),
                            files={k: str(v) for k, v in paths.items()}))
@@ -383,7 +387,4 @@ def _workbook(context: dict, lang: str) -> bytes:
     return to_bytes(book)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+

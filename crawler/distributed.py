@@ -36,7 +36,7 @@ from crawler.frontier import (
     run_spec,
     run_state,
 )
-from crawler.storage.db import open_database, session_factory, session_scope
+from crawler.storage.db import open_database, safe_url, session_factory, session_scope
 from crawler.storage.models import CrawlRun
 
 logger = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def queue_crawl(config: Config, spider_args: dict[str, Any], wait: bool = True, 
     except FrontierError as exc:
         click.echo(f"error: {exc}", err=True)
         return 1
-    click.echo(f"crawl run {run_id}: {seeds} seeds queued in {_safe(config.redis_url)}; "
+    click.echo(f"crawl run {run_id}: {seeds} seeds queued in {safe_url(config.redis_url)}; "
                f"`lijian worker` processes crawl it")
     if not wait:
         return 0
@@ -148,7 +148,7 @@ def work(config: Config, stop: threading.Event, idle_exit: float | None = None, 
     done = 0
     idle_since = time.monotonic()
     backoff: dict[int, float] = {}  # runs whose crawl failed just now: not again for a while
-    say(f"worker {new_worker_id().rsplit('-', 1)[0]}: waiting for runs in {_safe(config.redis_url)}")
+    say(f"worker {new_worker_id().rsplit('-', 1)[0]}: waiting for runs in {safe_url(config.redis_url)}")
     while not stop.is_set():
         now = time.monotonic()
         runs = [r for r in active_runs(server) if backoff.get(r, 0) <= now]
@@ -190,14 +190,6 @@ def _worth_joining(server, run_id: int) -> bool:
     """Something to pop, or nobody left to close the run (its last worker was killed)."""
     state = run_state(server, run_id)
     return state["queued"] > 0 or (state["held"] == 0 and state["workers"] == 0)
-
-
-def _safe(url: str) -> str:
-    """A Redis URL without its password, for output."""
-    if "@" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
 
 
 __all__ = ["crawl_as_worker", "queue_crawl", "queue_run", "wait_for_run", "work"]

@@ -17,8 +17,15 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from crawler.digest import REPORT_TZ, web_url
-from crawler.storage.models import CrawlRun, Listing, SamplingOrder, Suspect, SuspectEvent
+from crawler.clock import BEIJING
+from crawler.digest import web_url
+from crawler.storage.models import (
+    CrawlRun,
+    Listing,
+    SamplingOrder,
+    Suspect,
+    SuspectEvent,
+)
 from watchlists import Watchlists
 
 PERIODS = ("week", "month", "quarter")
@@ -35,7 +42,7 @@ class Span:
         return f"{self.start.isoformat()} 至 {(self.end - timedelta(days=1)).isoformat()}"
 
     def bounds(self) -> tuple[datetime, datetime]:
-        return (datetime.combine(self.start, time(), REPORT_TZ), datetime.combine(self.end, time(), REPORT_TZ))
+        return (datetime.combine(self.start, time(), BEIJING), datetime.combine(self.end, time(), BEIJING))
 
 
 def span_of(period: str, day: date) -> Span:
@@ -90,7 +97,7 @@ def change(now: int, before: int) -> str:
 def write_report(sessions, watchlists: Watchlists, out_dir: Path, period: str, day: date | None = None) -> dict:
     if period not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}")
-    today = datetime.now(REPORT_TZ).date()
+    today = datetime.now(BEIJING).date()
     # Default: the last complete period (a report is written after its period ends).
     span = span_of(period, day) if day else previous_span(period, span_of(period, today))
     spans = {"now": span, "previous": previous_span(period, span), "last_year": last_year_span(period, span)}
@@ -127,7 +134,7 @@ def write_report(sessions, watchlists: Watchlists, out_dir: Path, period: str, d
     env = Environment(loader=PackageLoader("crawler", "templates"), autoescape=select_autoescape(["html"]))
     html = env.get_template("report.html").render(
         period=PERIOD_ZH[period], spans={k: v.label for k, v in spans.items()}, table=table, by_area=by_area,
-        by_region=by_region, typical=typical, generated=datetime.now(REPORT_TZ).strftime("%Y-%m-%d %H:%M"))
+        by_region=by_region, typical=typical, generated=datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M"))
     html_path, xlsx_path = stem.with_suffix(".html"), stem.with_suffix(".xlsx")
     html_path.write_text(html, encoding="utf-8")
     xlsx_path.write_bytes(_workbook(spans, table, by_area, by_region, typical))

@@ -19,7 +19,9 @@ import pandas as pd
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session, selectinload
 
-from crawler.digest import REPORT_TZ, spreadsheet_safe, web_url
+from crawler.clock import BEIJING
+from crawler.digest import web_url
+from watchlists.tables import spreadsheet_safe
 from crawler.storage.models import Listing, SamplingOrder, Seller, Suspect, utcnow
 from crawler.triage import set_status
 from watchlists import Watchlists
@@ -60,7 +62,7 @@ def place_orders(session: Session, lists: Watchlists, out_dir: Path, by: str, ar
     if region:
         query = query.where((Seller.province == region) | (Seller.city == region))
     suspects = session.scalars(query).all()
-    now = datetime.now(REPORT_TZ)
+    now = datetime.now(BEIJING)
     batch = now.strftime("S%Y%m%d-%H%M%S")
     rows = []
     for suspect in suspects:

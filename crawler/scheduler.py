@@ -31,7 +31,13 @@ from typing import Any, TextIO
 
 from sqlalchemy import select
 
-from crawler.campaigns import CampaignError, describe_schedule, run_campaign, trigger_for
+from crawler.campaigns import (
+    CampaignError,
+    describe_schedule,
+    run_campaign,
+    trigger_for,
+)
+from crawler.clock import TIMEZONE_NAME
 from crawler.config import Config
 from crawler.storage.db import open_database, session_factory
 from crawler.storage.models import Campaign
@@ -148,7 +154,7 @@ def start(config: Config, as_json: bool = False, misfire_grace: int = 3600, sync
         jobstores={"default": store},
         executors={"default": ThreadPoolExecutor(workers)},
         job_defaults={"coalesce": True, "misfire_grace_time": misfire_grace, "max_instances": 1},
-        timezone="Asia/Shanghai",
+        timezone=TIMEZONE_NAME,
     )
     scheduler.add_listener(lambda e: emit("run_missed", campaign=e.job_id.removeprefix(JOB_PREFIX),
                                           scheduled=e.scheduled_run_time.isoformat(timespec="seconds")),

@@ -3,20 +3,20 @@ look-alike index of a watchlist (lookalike.BrandIndex), in the cache folder the 
 (LIJIAN_CACHE; `configure`). Without a folder nothing is kept and everything is built in each
 process.
 
-A cache file is read only if this user wrote it and nobody else may change it: pickle and
-marshal data are trusted input, so a file dropped into a shared folder is rebuilt over, never
-read. A missing, unreadable or cut-short file only costs a rebuild; a folder that cannot be
-written only costs the next process the same.
+A cache file is read only if this user wrote it and nobody else may change it (the same rule
+as the validated watchlists' cache: watchlists/cachefiles.py). A missing, unreadable or
+cut-short file only costs a rebuild; a folder that cannot be written only costs the next
+process the same.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from watchlists.cachefiles import read_trusted, write_whole
 
 _FOLDER: Path | None = None
 
@@ -31,45 +31,23 @@ def folder() -> Path | None:
     return _FOLDER
 
 
-def trusted(path: Path) -> bool:
-    """Whether `path` is a file this user owns and nobody else may write."""
-    try:
-        info = path.stat()
-    except OSError:
-        return False
-    return (not hasattr(os, "getuid") or info.st_uid == os.getuid()) and not info.st_mode & 0o022
-
-
 def read(name: str) -> bytes | None:
     """The cache file's bytes, or None when there is none (or none to trust)."""
-    if _FOLDER is None:
-        return None
-    path = _FOLDER / name
-    if not trusted(path):
-        return None
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
+    return read_trusted(_FOLDER / name) if _FOLDER is not None else None
 
 
 def write(name: str, data: bytes, family: str | None = None, keep: int = 4) -> None:
-    """Write a cache file whole or not at all (a temporary file renamed into place, owner-only).
-    With `family` (a name prefix), only the `keep` newest files of the family are kept."""
-    if _FOLDER is None:
+    """Write a cache file whole or not at all (owner-only). With `family` (a name prefix), only
+    the `keep` newest files of the family are kept."""
+    if _FOLDER is None or not write_whole(_FOLDER / name, data) or not family:
         return
     try:
-        _FOLDER.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=_FOLDER, prefix=name, suffix=".tmp", delete=False) as out:
-            out.write(data)
-        os.replace(out.name, _FOLDER / name)
-        if family:
-            older = sorted(_FOLDER.glob(f"{family}*"), key=lambda p: p.stat().st_mtime, reverse=True)[keep:]
-            for path in older:
-                if path.name != name:
-                    path.unlink(missing_ok=True)
+        older = sorted(_FOLDER.glob(f"{family}*"), key=lambda p: p.stat().st_mtime, reverse=True)[keep:]
+        for path in older:
+            if path.name != name:
+                path.unlink(missing_ok=True)
     except OSError:
-        pass  # a read-only cache folder only costs the next process the build
+        pass
 
 
 @lru_cache(maxsize=1)

@@ -28,9 +28,11 @@ from crawler.browser import keep_media
 from crawler.extract.detail import extract_detail
 from crawler.extract.rules import Context, first_value
 from crawler.extract.search import extract_search
+from crawler.files import write_atomic
 from crawler.items import ListingItem, SellerProfileItem
 from crawler.profiles import Profile, load_profiles, resolve_profiles
 from watchlists import BUNDLED, read_categories
+
 
 def page_methods(profile: Profile) -> list[PageMethod]:
     """What Chromium does before the page is read: wait for the profile's selector, scroll."""
@@ -72,9 +74,7 @@ def save_screenshot(response: Response, folder: Path) -> dict[str, str] | None:
     path = folder / f"{digest}.png"
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part")
-        partial.write_bytes(png)
-        partial.replace(path)  # atomic: a reader never sees half a file
+        write_atomic(path, png)  # a reader never sees half a file
     return {"screenshot_sha256": digest, "screenshot_path": str(path)}
 
 

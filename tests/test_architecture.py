@@ -13,7 +13,7 @@ PACKAGES = ("crawler", "spiders", "matchers", "watchlists")
 # Lowest first. A module belongs to the layer of the longest prefix that names it.
 LAYERS = (
     ("domain", ("watchlists", "matchers")),
-    ("core", ("crawler", "crawler.config", "crawler.errors", "crawler.normalise", "crawler.xlsx", "crawler.browser",
+    ("core", ("crawler", "crawler.config", "crawler.errors", "crawler.clock", "crawler.files", "crawler.normalise", "crawler.xlsx", "crawler.browser",
               "crawler.health", "crawler.items", "crawler.storage", "crawler.extract", "crawler.profiles")),
     ("scrapy", ("crawler.settings", "crawler.pipelines", "crawler.extensions", "crawler.frontier", "spiders")),
     ("services", ("crawler.crawl", "crawler.distributed", "crawler.campaigns", "crawler.scheduler", "crawler.matching",
@@ -145,3 +145,29 @@ def test_command_modules_do_not_import_each_other(module):
     """Each command module stands alone beside the shared helpers (common.py)."""
     others = {m for m in GRAPH[module] if m.startswith("crawler.cli") and m != "crawler.cli.common"}
     assert others <= ({"crawler.cli"} if module == "crawler.cli.__main__" else set())
+
+
+def test_a_file_is_replaced_whole_or_left_as_it_was(tmp_path):
+    from crawler.files import replacing, write_atomic
+
+    target = tmp_path / "digest.html"
+    write_atomic(target, b"first")
+    with pytest.raises(RuntimeError), replacing(target) as partial:
+        partial.write_bytes(b"half")
+        raise RuntimeError("interrupted")
+    assert target.read_bytes() == b"first" and [p.name for p in tmp_path.iterdir()] == ["digest.html"]
+    write_atomic(target, b"second")
+    assert target.read_bytes() == b"second" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_one_clock():
+    """Beijing time is named in one place; stored naive moments are UTC."""
+    from datetime import datetime
+
+    from crawler.clock import BEIJING, TIMEZONE_NAME, beijing
+
+    assert beijing(datetime(2026, 12, 1, 16, 0)).hour == 0 and str(BEIJING) == TIMEZONE_NAME
+    literal = [str(p.relative_to(ROOT)) for p in (ROOT / "crawler").rglob("*.py")
+               if "migrations" not in p.parts and p.name != "clock.py"
+               and 'ZoneInfo("Asia/Shanghai")' in p.read_text(encoding="utf-8")]
+    assert literal == []

@@ -68,8 +68,8 @@ def test_unreachable_database_is_one_line_and_exit_1(command, tmp_path):
     result = CliRunner().invoke(cli, [*command, "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"])
     assert result.exit_code == 1
     assert result.output.strip().startswith("Error: cannot connect to database")
-    assert len(result.output.strip().splitlines()) == 1 and result.exception is None or isinstance(
-        result.exception, SystemExit)
+    assert len(result.output.strip().splitlines()) == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # no traceback
 
 
 def test_broken_watchlist_is_a_clear_error(tmp_path, db_url):
@@ -94,3 +94,31 @@ def test_db_upgrade_twice(db_url):
     second = CliRunner().invoke(cli, ["db", "upgrade", "--db", db_url])
     assert f"upgraded from empty to schema {head_revision()}" in first.output
     assert f"already at schema {head_revision()}" in second.output
+
+
+def test_config_shows_no_password_of_any_url(monkeypatch):
+    monkeypatch.setenv("LIJIAN_DATABASE_URL", "postgresql+psycopg://lijian:db-secret@127.0.0.1/lijian")
+    monkeypatch.setenv("LIJIAN_REDIS_URL", "redis://:redis-secret@127.0.0.1:6379/0")
+    monkeypatch.setenv("LIJIAN_SMTP_URL", "smtp://mailer:smtp-secret@127.0.0.1:25")
+    result = CliRunner().invoke(cli, ["config"])
+    assert result.exit_code == 0 and "127.0.0.1:6379" in result.output
+    assert not any(secret in result.output for secret in ("db-secret", "redis-secret", "smtp-secret"))
+
+
+@pytest.mark.parametrize("args, stdin", [
+    (["--title", "美的 电饭煲", "--price", "nan"], None),
+    (["--title", "美的 电饭煲", "--price", "abc"], None),
+    (["--title", "美的 电饭煲", "--price", "-5"], None),
+    ([], '{"title": "美的 电饭煲", "price": NaN}\n'),
+    ([], '{"title": "美的 电饭煲", "price": Infinity}\n'),
+    ([], '{"title": "美的 电饭煲", "price": [1]}\n'),
+])
+def test_check_names_a_price_that_is_not_one(args, stdin):
+    result = CliRunner().invoke(cli, ["check", *args], input=stdin)
+    assert result.exit_code == 1 and ("is not a price" in result.output or "must be a number" in result.output)
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
+
+
+def test_check_reads_a_price_as_shown():
+    result = CliRunner().invoke(cli, ["check", "--title", "美的 电饭煲", "--price", "¥199.00"])
+    assert result.exit_code == 0 and '"brand": "美的"' in result.output

@@ -198,7 +198,7 @@ def test_periodic_report_compares_with_the_previous_period_and_last_year(session
 
     from sqlalchemy import update
 
-    from crawler.digest import REPORT_TZ
+    from crawler.clock import BEIJING as REPORT_TZ
 
     # Three suspects: one this month (2026-10), one the month before, one in October last year.
     dates = {flagged["1"]: datetime(2026, 10, 5, 10, tzinfo=REPORT_TZ),

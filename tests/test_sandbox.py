@@ -146,3 +146,14 @@ def test_port_in_use_is_a_one_line_error():
 def test_unknown_fault_mode_is_a_usage_error():
     result = run_lijian("sandbox", "serve", "--faults", "teapot", timeout=60)
     assert result.returncode == 2 and "unknown fault mode 'teapot'" in result.stderr
+
+
+def test_the_stats_page_answers_and_the_sandbox_keeps_serving(sandbox):
+    """Reading the counts once deadlocked the whole sandbox (its lock was taken twice)."""
+    with urllib.request.urlopen(f"{sandbox.url}/__sandbox__/stats", timeout=10) as response:
+        first = json.loads(response.read())
+    with urllib.request.urlopen(f"{sandbox.url}/__sandbox__/stats", timeout=10) as response:
+        second = json.loads(response.read())
+    assert second["requests"] > first["requests"] >= 1
+    with urllib.request.urlopen(f"{sandbox.url}/robots.txt", timeout=10) as response:
+        assert response.status == 200

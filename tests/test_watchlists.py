@@ -224,3 +224,46 @@ def test_cache_is_keyed_by_content_and_survives_a_corrupt_file(folder, tmp_path)
     changed = load_watchlists(folder, cache_dir=cache)
     assert changed.content_hash != first.content_hash and len(changed.lexicon) == 1
     assert len(list(cache.glob("watchlists-*.pickle"))) == 2
+
+
+def test_a_cache_file_someone_else_could_write_is_never_unpickled(folder, tmp_path):
+    """Unpickling runs code: a pickle dropped into a shared cache folder must not be loaded."""
+    import pickle
+
+    cache = tmp_path / "cache"
+    genuine = load_watchlists(folder, cache_dir=cache)
+    (file,) = cache.glob("watchlists-*.pickle")
+
+    class Planted:
+        def __reduce__(self):
+            return (exec, ("raise SystemExit('planted code ran')",))
+
+    file.write_bytes(pickle.dumps(Planted()))
+    file.chmod(0o666)  # writable by anyone: not ours to trust
+    assert load_watchlists(folder, cache_dir=cache).brands == genuine.brands  # rebuilt, the plant never ran
+    assert file.stat().st_mode & 0o022 == 0 and pickle.loads(file.read_bytes()).brands == genuine.brands
+
+
+def test_export_never_writes_a_formula_and_import_gives_the_text_back(folder, tmp_path):
+    """A certificate holder written as =HYPERLINK(…) is text in the exported XLSX and CSV (Excel's
+    quote prefix), and importing the export gives the holder back unchanged."""
+    import openpyxl
+
+    from watchlists.tables import export_csv, export_workbook, import_table
+
+    certs = folder / "certificates.csv"
+    hostile = '=HYPERLINK("http://127.0.0.1/x","点击")'
+    certs.write_text(certs.read_text(encoding="utf-8").replace("SAMPLE 佛山某电器有限公司,", f'"{hostile.replace(chr(34), chr(34) * 2)}",', 1),
+                     encoding="utf-8")
+    lists = load_watchlists(folder)
+    assert any(c.holder == hostile for c in lists.certificates)
+    book = tmp_path / "all.xlsx"
+    export_workbook(lists, book)
+    sheet = openpyxl.load_workbook(book)["certificates"]
+    cells = [c for row in sheet.iter_rows() for c in row if isinstance(c.value, str) and "HYPERLINK" in c.value]
+    assert cells and all(c.data_type == "s" and c.value.startswith("'=") for c in cells)
+    csv_file = tmp_path / "certificates.csv"
+    export_csv(lists, "certificates", csv_file)
+    assert "'=HYPERLINK" in csv_file.read_text(encoding="utf-8-sig")
+    import_table(lists, csv_file, "certificates")
+    assert any(c.holder == hostile for c in load_watchlists(folder).certificates)

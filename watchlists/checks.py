@@ -8,12 +8,12 @@ make a listing showing that same number look genuine.
 from __future__ import annotations
 
 import dataclasses
-import os
 import pickle
 import re
 import unicodedata
 from pathlib import Path
 
+from watchlists.cachefiles import read_trusted, write_whole
 from watchlists.loader import (
     BUNDLED,
     CERTIFICATES_FILE,
@@ -162,13 +162,15 @@ def load_watchlists(folder: Path | None = None, cache_dir: Path | None = None) -
     """Validated watchlists; with `cache_dir`, parsed only when the folder's content hash changes.
 
     Parsing YAML costs about 0.35 ms per brand (100,000 brands: ~40 s); the cache, keyed by the
-    same content hash every flag records, turns later loads into one unpickle.
+    same content hash every flag records, turns later loads into one unpickle — of a file this
+    user wrote and nobody else may change (cachefiles.py), never of one dropped there.
     """
     folder = folder or BUNDLED
     cached = cache_dir / f"watchlists-v{CACHE_FORMAT}-{folder_digest(folder)}.pickle" if cache_dir else None
-    if cached is not None and cached.exists():
+    data = read_trusted(cached) if cached is not None else None
+    if data is not None:
         try:
-            lists = pickle.loads(cached.read_bytes())
+            lists = pickle.loads(data)
             if isinstance(lists, Watchlists):
                 return dataclasses.replace(lists, folder=folder)
         except Exception:  # noqa: BLE001 - an unreadable cache is only a slower load
@@ -177,13 +179,7 @@ def load_watchlists(folder: Path | None = None, cache_dir: Path | None = None) -
     if lists is None:
         raise WatchlistError(problems)
     if cached is not None:
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(pickle.dumps(lists, protocol=pickle.HIGHEST_PROTOCOL))
-            tmp.replace(cached)
-        except OSError:
-            pass
+        write_whole(cached, pickle.dumps(lists, protocol=pickle.HIGHEST_PROTOCOL))
     return lists
 
 

@@ -133,8 +133,25 @@ def _header_map(kind: str, headers: list[str], file: str) -> dict[str, str]:
     return mapping
 
 
+# A cell starting with one of these is a formula to a spreadsheet (=HYPERLINK(…) in a
+# certificate holder's name runs when the file is opened): exported text gets Excel's quote
+# prefix, an apostrophe, which import takes off again.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """`value` as a spreadsheet cell that is text, never a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _unquoted(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:2] and value[1:].startswith(FORMULA_START) else value
+
+
 def _cell(fld: str, value: str, category_slugs: dict[str, str]) -> Any:
-    value = str(value).strip()
+    value = _unquoted(str(value).strip())
     if fld in LIST_FIELDS:
         items = [v.strip() for v in value.split(LIST_SEPARATOR) if v.strip()]
         if fld == "categories":
@@ -328,7 +345,7 @@ def _frame(kind: str, records: list[dict], lang: str) -> pd.DataFrame:
                                             for s in value or [])
             elif isinstance(value, list):
                 value = LIST_SEPARATOR.join(value)
-            row.append("" if value is None else str(value))
+            row.append("" if value is None else spreadsheet_safe(str(value)))
         rows.append(row)
     return pd.DataFrame(rows, columns=headers, dtype=str)
 
@@ -351,6 +368,10 @@ def export_workbook(lists: Watchlists, path: Path, lang: str = "en") -> None:
         for sheet, frame in frames.items():
             frame.to_excel(writer, sheet_name=sheet, index=False)
             worksheet = writer.sheets[sheet]
+            for row in worksheet.iter_rows(min_row=2):
+                for cell in row:
+                    if cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("=")):
+                        cell.data_type = "s"  # text (already quote-prefixed), never a formula
             worksheet.freeze_panes = "A2"
             for column in worksheet.columns:
                 width = max((len(str(c.value or "")) for c in column), default=8)

@@ -414,7 +414,7 @@ def scheduler_status(db_url: str | None) -> None:
       lijian scheduler status
     """
     from crawler import scheduler
-    from crawler.digest import REPORT_TZ
+    from crawler.clock import BEIJING
 
     rows = scheduler.status(load_config(database_url=db_url))
     if not rows:
@@ -422,7 +422,7 @@ def scheduler_status(db_url: str | None) -> None:
         return
     table = Table("campaign", "state", "schedule", "next run (Asia/Shanghai)", "running now", "last run")
     for row in rows:
-        next_run = row["next_run"].astimezone(REPORT_TZ).strftime("%Y-%m-%d %H:%M:%S") if row["next_run"] else (
+        next_run = row["next_run"].astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S") if row["next_run"] else (
             "-" if row["enabled"] else "paused")
         table.add_row(escape(row["campaign"]), "enabled" if row["enabled"] else "paused", escape(row["schedule"]),
                       next_run, escape(row["running"] or "-"), escape(row["last_run"] or "-"))

@@ -76,9 +76,9 @@ def table_console() -> Console:
 
 def local_time(moment: datetime | None) -> str:
     """A stored (UTC) moment as Beijing time, to the second; "-" for none."""
-    from crawler.digest import REPORT_TZ  # noqa: PLC0415
+    from crawler.clock import beijing  # noqa: PLC0415
 
-    return moment.astimezone(REPORT_TZ).strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+    return beijing(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
 
 
 def profiles_folder(folder: Path | None) -> Path:

@@ -59,5 +59,5 @@ def show_config() -> None:
     config = load_config()
     for setting in SETTINGS:
         value = getattr(config, setting.name)
-        shown = safe_url(value) if setting.name in ("database_url", "smtp_url") and value else value
+        shown = safe_url(value) if setting.name in ("database_url", "smtp_url", "redis_url") and value else value
         click.echo(f"{setting.env:<20} {shown}\n    {setting.help}")

@@ -66,27 +66,34 @@ def evidence_keygen(key_path: Path | None) -> None:
 def evidence_verify(package: Path, trusted: str | None, record: bool, key_path: Path | None, who: str | None,
                     tsa_ca: Path | None) -> None:
     """Recompute every hash, check the custody chain, the signature and the RFC 3161 time stamp
-    if there is one; say exactly what differs (exit 1). A hostile archive (names with "..",
-    links, oversized members) is refused.
+    if there is one; say exactly what differs (exit 1). A hostile or damaged archive (names with
+    "..", links, two members of one name, encryption, a zip bomb, a bad CRC) fails with a line
+    saying so. The signer's fingerprint is always printed: without --trusted, a package altered
+    and re-signed with another key verifies, so compare it with the bureau's key
+    (docs/EVIDENCE.md says what verify proves).
 
     \b
     Example:
       lijian evidence verify case-12.zip --trusted SHA256:1a2b:… --tsa-ca tsa-ca.pem
     """
-    from crawler.evidence.package import (
-        EvidenceError,
-        append_custody,
-        load_key,
-        verify_package,
-    )
+    from crawler.evidence.package import EvidenceError, append_custody, fingerprint, load_key, verify_package
     from crawler.evidence.timestamp import read_trusted
     from crawler.triage import default_analyst
 
+    key = None
+    if record:  # the key first: a verification must not be reported and then fail to be recorded
+        key_file = key_path or load_config().evidence_key
+        if key_file is None:
+            raise UserError("--record needs the package's signing key: give --key or set LIJIAN_EVIDENCE_KEY")
+        try:
+            key = load_key(key_file)
+        except EvidenceError as exc:
+            raise UserError(f"--record needs the package's signing key (--key or LIJIAN_EVIDENCE_KEY): {exc}") from None
     notes: list[str] = []
     try:
         problems = verify_package(package, trusted, read_trusted(tsa_ca or load_config().tsa_ca), notes)
     except EvidenceError as exc:
-        raise UserError(str(exc)) from None
+        problems = [str(exc)]
     for problem in problems:
         click.echo(f"FAIL {problem}", err=True)
     for note in notes:
@@ -94,11 +101,13 @@ def evidence_verify(package: Path, trusted: str | None, record: bool, key_path: 
     if problems:
         sys.exit(1)
     click.echo(f"{package}: verified (every file's SHA-256, the custody chain, the signature"
-               f"{', the time stamp' if notes else ''})")
-    if record:
-        key = load_key(key_path or load_config().evidence_key)
-        append_custody(package, "verify", who or default_analyst(), "verified: hashes, chain, signature", key)
-        click.echo("custody log: verification recorded")
+               f"{', the time stamp' if any('time stamp' in n for n in notes) else ''})")
+    if key is not None:
+        try:
+            append_custody(package, "verify", who or default_analyst(), "verified: hashes, chain, signature", key)
+        except EvidenceError as exc:
+            raise UserError(f"not recorded: {exc}") from None
+        click.echo(f"custody log: verification recorded, signed by {fingerprint(key.public_key())}")
 
 
 @evidence.command("capture", context_settings=CONTEXT)
@@ -278,10 +287,14 @@ def evidence_export(suspect_ids: tuple[int, ...], digest_day: str | None, campai
 @click.option("--url", help="Page to replay (default: the case's listing URL).")
 @click.option("--screenshot", "shot", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the replayed page's screenshot here.")
+@click.option("--unverified", is_flag=True, help="Replay a package even if it does not verify (with a warning).")
 @friendly_errors
-def evidence_replay(package: Path, url: str | None, shot: Path | None) -> None:
+def evidence_replay(package: Path, url: str | None, shot: Path | None, unverified: bool) -> None:
     """Render a captured page again in Chromium from the package's WARC alone, with no network:
     every request is answered from the capture (a package, a .wacz or a .warc.gz).
+
+    A package is verified first and not replayed if it does not verify (an altered WARC would
+    render as if it were the capture), unless --unverified is given.
 
     \b
     Example:
@@ -289,10 +302,20 @@ def evidence_replay(package: Path, url: str | None, shot: Path | None) -> None:
     """
     import json
 
-    from crawler.evidence.package import EvidenceError, read_package
+    from crawler.evidence.package import EvidenceError, read_package, verify_package
     from crawler.evidence.replay import package_warcs, replay
 
     try:
+        if package.suffix == ".zip":
+            problems = verify_package(package)
+            if problems and not unverified:
+                raise UserError(f"{package} does not verify ({problems[0]}{' …' if len(problems) > 1 else ''}); "
+                                f"run `lijian evidence verify` to see why, or give --unverified to replay it anyway")
+            for problem in problems:
+                click.echo(f"WARNING unverified: {problem}", err=True)
+        elif not unverified:
+            click.echo(f"WARNING {package.name} is replayed unverified: verify the package it came with "
+                       f"(its manifest holds this file's SHA-256)", err=True)
         if url is None:
             if package.suffix != ".zip":
                 raise UserError("give --url for a WACZ or WARC")
@@ -300,7 +323,7 @@ def evidence_replay(package: Path, url: str | None, shot: Path | None) -> None:
         result = replay(package_warcs(package), url, load_config().chromium_path)
     except EvidenceError as exc:
         raise UserError(str(exc)) from None
-    except KeyError as exc:
+    except (KeyError, TypeError) as exc:
         raise UserError(f"{package}: not an evidence package (no {exc})") from None
     if shot:
         shot.write_bytes(result.screenshot)

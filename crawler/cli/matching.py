@@ -37,9 +37,15 @@ def _view(record: dict[str, Any]) -> ListingView:
         amount = Decimal(str(price))
     elif isinstance(price, str) and price.strip():
         try:
-            amount = Decimal(price)
+            amount = Decimal(price.strip())
         except InvalidOperation:
             amount, currency = parse_price(price)
+            if amount is None:
+                raise ValueError(f"'price' {price!r} is not a price") from None
+    elif price not in (None, ""):
+        raise ValueError(f"'price' must be a number or a price as shown, not {type(price).__name__}")
+    if amount is not None and (not amount.is_finite() or amount < 0):
+        raise ValueError(f"'price' {price!r} is not a price (a finite amount of zero or more)")
     return ListingView(title=title, category=record.get("category") or None, brand=record.get("brand") or None,
                        price=amount, currency=record.get("currency") or currency,
                        seller_name=record.get("seller") or None, specs={str(k): str(v) for k, v in specs.items()})

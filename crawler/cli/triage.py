@@ -49,7 +49,7 @@ def triage_list(statuses: tuple[str, ...], area: str | None, limit: int, db_url:
     Example:
       lijian triage list --status new --area cable
     """
-    from crawler.digest import REPORT_TZ
+    from crawler.clock import BEIJING
     from crawler.storage.models import Listing, ListingSnapshot, Suspect
 
     try:
@@ -70,7 +70,7 @@ def triage_list(statuses: tuple[str, ...], area: str | None, limit: int, db_url:
         return
     table = Table("id", "score", "status", "by", "when", "marketplace", "area", "title", "note")
     for suspect, listing, snapshot in rows:
-        when = suspect.status_at.astimezone(REPORT_TZ).strftime("%m-%d %H:%M") if suspect.status_at else "-"
+        when = suspect.status_at.astimezone(BEIJING).strftime("%m-%d %H:%M") if suspect.status_at else "-"
         table.add_row(str(suspect.id), f"{suspect.score:.2f}", STATUS_ZH.get(suspect.status, suspect.status),
                       escape(suspect.status_by or "-"), when, escape(listing.marketplace),
                       escape(listing.category or "-"), escape(snapshot.title[:60]), escape((suspect.note or "")[:40]))

@@ -27,7 +27,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -43,7 +42,9 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.browser import launch_options
-from crawler.evidence.package import SHANGHAI, EvidenceError
+from crawler.clock import BEIJING, TIMEZONE_NAME
+from crawler.evidence.package import EvidenceError
+from crawler.files import write_atomic
 from crawler.storage import session_scope
 from crawler.storage.models import (
     EvidenceCapture,
@@ -85,9 +86,7 @@ class EvidenceStore:
         path = self.path(digest, suffix)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f"{path.name}.{os.getpid()}.part")
-            partial.write_bytes(data)
-            partial.replace(path)
+            write_atomic(path, data)
         return {"sha256": digest, "size": len(data), "suffix": suffix,
                 "media_type": MEDIA_TYPES.get(suffix, "application/octet-stream")}
 
@@ -341,7 +340,7 @@ class Capturer:
         recorder = WarcRecorder(info)
         notes: list[str] = []
         context = self._browser.new_context(user_agent=self.user_agent, viewport={"width": 1280, "height": 900},
-                                            locale="zh-CN", timezone_id="Asia/Shanghai")
+                                            locale="zh-CN", timezone_id=TIMEZONE_NAME)
         files: dict[str, bytes] = {}
         error = None
         page = None
@@ -364,7 +363,7 @@ class Capturer:
             files["page.warc.gz"] = recorder.getvalue()
         meta = {
             "captured_utc": captured_at.isoformat(timespec="seconds"),
-            "captured_shanghai": captured_at.astimezone(SHANGHAI).isoformat(timespec="seconds"),
+            "captured_shanghai": captured_at.astimezone(BEIJING).isoformat(timespec="seconds"),
             "url": target.url, "final_url": page.final_url if page else None,
             "http_status": page.status if page else None, "seller_url": target.seller_url,
             "tool": f"lijian-monitor {tool_version()}", "python": platform.python_version(),

@@ -30,9 +30,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.clock import BEIJING
 from crawler.digest import web_url
 from crawler.evidence.capture import EvidenceStore, load_target, tool_version
-from crawler.evidence.package import SHANGHAI, EvidenceError, build_package, fingerprint
+from crawler.evidence.package import EvidenceError, build_package, fingerprint
 from crawler.evidence.timestamp import TimestampError
 from crawler.storage.models import EvidenceCapture, Suspect
 from crawler.triage import STATUS_EN, STATUS_ZH
@@ -52,7 +53,7 @@ class ExportResult:
 def suspects_for_digest(session: Session, day: date) -> list[int]:
     """Suspects flagged (first, or seen again) on `day` in Beijing time, as that day's digest
     lists them; false positives are not cases."""
-    start = datetime.combine(day, time(), SHANGHAI).astimezone(timezone.utc)
+    start = datetime.combine(day, time(), BEIJING).astimezone(timezone.utc)
     end = start + timedelta(days=1)
     return list(session.scalars(select(Suspect.id).where(
         Suspect.last_flagged_at >= start, Suspect.last_flagged_at < end, Suspect.status != "false_positive")
@@ -78,7 +79,7 @@ def suspects_for_campaign(session: Session, name: str) -> list[int]:
 def _shanghai(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _pages(warcs: dict[str, bytes], title: str) -> str:

@@ -246,8 +246,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if path == "/robots.txt":
             return self._send(200, ROBOTS_TXT.encode(), "text/plain; charset=utf-8")
         if path == "/__sandbox__/stats":
-            with self.server.counts_lock:
-                return self._json(dict(self.server.counts))
+            with self.server.counts_lock:  # a copy under the lock; sending counts the response (the lock again)
+                counts = dict(self.server.counts)
+            return self._json(counts)
         if path == "/":
             return self._send(200, _INDEX.encode(), "text/html; charset=utf-8")
         if not segments or segments[0] not in ("a", "b", "c", "d"):
