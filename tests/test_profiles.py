@@ -219,3 +219,29 @@ def test_every_profile_field_is_documented():
     names |= set(schema.CARD_FIELDS) | set(schema.DETAIL_FIELDS) | set(schema.SHOP_FIELDS)
     missing = sorted(name for name in names if f"`{name}`" not in doc)
     assert not missing, f"not in docs/PROFILES.md: {missing}"
+
+
+def test_extract_says_when_a_warc_is_cut_short_or_garbage_and_refuses_a_page_bomb(tmp_path):
+    import gzip
+    import os
+
+    pages = [(f"https://shop.example/{n}", "text/html", f"<html><body><h1>Item {n}</h1>{'x' * 4000}</body></html>".encode())
+             for n in range(6)]
+    whole = warc_with(pages)
+    cut = tmp_path / "cut.warc.gz"
+    cut.write_bytes(whole[: len(whole) * 2 // 3])
+    result = CliRunner().invoke(cli, ["extract", str(cut)])
+    assert result.exit_code == 1 and "cut short or damaged after" in result.output  # not exit 0 with fewer pages
+    assert result.output.count('"page_type"') >= 1  # the records it held are still printed
+    garbage = tmp_path / "garbage.warc"
+    garbage.write_bytes(os.urandom(5000))
+    result = CliRunner().invoke(cli, ["extract", str(garbage)])
+    assert result.exit_code == 1 and "not a readable WARC file" in result.output and len(result.output) < 400
+    bomb = tmp_path / "bomb.html.gz"
+    with gzip.open(bomb, "wb") as out:  # about 100 KB on disk, 100 MB inflated
+        out.write(b"<html><body>")
+        for _ in range(100):
+            out.write(b" " * (1024 * 1024))
+    assert bomb.stat().st_size < 1024 * 1024
+    result = CliRunner().invoke(cli, ["extract", str(bomb)])
+    assert result.exit_code == 1 and "larger than 20 MB" in result.output

@@ -14,11 +14,11 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from crawler.extract.pages import PageError, decode, read_page
+from crawler.extract.pages import MAX_PAGE_BYTES, PageError, decode, gzip_problem, read_page
 
 _WAYBACK = re.compile(r"^(?:https?:)?//(?:web\.)?archive\.org/web/(\d{1,14})([a-z]{2}_)?/+(.+)$", re.I)
 _SCHEME = re.compile(r"^(https?):/+", re.I)
-MAX_RECORD_BYTES = 50 * 1024 * 1024
+MAX_RECORD_BYTES = MAX_PAGE_BYTES
 
 
 def original_url(url: str) -> str:
@@ -84,6 +84,11 @@ def read_inputs(path: Path, encoding: str | None = None) -> Iterator[InputPage]:
         except PageError:
             raise
         except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
-            raise PageError(f"{path}: not a readable WARC file ({exc})") from None
+            reason = str(exc).split(",")[0].split(":")[0][:80]  # not the file's binary first line
+            raise PageError(f"{path}: not a readable WARC file ({reason})") from None
+        # warcio stops quietly where a .warc.gz is cut short: say so, after the records it held.
+        problem = gzip_problem(path) if path.name.lower().endswith(".gz") else None
+        if problem:
+            raise PageError(f"{path}: cut short or damaged after {found} HTML records ({problem})")
         if not found:
             raise PageError(f"{path}: no HTML response records")
