@@ -12,6 +12,8 @@ import shutil
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from crawler.errors import UserError
+
 __all__ = ["Setting", "SETTINGS", "Config", "load_config", "find_chromium"]
 
 
@@ -32,6 +34,12 @@ SETTINGS: tuple[Setting, ...] = (
         "PostgreSQL as postgresql+psycopg://user@host/db.",
     ),
     Setting("out_dir", "LIJIAN_OUT", "out", "Folder for digests and reports."),
+    Setting(
+        "db_retry_seconds",
+        "LIJIAN_DB_RETRY_SECONDS",
+        "120",
+        "How long a crawl whose database went away keeps trying to mark its run failed (seconds).",
+    ),
     Setting(
         "watchlists_dir",
         "LIJIAN_WATCHLISTS",
@@ -123,6 +131,7 @@ class Config:
     chromium_path: str | None
     cache_dir: Path
     user_agent: str
+    db_retry_seconds: float = 120.0
     evidence_key: Path | None = None
     notify_webhook: str | None = None
     smtp_url: str | None = None
@@ -141,6 +150,10 @@ def load_config(**overrides: object) -> Config:
             value = os.environ.get(setting.env) or setting.default
         values[setting.name] = value
     values["out_dir"] = Path(str(values["out_dir"]))
+    try:
+        values["db_retry_seconds"] = max(0.0, float(str(values["db_retry_seconds"])))
+    except ValueError:
+        raise UserError(f"LIJIAN_DB_RETRY_SECONDS must be a number of seconds, not {values['db_retry_seconds']!r}") from None
     if values["watchlists_dir"] is not None:
         values["watchlists_dir"] = Path(str(values["watchlists_dir"]))
     if values["profiles_dir"] is not None:

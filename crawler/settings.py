@@ -56,4 +56,5 @@ EXTENSIONS = {
 }
 
 LIJIAN_DATABASE_URL = _config.database_url
+LIJIAN_DB_RETRY_SECONDS = _config.db_retry_seconds  # read by the run recorder (extensions/runs.py)
 LIJIAN_CRAWL_RUN_ID = None

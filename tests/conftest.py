@@ -156,3 +156,14 @@ def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test, whatever the test backend."""
     with postgres_database() as url:
         yield url
+
+
+SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+def needs_corpus(path: Path):
+    """A test that reads ../shared/corpus: skipped on a checkout without it, but under CI (which
+    has it beside the clone) it runs, and fails if the corpus is missing rather than passing by
+    skipping."""
+    return pytest.mark.skipif(not path.exists() and not os.environ.get("CI"),
+                              reason=f"{path.relative_to(SHARED_CORPUS.parent.parent)} is not beside this checkout")

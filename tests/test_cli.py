@@ -51,6 +51,27 @@ def test_every_setting_is_documented(setting):
     assert setting.env in (ROOT / "docs" / "CONFIGURATION.md").read_text(encoding="utf-8")
 
 
+def test_every_documented_variable_is_a_setting():
+    """The other way round: a variable in the configuration table that no setting reads would be
+    a promise the code does not keep (LIJIAN_DB_RETRY_SECONDS was only a Scrapy setting)."""
+    import re
+
+    table = (ROOT / "docs" / "CONFIGURATION.md").read_text(encoding="utf-8").split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `(LIJIAN_[A-Z_]+)`", table, re.M))
+    assert documented == {s.env for s in SETTINGS}
+
+
+def test_the_database_retry_is_read_from_the_environment(monkeypatch):
+    from crawler.config import load_config
+
+    monkeypatch.setenv("LIJIAN_DB_RETRY_SECONDS", "7.5")
+    assert load_config().db_retry_seconds == 7.5
+    monkeypatch.setenv("LIJIAN_DB_RETRY_SECONDS", "soon")
+    result = CliRunner().invoke(cli, ["config"])
+    assert result.exit_code == 1 and "LIJIAN_DB_RETRY_SECONDS must be a number" in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
 @pytest.mark.parametrize("args, message", [
     (["demo", "--bogus"], "No such option '--bogus'"),
     (["demo", "--listings", "0"], "0 is not in the range"),
@@ -122,3 +143,24 @@ def test_check_names_a_price_that_is_not_one(args, stdin):
 def test_check_reads_a_price_as_shown():
     result = CliRunner().invoke(cli, ["check", "--title", "美的 电饭煲", "--price", "¥199.00"])
     assert result.exit_code == 0 and '"brand": "美的"' in result.output
+
+
+def test_a_crawl_of_a_dead_site_fails_in_a_few_lines(db_url):
+    """Nothing listens on port 1 of loopback: the run is recorded failed, the command says so and
+    exits 1, and each download error is one line, not a traceback."""
+    from tests.conftest import run_lijian
+
+    result = run_lijian("crawl", "--sandbox", "http://127.0.0.1:1", "--site", "a", "--category", "cable",
+                        "--max-pages", "1", "--db", db_url)
+    assert result.returncode == 1
+    assert "is recorded failed: no page could be downloaded" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) < 60
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_line(db_url, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    CliRunner().invoke(cli, ["db", "upgrade", "--db", db_url])
+    result = CliRunner().invoke(cli, ["digest", "--db", db_url, "--out", str(blocker / "sub")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "cannot write" in result.output and "a-file" in result.output and "Traceback" not in result.output

@@ -14,6 +14,7 @@ from crawler.extract.page import extract_page
 from crawler.extract.pages import decode
 from crawler.extract.product import extract_product
 from crawler.profiles import load_profiles
+from tests.conftest import needs_corpus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extraction"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "products"
@@ -65,7 +66,7 @@ def test_extract_command_prints_json_and_counts_unreadable_files(tmp_path):
     assert first["price"] == "119.00" and first["sources"]["price"] == "generic: microdata" and first["page_type"] == "product"
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="../shared/corpus/products is not beside this checkout")
+@needs_corpus(CORPUS)
 def test_shared_product_corpus_does_not_regress():
     # The extraction issue's targets (price 0.92, sku 0.85, availability 0.95; brand reported).
     # Reached on 2026-11-23: 0.925, 0.987, 0.962, brand 0.780 (docs/EXTRACTION.md).

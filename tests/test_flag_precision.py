@@ -2,10 +2,8 @@
 on real titles (../shared/corpus/taobao-titles) against floors."""
 
 import json
-import os
 import random
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -20,11 +18,10 @@ from matchers.mention_model import WEIGHTS as MENTION_WEIGHTS
 from matchers.mention_model import MentionModel
 from matchers.title_eval import IMITATIONS, imitations, marked_brands, read_titles
 from watchlists import Brand, load_watchlists
+from tests.conftest import SHARED_CORPUS, needs_corpus
 
-TITLES = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "taobao-titles"
-# Under CI the shared corpus is beside the clone: a test that needs it fails there instead of skipping.
-needs_titles = pytest.mark.skipif(not TITLES.exists() and not os.environ.get("CI"),
-                                  reason="../shared/corpus/taobao-titles is not beside this checkout")
+TITLES = SHARED_CORPUS / "taobao-titles"
+needs_titles = needs_corpus(TITLES)
 LISTS = load_watchlists()
 MATCHERS = build_matchers(LISTS)
 

@@ -12,6 +12,7 @@ from matchers.brands import BrandMatcher
 from matchers.chars import char_similarity, shape_similarity
 from matchers.lookalike import align, describe, normalise
 from watchlists import Brand, load_watchlists
+from tests.conftest import needs_corpus
 
 KNOCKOFFS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "knockoffs-dev.tsv"
 MATCHER = BrandMatcher(load_watchlists().brands)
@@ -88,7 +89,7 @@ def test_brand_field_that_adds_to_a_name_imitates_it():
     assert find("电饭煲", "appliance", brand="美的（Midea）").brand == "美的"
 
 
-@pytest.mark.skipif(not KNOCKOFFS.exists(), reason="../shared/corpus/knockoffs-dev.tsv is not beside this checkout")
+@needs_corpus(KNOCKOFFS)
 def test_shared_lookalike_file_is_fully_right():
     result = CliRunner().invoke(cli, ["eval", "lookalikes", str(KNOCKOFFS)])
     assert result.exit_code == 0, result.output

@@ -17,6 +17,7 @@ from matchers.products import (
     price_closeness,
     read_pairs,
 )
+from tests.conftest import needs_corpus
 
 MATCHING = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "matching"
 A = ProductRecord.parse("COL name VAL sony red cyber-shot digital camera dscw150r COL price VAL 199.0")
@@ -50,7 +51,7 @@ def test_unreadable_lines_are_reported_not_dropped_silently():
     assert len(pairs) == 1 and bad == [2, 3]
 
 
-@pytest.mark.skipif(not MATCHING.exists(), reason="../shared/corpus/matching is not beside this checkout")
+@needs_corpus(MATCHING)
 @pytest.mark.parametrize("dataset, deep_model_baseline", [("abt-buy", 0.628), ("walmart-amazon", 0.669)])
 def test_shared_benchmarks_beat_the_deep_model_baseline(dataset, deep_model_baseline):
     result = CliRunner().invoke(cli, ["eval", "pairs", str(MATCHING / dataset / "valid.txt")])

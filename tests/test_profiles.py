@@ -20,6 +20,7 @@ from crawler.extract.product import chinese_prices
 from crawler.extract.rules import Context, RuleError, compile_rule, evaluate
 from crawler.extract.search import extract_search
 from crawler.profiles import BUNDLED_PROFILES, load_profiles, profile_for_url
+from tests.conftest import needs_corpus
 
 PROFILES = load_profiles()
 FIXTURES = Path(__file__).parent / "fixtures" / "extraction"
@@ -199,7 +200,7 @@ def test_hostile_markup_never_crashes_search_extraction(pieces, name):
                    PROFILES[name])
 
 
-@pytest.mark.skipif(not SERPS.exists(), reason="../shared/corpus/serps is not beside this checkout")
+@needs_corpus(SERPS)
 def test_shared_search_pages_every_expected_result_found():
     result = CliRunner().invoke(cli, ["eval", "serps", str(SERPS)])
     assert result.exit_code == 0, result.output

@@ -77,3 +77,48 @@ def test_migrations_build_exactly_the_models_schema(backend, db_url, request):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+def test_a_killed_crawl_is_marked_interrupted_with_the_counts_it_stored(sandbox, db_url, tmp_path):
+    """kill -9 of a crawl process: its run was 'running' forever with 0 listings; `lijian runs`
+    now finds the process gone and records what it had stored."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import threading
+
+    from sqlalchemy import func, select
+
+    from crawler.storage.db import session_factory
+    from crawler.storage.models import CrawlRun, ListingSnapshot
+    from tests.conftest import LIJIAN, run_lijian
+
+    sessions = session_factory(open_database(db_url))
+    crawl = subprocess.Popen([*LIJIAN, "crawl", "--sandbox", sandbox.url, "--site", "a", "--db", db_url],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        stored = 0
+        for _ in range(600):  # until the crawl has stored some snapshots (at most a minute)
+            with sessions() as session:
+                stored = session.scalar(select(func.count()).select_from(ListingSnapshot)) or 0
+            if stored >= 5 or crawl.poll() is not None:
+                break
+            threading.Event().wait(0.1)
+        assert crawl.poll() is None and stored >= 5, "the crawl ended before it could be killed"
+        os.killpg(crawl.pid, signal.SIGKILL)
+    finally:
+        crawl.wait(timeout=30)
+    with sessions() as session:
+        (run,) = session.scalars(select(CrawlRun)).all()
+        assert run.status == "running" and run.pid == crawl.pid  # what kill -9 leaves behind
+    listed = run_lijian("runs", "--db", db_url)
+    assert listed.returncode == 0 and "interrupted" in listed.stdout, listed.stdout + listed.stderr
+    shown = json.loads(run_lijian("runs", "show", str(run.id), "--json", "--db", db_url).stdout)
+    with sessions() as session:
+        in_run = session.scalar(select(func.count()).select_from(ListingSnapshot)
+                                .where(ListingSnapshot.crawl_run_id == run.id))
+    assert shown["status"] == "interrupted" and shown["finished_at"] and "is gone" in shown["error_text"]
+    assert shown["snapshots_new"] == in_run >= stored and shown["listings_new"] >= 1
+    again = run_lijian("runs", "--db", db_url)  # idempotent: nothing left to mark
+    assert again.returncode == 0 and again.stdout == listed.stdout

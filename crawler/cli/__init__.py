@@ -13,6 +13,7 @@ import importlib
 
 import click
 
+from crawler import errors
 from crawler.cli.common import CONTEXT
 
 # Command name -> where it is defined. Order does not matter: help lists them sorted.
@@ -59,6 +60,12 @@ class LazyGroup(click.Group):
                 raise RuntimeError(f"{self.lazy[name]} is not the command {name!r}")
             return command
         return super().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except errors.UserError as exc:  # raised outside a command's own error handling (settings)
+            raise click.ClickException(str(exc)) from None
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings=CONTEXT)

@@ -35,6 +35,9 @@ def friendly_errors(func: Callable) -> Callable:
             return func(*args, **kwargs)
         except (errors.UserError, StorageError, WatchlistError) as exc:
             raise UserError(str(exc)) from None
+        except OSError as exc:  # a folder that cannot be made, a disk that is full: the file and why
+            where = f" {exc.filename}" if exc.filename else ""
+            raise UserError(f"cannot write or read{where}: {exc.strerror or exc}") from None
     return wrapper
 
 

@@ -104,14 +104,17 @@ def crawl(base_url: str | None, sites: tuple[str, ...], categories: tuple[str, .
         **spider_args, screenshot_dir=str(config.out_dir / "screenshots") if screenshots else None,
     )
     stats = result.stats
-    click.echo(f"crawl run {result.run_id}: {result.finish_reason}; pages {stats.get('response_received_count', 0)}, "
-               f"listings {stats.get('lijian/listings_seen', 0)} (new {stats.get('lijian/listings_new', 0)}, "
+    click.echo(f"crawl run {result.run_id}: {result.status or result.finish_reason}; "
+               f"pages {stats.get('response_received_count', 0)}, listings {stats.get('lijian/listings_seen', 0)} (new {stats.get('lijian/listings_new', 0)}, "
                f"changed or new snapshots {stats.get('lijian/snapshots_new', 0)}), "
                f"dropped {stats.get('item_dropped_count', 0)}, errors {stats.get('log_count/ERROR', 0)}")
     if stats.get("lijian/db_error"):
         click.echo(f"error: database unreachable ({stats['lijian/db_error']}); the run is marked failed — "
                    f"run the crawl again when the database is back", err=True)
-    if result.finish_reason != "finished":
+    elif result.status not in (None, "finished"):
+        click.echo(f"error: crawl run {result.run_id} is recorded {result.status}"
+                   + (f": {result.reason}" if result.reason else ""), err=True)
+    if result.finish_reason != "finished" or result.status not in (None, "finished"):
         sys.exit(1)
 
 @click.command(context_settings=CONTEXT)
@@ -185,9 +188,12 @@ def crawl_shop(urls: tuple[str, ...], max_pages: int, depth: int, generic: bool,
                        urls=",".join(urls), max_pages=max_pages, depth=depth, generic=generic,
                        profiles_dir=str(config.profiles_dir) if config.profiles_dir else None)
     stats = result.stats
-    click.echo(f"crawl run {result.run_id}: {result.finish_reason}; pages {stats.get('response_received_count', 0)}, "
-               f"product pages {stats.get('lijian/shop/product_pages', 0)}, listings "
+    click.echo(f"crawl run {result.run_id}: {result.status or result.finish_reason}; "
+               f"pages {stats.get('response_received_count', 0)}, product pages {stats.get('lijian/shop/product_pages', 0)}, listings "
                f"{stats.get('lijian/listings_seen', 0)} (new {stats.get('lijian/listings_new', 0)}), "
                f"dropped {stats.get('item_dropped_count', 0)}, errors {stats.get('log_count/ERROR', 0)}")
-    if result.finish_reason != "finished":
+    if result.status not in (None, "finished"):
+        click.echo(f"error: crawl run {result.run_id} is recorded {result.status}"
+                   + (f": {result.reason}" if result.reason else ""), err=True)
+    if result.finish_reason != "finished" or result.status not in (None, "finished"):
         sys.exit(1)

@@ -20,6 +20,7 @@ from crawler.cli.common import (
     table_console,
 )
 from crawler.storage.models import Campaign, CrawlRun
+from crawler.storage.runs import mark_interrupted
 
 
 def _duration(run: CrawlRun) -> str:
@@ -55,12 +56,14 @@ def runs(ctx: click.Context, failed: bool, degraded: bool, campaign_name: str | 
     if ctx.invoked_subcommand is not None:
         ctx.obj = {"db_url": db_url}
         return
+    sessions = sessions_for(db_url)
+    mark_interrupted(sessions)  # runs whose crawling process was killed are not 'running'
     query = select(CrawlRun).order_by(CrawlRun.id.desc()).limit(limit)
     if failed:
         query = query.where(CrawlRun.status.in_(("failed", "interrupted")))
     if degraded:
         query = query.where(CrawlRun.degraded.is_(True))
-    with sessions_for(db_url)() as session:
+    with sessions() as session:
         if campaign_name:
             from crawler.campaigns import CampaignError, get_campaign
 
@@ -98,7 +101,9 @@ def runs_show(ctx: click.Context, run_id: int, as_json: bool, db_url: str | None
       lijian runs show 12
     """
     db_url = db_url or (ctx.obj or {}).get("db_url")
-    with sessions_for(db_url)() as session:
+    sessions = sessions_for(db_url)
+    mark_interrupted(sessions)
+    with sessions() as session:
         run = session.get(CrawlRun, run_id)
         if run is None:
             raise UserError(f"no crawl run {run_id}")

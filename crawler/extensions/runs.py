@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import time
 from pathlib import Path
 from collections import defaultdict
@@ -142,6 +144,7 @@ class CrawlRunRecorder:
                 if run is None:
                     raise NotConfigured(f"crawl run {self.run_id} does not exist")
                 run.status = "running"
+            run.host, run.pid = socket.gethostname(), os.getpid()  # to find the run if this process is killed
         self.crawler.stats.set_value("lijian/crawl_run_id", self.run_id)
         logger.info("crawl run %s opened", self.run_id)
 

@@ -76,6 +76,11 @@ class CrawlRun(Base):
     stages: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     log_path: Mapped[str | None] = mapped_column(Text)
     suspects_new: Mapped[int] = mapped_column(default=0)
+    # The process crawling the run (not for runs shared through Redis: their workers have
+    # crawl_run_workers rows): a 'running' run whose process is gone was killed
+    # (crawler.storage.runs.mark_interrupted).
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None]
 
 
 class CrawlRunWorker(Base):
