@@ -157,3 +157,32 @@ def test_the_stats_page_answers_and_the_sandbox_keeps_serving(sandbox):
     assert second["requests"] > first["requests"] >= 1
     with urllib.request.urlopen(f"{sandbox.url}/robots.txt", timeout=10) as response:
         assert response.status == 200
+
+
+def test_a_client_hanging_up_is_counted_not_printed(capsys):
+    """A crawler that stops mid-request reset the connection: the sandbox printed a traceback."""
+    import struct
+    import threading
+
+    from crawler.sandbox.server import make_server
+
+    server = make_server("127.0.0.1", 0, listings=20, seed=1)
+    server.start_in_thread()
+    try:
+        host, port = server.server_address[:2]
+        for _ in range(3):
+            client = socket.create_connection((host, port), timeout=5)
+            client.sendall(b"GET /a/search?q=x")  # an unfinished request line, then a reset
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.close()
+        done = threading.Event()
+        for _ in range(100):  # the server thread records the disconnects as they happen
+            with server.counts_lock:
+                if server.counts["client_disconnects"] >= 1:
+                    done.set()
+                    break
+            done.wait(0.05)
+        assert done.is_set(), dict(server.counts)
+    finally:
+        server.stop()
+    assert "Traceback" not in capsys.readouterr().err

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -139,6 +140,15 @@ class SandboxServer(ThreadingHTTPServer):
         self.counts: Counter = Counter()
         self.counts_lock = threading.Lock()
         super().__init__(address, SandboxHandler)
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up mid-response (a crawler stopping, a test timing out) is normal
+        here: counted, not printed as a traceback. Anything else is one line on stderr."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)):
+            self.count("client_disconnects")
+            return
+        sys.stderr.write(f"sandbox: error serving {client_address[0]}: {type(error).__name__}: {error}\n")
 
     @property
     def url(self) -> str:
