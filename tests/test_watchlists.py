@@ -267,3 +267,37 @@ def test_export_never_writes_a_formula_and_import_gives_the_text_back(folder, tm
     assert "'=HYPERLINK" in csv_file.read_text(encoding="utf-8-sig")
     import_table(lists, csv_file, "certificates")
     assert any(c.holder == hostile for c in load_watchlists(folder).certificates)
+
+
+@pytest.mark.parametrize("name, content, words", [
+    ("certs.csv", "kind,number,status,source\nccc,2017010707000013,revoked,x\nccc,2017010707000013,valid,x\n", "also in row 2"),
+    ("terms.csv", "term,weight\n高仿,0.9\n高仿,0.5\n", "also in row 2"),
+    ("brands.csv", "name,名称\n美的,格力\n", "both mean name"),
+    ("brands.csv", "name,owner\n美的,美的集团,extra\n", "3 cells where the header has 2"),
+    ("brands.csv", "name,owner\n", "no rows to import"),
+    ("brands.xlsx", b"PK\x03\x04 this is not really a workbook", "not a readable XLSX workbook"),
+])
+def test_watchlist_import_refuses_what_it_would_silently_get_wrong(folder, tmp_path, name, content, words):
+    kind = {"certs.csv": "certificates", "terms.csv": "lexicon"}.get(name, "brands")
+    source = tmp_path / name
+    source.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    before = {f: (folder / f).read_bytes() for f in DATA}
+    result = lijian("watchlist", "import", str(source), "--kind", kind, "--watchlists", str(folder))
+    assert result.exit_code == 1 and words in result.output, result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+    assert {f: (folder / f).read_bytes() for f in DATA} == before  # nothing written
+
+
+def test_a_formula_without_a_computed_value_is_refused_not_read_as_empty(folder, tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()  # written by a program: formulas have no cached value
+    sheet = book.active
+    sheet.append(["name", "owner"])
+    sheet.append(["美的", '=CONCATENATE("美的", "集团")'])
+    path = tmp_path / "brands.xlsx"
+    book.save(path)
+    before = (folder / "brands.yaml").read_bytes()
+    result = lijian("watchlist", "import", str(path), "--kind", "brands", "--watchlists", str(folder))
+    assert result.exit_code == 1 and "with no computed value" in result.output and "column 2" in result.output
+    assert (folder / "brands.yaml").read_bytes() == before

@@ -86,30 +86,84 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """A CSV (UTF-8 or GB18030, as Excel saves it in China) or XLSX sheet, every cell as text."""
-    import pandas as pd
-
+def _grid(path: Path) -> list[list[str]]:
+    """The sheet's rows of cells as text: the first sheet of an XLSX, or a CSV in UTF-8 or
+    GB18030 (as Excel saves it in China). A formula cell is read by its computed value; one
+    without a computed value (written by a program, never opened in Excel) is refused, as is a
+    file that is not what its name says."""
+    file = path.name
     suffix = path.suffix.lower()
-    try:
-        if suffix in (".xlsx", ".xlsm"):
-            return pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
-        if suffix == ".csv":
-            data = path.read_bytes()
-            for encoding in ("utf-8-sig", "gb18030"):
-                try:
-                    text = data.decode(encoding)
-                    break
-                except UnicodeDecodeError:
-                    continue
-            else:
-                raise TableImportError([Problem(path.name, None, None, "neither UTF-8 nor GB18030 text")])
-            return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, TableImportError):
+    if suffix in (".xlsx", ".xlsm"):
+        import openpyxl  # noqa: PLC0415
+
+        try:
+            values = openpyxl.load_workbook(path, read_only=True, data_only=True).worksheets[0]
+            formulas = openpyxl.load_workbook(path, read_only=True, data_only=False).worksheets[0]
+            grid, problems = [], []
+            for number, (shown, written) in enumerate(zip(values.iter_rows(values_only=True),
+                                                          formulas.iter_rows(values_only=True)), start=1):
+                row = []
+                for column, (value, formula) in enumerate(zip(shown, written), start=1):
+                    if value is None and isinstance(formula, str) and formula.startswith("="):
+                        problems.append(Problem(file, number, f"column {column}", (
+                            f"a formula ({formula[:40]}) with no computed value: open and save the file in a "
+                            f"spreadsheet program, or paste the values")))
+                    row.append("" if value is None else str(value))
+                grid.append(row)
+        except TableImportError:
             raise
-        raise TableImportError([Problem(path.name, None, None, f"cannot read: {exc}")]) from None
-    raise TableImportError([Problem(path.name, None, None, "expected a .csv or .xlsx file")])
+        except Exception as exc:  # noqa: BLE001 - openpyxl and zipfile raise many kinds on a file that is not XLSX
+            raise TableImportError([Problem(file, None, None, f"not a readable XLSX workbook ({type(exc).__name__}: "
+                                                              f"{str(exc)[:120]})")]) from None
+        if problems:
+            raise TableImportError(problems)
+        return grid
+    if suffix == ".csv":
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise TableImportError([Problem(file, None, None, f"cannot read: {exc.strerror or exc}")]) from None
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise TableImportError([Problem(file, None, None, "neither UTF-8 nor GB18030 text")])
+        try:
+            return [list(row) for row in csv.reader(io.StringIO(text, newline=""))]
+        except csv.Error as exc:
+            raise TableImportError([Problem(file, None, None, f"not a readable CSV ({exc})")]) from None
+    raise TableImportError([Problem(file, None, None, "expected a .csv or .xlsx file")])
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """The sheet as a frame of text cells with the first row as its header. Every row must have
+    as many cells as the header (a row with more would shift every value a column: refused,
+    naming the row); blank trailing cells and fully blank rows are allowed."""
+    import pandas as pd  # noqa: PLC0415
+
+    grid = _grid(path)
+    while grid and not any(c.strip() for c in grid[-1]):
+        grid.pop()
+    if not grid:
+        raise TableImportError([Problem(path.name, None, None, "empty: no header row")])
+    width = len(grid[0])
+    while width and not str(grid[0][width - 1]).strip():
+        width -= 1
+    problems = []
+    rows = []
+    for number, row in enumerate(grid[1:], start=2):
+        extra = [c for c in row[width:] if str(c).strip()]
+        if extra:
+            problems.append(Problem(path.name, number, None, (
+                f"{width + len(extra)} cells where the header has {width} (a separator inside a value?); "
+                f"the extra cells: {', '.join(repr(c) for c in extra[:3])}")))
+        rows.append([*row[:width], *[""] * (width - len(row))])
+    if problems:
+        raise TableImportError(problems)
+    return pd.DataFrame(rows, columns=[str(h) for h in grid[0][:width]], dtype=str)
 
 
 def _header_map(kind: str, headers: list[str], file: str) -> dict[str, str]:
@@ -118,13 +172,18 @@ def _header_map(kind: str, headers: list[str], file: str) -> dict[str, str]:
         for header in (en, zh, *others):
             accepted[header.strip().casefold()] = fld
     mapping, problems = {}, []
+    taken: dict[str, str] = {}
     for header in headers:
         fld = accepted.get(str(header).strip().casefold())
         if fld is None:
             known = ", ".join(f"{en}/{zh}" for _, en, zh, _ in COLUMNS[kind])
             problems.append(Problem(file, 1, str(header), f"unknown column; expected {known}"))
+        elif fld in taken:
+            problems.append(Problem(file, 1, str(header), (
+                f"columns {taken[fld]!r} and {header!r} both mean {fld}: keep one")))
         else:
             mapping[header] = fld
+            taken[fld] = str(header)
     for fld in REQUIRED[kind]:
         if fld not in mapping.values():
             problems.append(Problem(file, 1, fld, "required column missing"))
@@ -182,9 +241,11 @@ MODEL = {"brands": Brand, "products": Product, "certificates": Certificate, "lex
 
 
 def _row_problems(kind: str, row_number: int, entry: BaseModel, file: str, lists: Watchlists,
-                  names_in_file: dict[str, tuple[int, str]]) -> list[Problem]:
-    """What check_folder would find, said against the spreadsheet row instead of the merged file."""
+                  names_in_file: dict[str, tuple[int, str]], extra: dict | None = None) -> list[Problem]:
+    """What check_folder would find, said against the spreadsheet row instead of the merged file,
+    and an entry given twice in the file."""
     problems = []
+    extra = extra or {}
     slugs = getattr(entry, "categories", None) or ([entry.category] if getattr(entry, "category", None) else [])
     for slug in slugs:
         if slug not in lists.categories:
@@ -195,6 +256,13 @@ def _row_problems(kind: str, row_number: int, entry: BaseModel, file: str, lists
         if fmt is not None and not well_formed(entry.number, fmt):
             problems.append(Problem(file, row_number, "number", (
                 f"malformed {entry.kind} number {entry.number!r}: expected {fmt.structure}, e.g. {fmt.example}")))
+    key = {"certificates": lambda e: name_key(e.number), "lexicon": lambda e: name_key(e.term),
+           "products": lambda e: name_key(f"{extra.get('brand', '')}\0{e.model}")}.get(kind)
+    if key is not None:
+        seen_at = names_in_file.setdefault("\1" + key(entry), (row_number, ""))
+        if seen_at[0] != row_number:
+            problems.append(Problem(file, row_number, {"certificates": "number", "lexicon": "term"}.get(kind, "model"),
+                                    f"also in row {seen_at[0]}: one row per entry (the last would silently win)"))
     if kind == "brands":
         first = names_in_file.get("\0" + name_key(entry.name))
         if first is not None:
@@ -217,7 +285,7 @@ def _validate(kind: str, rows: list[tuple[int, dict]], file: str, lists: Watchli
         data = {k: v for k, v in row.items() if k != "brand"} if kind == "products" else row
         try:
             entry = MODEL[kind].model_validate(data)
-            problems.extend(_row_problems(kind, row_number, entry, file, lists, names_in_file))
+            problems.extend(_row_problems(kind, row_number, entry, file, lists, names_in_file, row))
             out.append((row_number, entry, row))
         except ValidationError as exc:
             for error in exc.errors():
@@ -307,7 +375,10 @@ def import_table(lists: Watchlists, path: Path, kind: str, dry_run: bool = False
     """Merge a spreadsheet into the watchlist folder; raises TableImportError and writes nothing on any problem."""
     if kind not in KINDS:
         raise TableImportError([Problem(path.name, None, None, f"unknown kind {kind!r}; choose {', '.join(KINDS)}")])
-    entries = _validate(kind, _rows(read_table(path), kind, path.name, lists), path.name, lists)
+    rows = _rows(read_table(path), kind, path.name, lists)
+    if not rows:
+        raise TableImportError([Problem(path.name, None, None, "no rows to import (a header only): nothing was changed")])
+    entries = _validate(kind, rows, path.name, lists)
     report = ImportReport()
     target, text = _merge(kind, entries, lists, path.name, report)
     with tempfile.TemporaryDirectory() as tmp:
