@@ -301,3 +301,40 @@ def test_a_formula_without_a_computed_value_is_refused_not_read_as_empty(folder,
     result = lijian("watchlist", "import", str(path), "--kind", "brands", "--watchlists", str(folder))
     assert result.exit_code == 1 and "with no computed value" in result.output and "column 2" in result.output
     assert (folder / "brands.yaml").read_bytes() == before
+
+
+def test_an_import_edits_the_yaml_in_place_keeping_every_comment(folder, tmp_path):
+    """One brand changed and one added: the diff of brands.yaml is those lines, and every comment
+    of the file (not only its leading block) is still there."""
+    import difflib
+
+    before = (folder / "brands.yaml").read_text(encoding="utf-8")
+    comments = [line for line in before.splitlines() if line.strip().startswith("#")]
+    assert any(not line.startswith("#") for line in comments)  # comments inside the list, not only at the top
+    first = load_watchlists(folder).brands[0]
+    sheet = tmp_path / "brands.csv"
+    sheet.write_text(f"name,owner,categories\n{first.name},新的权利人有限公司,{'|'.join(first.categories)}\n"
+                     f"新品牌,新品牌有限公司,appliance\n", encoding="utf-8")
+    result = lijian("watchlist", "import", str(sheet), "--kind", "brands", "--watchlists", str(folder))
+    assert result.exit_code == 0, result.output
+    after = (folder / "brands.yaml").read_text(encoding="utf-8")
+    changed = [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    assert len(changed) <= 8, "\n".join(changed)
+    assert any("新的权利人有限公司" in line for line in changed) and any("新品牌" in line for line in changed)
+    assert [line for line in after.splitlines() if line.strip().startswith("#")] == comments
+    reloaded = load_watchlists(folder)
+    assert reloaded.find_brand(first.name).owner == "新的权利人有限公司" and reloaded.find_brand("新品牌") is not None
+    assert reloaded.find_brand(first.name).products == first.products  # columns not in the sheet are kept
+
+
+def test_importing_some_columns_keeps_the_others_of_every_kind(folder, tmp_path):
+    """`term,weight` changes a term's weight and keeps its meaning and categories (the whole
+    term used to be replaced by the sheet's row)."""
+    lists = load_watchlists(folder)
+    term = next(t for t in lists.lexicon if t.meaning and t.categories)
+    sheet = tmp_path / "terms.csv"
+    sheet.write_text(f"term,weight\n{term.term},0.33\n", encoding="utf-8")
+    assert lijian("watchlist", "import", str(sheet), "--kind", "lexicon", "--watchlists", str(folder)).exit_code == 0
+    after = next(t for t in load_watchlists(folder).lexicon if t.term == term.term)
+    assert after.weight == 0.33 and after.meaning == term.meaning and after.categories == term.categories

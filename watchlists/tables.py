@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from watchlists.checks import check_folder, well_formed
@@ -305,22 +304,22 @@ def _merge(kind: str, entries: list[tuple[int, BaseModel, dict]], lists: Watchli
     """The new text of the watchlist file this kind lives in."""
     if kind == "certificates":
         by_key = {name_key(c.number): c for c in lists.certificates}
-        for _, cert, _ in entries:
-            _count(report, by_key, name_key(cert.number), cert, cert.number)
+        for _, cert, row in entries:
+            _count(report, by_key, name_key(cert.number), _updated(by_key.get(name_key(cert.number)), cert, row),
+                   cert.number)
         return CERTIFICATES_FILE, _certificates_csv(list(by_key.values()))
     if kind == "lexicon":
         by_key = {name_key(t.term): t for t in lists.lexicon}
-        for _, term, _ in entries:
-            _count(report, by_key, name_key(term.term), term, term.term)
-        doc = {"terms": [_dump(t) for t in by_key.values()],
-               "legitimate_contexts": [_dump(c) for c in lists.legitimate_contexts]}
-        return "lexicon.yaml", _yaml(lists.folder / "lexicon.yaml", doc)
+        for _, term, row in entries:
+            _count(report, by_key, name_key(term.term), _updated(by_key.get(name_key(term.term)), term, row), term.term)
+        return "lexicon.yaml", _yaml_in_place(lists.folder / "lexicon.yaml", "terms", "term",
+                                              {name_key(t.term): _dump(t) for t in lists.lexicon},
+                                              {k: _dump(t) for k, t in by_key.items()}, flow_entries=True)
     brands = {name_key(b.name): b for b in lists.brands}
     if kind == "brands":
         for _, brand, row in entries:
-            old = brands.get(name_key(brand.name))
-            merged = brand if old is None else old.model_copy(update={k: getattr(brand, k) for k in row})
-            _count(report, brands, name_key(brand.name), merged, brand.name)
+            _count(report, brands, name_key(brand.name), _updated(brands.get(name_key(brand.name)), brand, row),
+                   brand.name)
     else:
         problems = []
         for row_number, product, row in entries:
@@ -330,11 +329,21 @@ def _merge(kind: str, entries: list[tuple[int, BaseModel, dict]], lists: Watchli
                 continue
             catalogue = {name_key(p.model): p for p in owner.products}
             label = f"{owner.name} {product.model}"
-            _count(report, catalogue, name_key(product.model), product, label)
+            _count(report, catalogue, name_key(product.model),
+                   _updated(catalogue.get(name_key(product.model)), product, {k: v for k, v in row.items() if k != "brand"}),
+                   label)
             brands[name_key(owner.name)] = owner.model_copy(update={"products": list(catalogue.values())})
         if problems:
             raise TableImportError(problems)
-    return "brands.yaml", _yaml(lists.folder / "brands.yaml", {"brands": [_dump(b) for b in brands.values()]})
+    return "brands.yaml", _yaml_in_place(lists.folder / "brands.yaml", "brands", "name",
+                                         {name_key(b.name): _dump(b) for b in lists.brands},
+                                         {k: _dump(b) for k, b in brands.items()})
+
+
+def _updated(old: BaseModel | None, new: BaseModel, row: dict) -> BaseModel:
+    """The entry as imported: a new one whole; an existing one with only the sheet's columns
+    changed (importing `term,weight` keeps a term's meaning, `name,aliases` a brand's products)."""
+    return new if old is None else old.model_copy(update={k: getattr(new, k) for k in row})
 
 
 def _count(report: ImportReport, table: dict, key: str, new: BaseModel, label: str) -> None:
@@ -348,16 +357,61 @@ def _count(report: ImportReport, table: dict, key: str, new: BaseModel, label: s
     table[key] = new
 
 
-def _yaml(existing: Path, doc: dict) -> bytes:
-    """YAML text keeping the existing file's leading comment block (its documentation)."""
-    header = []
-    if existing.exists():
-        for line in existing.read_text(encoding="utf-8").splitlines():
-            if not line.startswith("#"):
-                break
-            header.append(line)
-    body = yaml.dump(doc, allow_unicode=True, sort_keys=False, width=110, default_flow_style=None)
-    return ("\n".join(header) + "\n" if header else "").encode("utf-8") + body.encode("utf-8")
+def _styled(value: Any, nested: bool = False) -> Any:
+    """A value as the hand-written files write it: lists of names and whole product or shop
+    entries on one line (flow style), an entry's own fields one per line."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq  # noqa: PLC0415
+
+    if isinstance(value, dict):
+        styled = CommentedMap((k, _styled(v, True)) for k, v in value.items())
+        if nested:
+            styled.fa.set_flow_style()
+        return styled
+    if isinstance(value, list):
+        styled = CommentedSeq(_styled(v, True) for v in value)
+        if all(not isinstance(v, dict) for v in value):
+            styled.fa.set_flow_style()
+        return styled
+    return value
+
+
+def _yaml_in_place(existing: Path, section: str, key_field: str, old: dict[str, dict], new: dict[str, dict],
+                   flow_entries: bool = False) -> bytes:
+    """The YAML file with only what changed edited in place (ruamel.yaml's round trip): every
+    comment, the order and the layout of untouched entries stay as they were, so importing one
+    brand is a diff of that brand. `old` and `new` map each entry's key to its dump."""
+    from ruamel.yaml import YAML  # noqa: PLC0415
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq  # noqa: PLC0415
+
+    round_trip = YAML()
+    round_trip.width = 4096  # never fold a long line the author wrote on one
+    round_trip.indent(mapping=2, sequence=4, offset=2)
+    round_trip.preserve_quotes = True
+    doc = round_trip.load(existing.read_text(encoding="utf-8")) if existing.exists() else None
+    if not isinstance(doc, CommentedMap):
+        doc = CommentedMap()
+    items = doc.get(section)
+    if not isinstance(items, CommentedSeq):
+        items = doc[section] = CommentedSeq()
+    by_key = {name_key(str(item.get(key_field, ""))): item for item in items if isinstance(item, CommentedMap)}
+    for key, dump in new.items():
+        item = by_key.get(key)
+        if item is None:
+            entry = _styled(dump)
+            if flow_entries:
+                entry.fa.set_flow_style()
+            items.append(entry)
+            continue
+        before = old.get(key, {})
+        for fld, value in dump.items():
+            if before.get(fld) != value:
+                item[fld] = _styled(value, nested=True) if isinstance(value, list) else value
+        for fld in before:
+            if fld not in dump:
+                item.pop(fld, None)
+    out = io.StringIO()
+    round_trip.dump(doc, out)
+    return out.getvalue().encode("utf-8")
 
 
 def _certificates_csv(certs: list[Certificate]) -> bytes:
