@@ -35,17 +35,6 @@ def invoke(db_url: str, *args: str):
     return CliRunner().invoke(cli, [*args, "--db", db_url])
 
 
-def wait_for(condition, what: str, timeout: float = WAIT, every: float = 0.2):
-    """Poll `condition` until it returns something truthy; fail naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        threading.Event().wait(every)
-    raise AssertionError(f"gave up waiting for {what() if callable(what) else what}")
-
-
 def runs_of(sessions, name: str) -> list[CrawlRun]:
     with sessions() as session:
         campaign = session.scalar(select(Campaign).where(Campaign.name == name))
@@ -265,19 +254,43 @@ class Scheduler:
                                          "--db", db_url, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True, env=env)
         self.events: list[dict] = []
+        self.changed = threading.Condition()  # notified at every event line and when the output ends
+        self.ended = False
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
     def _read(self) -> None:
         for line in self.process.stdout:
             try:
-                self.events.append(json.loads(line))
+                event = json.loads(line)
             except ValueError:
-                pass
+                continue
+            with self.changed:
+                self.events.append(event)
+                self.changed.notify_all()
+        with self.changed:
+            self.ended = True
+            self.changed.notify_all()
 
     def saw(self, event: str, **fields) -> dict | None:
-        return next((e for e in self.events if e["event"] == event
+        return next((e for e in list(self.events) if e["event"] == event
                      and all(e.get(k) == v for k, v in fields.items())), None)
+
+    def count(self, event: str, **fields) -> int:
+        return sum(1 for e in list(self.events) if e["event"] == event and all(e.get(k) == v for k, v in fields.items()))
+
+    def wait(self, condition, what: str, timeout: float = WAIT):
+        """Block until `condition()` holds, woken by each event the scheduler prints (no polling);
+        fail naming `what` when it ends its output or after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while not (value := condition()):
+                remaining = deadline - time.monotonic()
+                if self.ended or remaining <= 0:
+                    raise AssertionError(f"gave up waiting for {what}; last events {self.events[-3:]}; "
+                                         f"{'output ended' if self.ended else 'timed out'}")
+                self.changed.wait(remaining)
+            return value
 
     def stop(self, sig=signal.SIGTERM) -> int:
         self.process.send_signal(sig)
@@ -291,9 +304,9 @@ def test_scheduler_runs_persists_pauses_and_survives_a_failing_campaign(sandbox,
     add_sandbox_campaign(db_url, "http://127.0.0.1:9", "broken", "5s")
     first = Scheduler(db_url, tmp_path / "out")
     try:
-        wait_for(lambda: len([r for r in runs_of(sessions, "cable") if r.status == "finished"]) >= 2, "two runs")
-        wait_for(lambda: len([r for r in runs_of(sessions, "broken") if r.status == "failed"]) >= 2,
-                 "the broken campaign failing twice while the scheduler goes on")
+        first.wait(lambda: first.count("run_finished", campaign="cable", status="finished") >= 2, "two runs")
+        first.wait(lambda: first.count("run_finished", campaign="broken", status="failed") >= 2,
+                   "the broken campaign failing twice while the scheduler goes on")
     finally:
         assert first.stop() == 0
     assert first.saw("scheduler_stopped") and first.saw("job_added", campaign="cable")
@@ -305,17 +318,20 @@ def test_scheduler_runs_persists_pauses_and_survives_a_failing_campaign(sandbox,
     done = len(runs_of(sessions, "cable"))
     second = Scheduler(db_url, tmp_path / "out")
     try:
-        wait_for(lambda: second.saw("scheduler_started"), "the second start")
+        second.wait(lambda: second.saw("scheduler_started"), "the second start")
         assert second.saw("scheduler_started")["jobs"] == 2
-        wait_for(lambda: len(runs_of(sessions, "cable")) > done, "a run after the restart")
+        second.wait(lambda: second.saw("run_finished", campaign="cable"), "a run after the restart")
+        assert len(runs_of(sessions, "cable")) > done
         assert not second.saw("job_added", campaign="cable")
         # Pause: the job goes; resume: it comes back and runs again.
         assert invoke(db_url, "campaign", "pause", "cable").exit_code == 0
-        wait_for(lambda: second.saw("job_removed", campaign="cable"), "the paused job removed")
+        second.wait(lambda: second.saw("job_removed", campaign="cable"), "the paused job removed")
         assert invoke(db_url, "campaign", "resume", "cable").exit_code == 0
-        wait_for(lambda: second.saw("job_added", campaign="cable"), "the resumed job added")
+        second.wait(lambda: second.saw("job_added", campaign="cable"), "the resumed job added")
         paused_at = len(runs_of(sessions, "cable"))
-        wait_for(lambda: len(runs_of(sessions, "cable")) > paused_at, "a run after resume")
+        started = second.count("run_started", campaign="cable")
+        second.wait(lambda: second.count("run_started", campaign="cable") > started, "a run after resume")
+        assert len(runs_of(sessions, "cable")) > paused_at
         status = run_lijian("scheduler", "status", "--db", db_url)
         assert status.returncode == 0 and "cable" in status.stdout and "every 5s" in status.stdout
     finally:
@@ -334,10 +350,12 @@ def test_two_schedulers_never_run_the_same_campaign_twice_at_once(db_url, sessio
     add_sandbox_campaign(db_url, slow.url, "cable", "5s")
     one, two = Scheduler(db_url, tmp_path / "out1"), Scheduler(db_url, tmp_path / "out2")
     try:
-        wait_for(lambda: one.saw("run_skipped") or two.saw("run_skipped"),
-                 lambda: f"one scheduler skipping a held run; events {one.events[-3:]} {two.events[-3:]}; "
-                         f"alive {one.process.poll() is None} {two.process.poll() is None}")
-        wait_for(lambda: len([r for r in runs_of(sessions, "cable") if r.finished_at]) >= 2, "two runs")
+        skipping = threading.Condition()  # either scheduler's reader wakes the waits below
+        one.changed = two.changed = skipping
+        one.wait(lambda: one.saw("run_skipped") or two.saw("run_skipped"),
+                 f"one scheduler skipping a held run (alive {one.process.poll() is None} {two.process.poll() is None})")
+        one.wait(lambda: one.count("run_finished", campaign="cable") + two.count("run_finished", campaign="cable") >= 2,
+                 "two runs")
     finally:
         codes = one.stop(), two.stop()
         stop_sandbox(slow)
@@ -355,7 +373,7 @@ def test_sigterm_during_a_crawl_marks_the_run_interrupted(db_url, sessions, tmp_
     try:
         add_sandbox_campaign(db_url, slow.url, "cable", "5s")
         scheduler = Scheduler(db_url, tmp_path / "out")
-        wait_for(lambda: scheduler.saw("run_started"), "a run starting")
+        scheduler.wait(lambda: scheduler.saw("run_started"), "a run starting")
         code = scheduler.stop(signal.SIGTERM)
     finally:
         stop_sandbox(slow)
@@ -375,7 +393,7 @@ def test_a_machine_that_was_off_does_not_replay_missed_runs(sandbox, db_url, ses
     add_sandbox_campaign(db_url, sandbox.url, "nightly", "0 3 * * *")
     first = Scheduler(db_url, tmp_path / "out")
     try:
-        wait_for(lambda: first.saw("job_added", campaign="nightly"), "the job stored")
+        first.wait(lambda: first.saw("job_added", campaign="nightly"), "the job stored")
     finally:
         assert first.stop() == 0
     # The machine was off for three days: the stored next run time is three nights ago.
@@ -387,7 +405,7 @@ def test_a_machine_that_was_off_does_not_replay_missed_runs(sandbox, db_url, ses
     store.shutdown()
     second = Scheduler(db_url, tmp_path / "out", "--misfire-grace", "600")
     try:
-        wait_for(lambda: second.saw("run_missed", campaign="nightly"), "the missed night reported")
+        second.wait(lambda: second.saw("run_missed", campaign="nightly"), "the missed night reported")
     finally:
         assert second.stop() == 0
     # Coalesced: the three missed nights are one missed run, and none of them is replayed.

@@ -40,13 +40,17 @@ def redis_url() -> Iterator[str]:
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Re-check `condition` until it holds; fail naming `what` after `timeout` seconds."""
+    """Re-check `condition` every 0.2 s until it holds; fail naming `what` after `timeout` seconds.
+
+    What is awaited here is a count of rows other processes (workers on their own crawls)
+    write to the database, which offers no event to block on: it is polled, and the test fails
+    at the deadline rather than after a fixed pause."""
     deadline = time.monotonic() + timeout
-    ready = threading.Event()
+    poll = threading.Event()  # never set: its wait is the poll interval
     while not condition():
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        ready.wait(0.2)
+        poll.wait(0.2)
 
 
 def start_worker(env: dict[str, str], idle_exit: float = 5) -> subprocess.Popen:

@@ -8,7 +8,6 @@ import json
 import socket
 import zipfile
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from PIL import Image

@@ -68,9 +68,12 @@ def test_extract_command_prints_json_and_counts_unreadable_files(tmp_path):
 
 @needs_corpus(CORPUS)
 def test_shared_product_corpus_does_not_regress():
-    # The extraction issue's targets (price 0.92, sku 0.85, availability 0.95; brand reported).
-    # Reached on 2026-11-23: 0.925, 0.987, 0.962, brand 0.780 (docs/EXTRACTION.md).
-    result = CliRunner().invoke(cli, ["eval", "products", str(CORPUS)])
-    assert result.exit_code == 0, result.output
-    f1 = {part.split()[0]: float(part.split()[2]) for part in result.output.split(": ", 1)[1].split("; ")}
-    assert f1["price"] >= 0.92 and f1["sku"] >= 0.85 and f1["availability"] >= 0.95 and f1["brand"] >= 0.75
+    """The extraction issue's targets (price 0.92, sku 0.85, availability 0.95; brand 0.75),
+    measured as data. Reached on 2026-11-23: 0.925, 0.987, 0.962, brand 0.780 (docs/EXTRACTION.md)."""
+    from crawler.extract.evaluation import evaluate_products
+
+    report = evaluate_products(CORPUS)
+    f1 = {name: score.f1 for name, score in report.scores.items()}
+    assert report.pages >= 40
+    assert f1["price"] >= 0.92 and f1["sku"] >= 0.85 and f1["availability"] >= 0.95 and f1["brand"] >= 0.75, f1
+    assert CliRunner().invoke(cli, ["eval", "products", str(CORPUS)]).exit_code == 0

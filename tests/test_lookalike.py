@@ -90,11 +90,17 @@ def test_brand_field_that_adds_to_a_name_imitates_it():
 
 
 @needs_corpus(KNOCKOFFS)
-def test_shared_lookalike_file_is_fully_right():
-    result = CliRunner().invoke(cli, ["eval", "lookalikes", str(KNOCKOFFS)])
-    assert result.exit_code == 0, result.output
-    assert "precision 1.000, recall 1.000" in result.output
-    assert "same-brand spellings resolved 3/3" in result.output and "other brands flagged 0/4" in result.output
+def test_shared_lookalike_file_meets_the_floors():
+    """The flag-precision issue's floors on reported look-alikes: recall at least 0.85, at most one
+    false flag among genuine, same-brand and other-brand names, every same-brand spelling resolved
+    (on the development file: recall 1.000, no false flag)."""
+    from matchers.knockoff_eval import evaluate_knockoffs, read_rows
+    from watchlists import load_watchlists
+
+    report = evaluate_knockoffs(read_rows(KNOCKOFFS), load_watchlists())
+    assert report.tally.recall >= 0.85 and report.tally.fp + report.other_flagged <= 1, report.outcomes
+    assert report.same_ok == report.same_total >= 3 and report.other_total >= 4
+    assert CliRunner().invoke(cli, ["eval", "lookalikes", str(KNOCKOFFS)]).exit_code == 0
 
 
 def test_check_prints_explained_json_and_counts_bad_lines():

@@ -2,43 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 
 import click
 
-from crawler.cli.common import (
-    CONTEXT,
-    UserError,
-    friendly_errors,
-    load_lists,
-    loaded_profiles,
-    watchlists_option,
-)
-from matchers import ListingView
-from matchers.metrics import Counts
-from watchlists import Brand, Watchlists
-
-FIELDS = ("price", "sku", "availability", "brand", "mpn", "gtin")  # scored by `lijian eval products`
+from crawler.cli.common import CONTEXT, UserError, friendly_errors, load_lists, loaded_profiles, watchlists_option
 
 
 @click.group("eval", context_settings=CONTEXT)
 def evaluate() -> None:
     """Measure the matchers on labelled data."""
-
-
-def _with_genuine_names(lists: Watchlists, genuine: list[str]) -> list[Brand]:
-    """The watchlist's brands plus every genuine name of the file that it does not know yet."""
-    from matchers.lookalike import normalise
-
-    brands = list(lists.brands)
-    known = {normalise(n) for b in brands for n in b.all_names()}
-    for name in genuine:
-        if normalise(name) not in known:
-            brands.append(Brand(name=name))
-            known.add(normalise(name))
-    return brands
 
 
 @evaluate.command("lookalikes", context_settings=CONTEXT)
@@ -57,45 +30,21 @@ def eval_lookalikes(file: Path, verbose: bool, watchlists_dir: Path | None) -> N
     Example:
       lijian eval lookalikes ../shared/corpus/knockoffs-dev.tsv -v
     """
-    from matchers import build_matchers
-    from matchers.lookalike import normalise
+    from matchers.knockoff_eval import evaluate_knockoffs, read_rows
 
-    rows = list(csv.DictReader(file.open(encoding="utf-8"), delimiter="\t"))
-    if not rows or not {"genuine", "variant", "kind"} <= set(rows[0]):
-        raise UserError(f"{file.name}: expected a TSV with columns genuine, variant, kind[, category]")
-    lists = load_lists(watchlists_dir)
-    matcher = build_matchers(Watchlists(**{**lists.__dict__, "brands": _with_genuine_names(
-        lists, [r["genuine"] for r in rows])}))
-    brand_matcher = matcher[0]
-    resolve = {normalise(n): b.name for b in _with_genuine_names(lists, [r["genuine"] for r in rows])
-               for n in b.all_names()}
-    tally, same_ok, same_total, other_flagged, other_total = Counts(), 0, 0, 0, 0
-    for row in rows:
-        genuine = resolve.get(normalise(row["genuine"]), row["genuine"])
-        finding = brand_matcher.analyse(ListingView(title=row["variant"], category=row.get("category") or None))
-        imitated = finding.lookalike.name.brand if finding.lookalike else None
-        kind = row["kind"]
-        ok = {"lookalike": imitated == genuine, "same": finding.brand == genuine and imitated is None,
-              "other_brand": imitated is None}.get(kind, True)
-        if kind == "lookalike":
-            tally.tp += imitated == genuine
-            tally.fn += imitated != genuine
-            tally.fp += imitated is not None and imitated != genuine
-        else:
-            tally.fp += imitated is not None
-        if kind == "same":
-            same_total += 1
-            same_ok += finding.brand == genuine and imitated is None
-        if kind == "other_brand":
-            other_total += 1
-            other_flagged += imitated is not None
-        if verbose or not ok:
-            why = "；".join(finding.lookalike.differences) if finding.lookalike else ""
-            click.echo(f"{'ok ' if ok else 'BAD'} {kind:<11} {row['genuine']} / {row['variant']}: "
-                       f"brand={finding.brand} lookalike_of={imitated} {why}")
+    try:
+        rows = read_rows(file)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    report = evaluate_knockoffs(rows, load_lists(watchlists_dir))
+    for o in report.outcomes:
+        if verbose or not o.ok:
+            click.echo(f"{'ok ' if o.ok else 'BAD'} {o.kind:<11} {o.genuine} / {o.variant}: "
+                       f"brand={o.brand} lookalike_of={o.imitated} {o.why}")
+    tally = report.tally
     click.echo(f"lookalikes: precision {tally.precision:.3f}, recall {tally.recall:.3f}, F1 {tally.f1:.3f} "
-               f"(tp {tally.tp}, fp {tally.fp}, fn {tally.fn}); same-brand spellings resolved {same_ok}/{same_total}; "
-               f"other brands flagged {other_flagged}/{other_total}")
+               f"(tp {tally.tp}, fp {tally.fp}, fn {tally.fn}); same-brand spellings resolved "
+               f"{report.same_ok}/{report.same_total}; other brands flagged {report.other_flagged}/{report.other_total}")
 
 
 def _title_sets(file: Path, brands_from: tuple[Path, ...]):
@@ -315,25 +264,18 @@ def eval_products(folder: Path, verbose: bool) -> None:
     Example:
       lijian eval products ../shared/corpus/products
     """
-    from crawler.extract.pages import read_page
-    from crawler.extract.product import extract_product
-    from crawler.extract.scoring import FieldScore, add
+    from crawler.extract.evaluation import evaluate_products
+    from crawler.extract.pages import PageError
 
-    truth_file = folder / "ground-truth.json"
     try:
-        truth = json.loads(truth_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{truth_file}: cannot read ground truth ({exc})") from None
-    scores = {field: FieldScore() for field in FIELDS}
-    for key, expected in truth.items():
-        page = read_page(folder / "html" / f"{key}.html.gz")
-        found = extract_product(page.html, expected["url"]).as_dict()
-        for field in FIELDS:
-            if not add(scores[field], field, found.get(field), expected.get(field)) and verbose:
-                click.echo(f"{field:<12} {key[:10]} got {found.get(field)!r} want {expected.get(field)} "
-                           f"({found['sources'].get(field, '-')}) {expected['url'][:60]}")
-    click.echo(f"{len(truth)} pages: " + "; ".join(
-        f"{field} F1 {s.f1:.3f} (tp {s.tp}, fp {s.fp}, fn {s.fn})" for field, s in scores.items()))
+        report = evaluate_products(folder)
+    except PageError as exc:
+        raise UserError(str(exc)) from None
+    if verbose:
+        for line in report.wrong:
+            click.echo(line)
+    click.echo(f"{report.pages} pages: " + "; ".join(
+        f"{name} F1 {s.f1:.3f} (tp {s.tp}, fp {s.fp}, fn {s.fn})" for name, s in report.scores.items()))
 
 
 @evaluate.command("serps", context_settings=CONTEXT)
@@ -349,41 +291,26 @@ def eval_serps(folder: Path, verbose: bool) -> None:
     Example:
       lijian eval serps ../shared/corpus/serps
     """
-    from crawler.extract.archive import read_inputs
-    from crawler.extract.page import extract_page
+    from crawler.extract.evaluation import evaluate_serps, serp_files
     from crawler.extract.pages import PageError
-    from crawler.extract.scoring import SerpScore, score_serp
 
-    profiles = loaded_profiles(None)
-    totals: dict[str, SerpScore] = {}
-    pages = sorted(folder.rglob("*.expected.json"))
-    if not pages:
+    if not any(True for _ in serp_files(folder)):
         raise UserError(f"{folder}: no *.expected.json files")
-    for expected_file in pages:
-        archive = expected_file.with_name(expected_file.name.replace(".expected.json", ".warc.gz"))
-        expected = json.loads(expected_file.read_text(encoding="utf-8")).get("results") or []
-        try:
-            found = [r for page in read_inputs(archive)
-                     for r in extract_page(page, profiles, page_type="search") if r["page_type"] == "search_result"]
-        except PageError as exc:
-            raise UserError(str(exc)) from None
-        market = expected_file.parent.name
-        score = totals.setdefault(market, SerpScore())
-        before = score.both_hits
-        problems = score_serp(score, found, expected)
-        click.echo(f"{expected_file.name.removesuffix('.expected.json'):<55} expected {len(expected):>3} "
-                   f"found {len(found):>3} right {score.both_hits - before:>3}")
+    try:
+        report = evaluate_serps(folder, loaded_profiles(None))
+    except PageError as exc:
+        raise UserError(str(exc)) from None
+    for page in report.pages:
+        click.echo(f"{page.name:<55} expected {page.expected:>3} found {page.found:>3} right {page.right:>3}")
         if verbose:
-            for line in problems:
+            for line in page.problems:
                 click.echo("    " + line)
-    total = SerpScore()
-    for market, score in sorted(totals.items()):
+    for market, score in sorted(report.markets.items()):
         click.echo(f"{market:<12} recall {score.recall:.3f} precision {score.precision:.3f} "
                    f"(expected {score.expected}, found {score.found}, right {score.both_hits}, "
                    f"url only {score.url_hits - score.both_hits}, extra {score.extra}"
                    + (f", title as subtitle {score.by_subtitle}" if score.by_subtitle else "") + ")")
-        for name in ("expected", "found", "url_hits", "both_hits", "extra", "by_subtitle", "pages", "pages_in_order"):
-            setattr(total, name, getattr(total, name) + getattr(score, name))
+    total = report.total
     click.echo(f"{'all':<12} recall {total.recall:.3f} precision {total.precision:.3f} "
                f"(expected {total.expected}, found {total.found}, right {total.both_hits}; "
                f"{total.pages_in_order} of {total.pages} pages in the expected order)")
