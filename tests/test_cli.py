@@ -164,3 +164,27 @@ def test_an_output_folder_that_cannot_be_made_is_one_line(db_url, tmp_path):
     result = CliRunner().invoke(cli, ["digest", "--db", db_url, "--out", str(blocker / "sub")])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert "cannot write" in result.output and "a-file" in result.output and "Traceback" not in result.output
+
+
+def test_the_input_limits_table_matches_the_constants_that_enforce_them():
+    """docs/CONFIGURATION.md states each limit as the code enforces it."""
+    from crawler.evidence import package
+    from crawler.extract import pages
+    from crawler import settings
+    from watchlists import tables
+
+    doc = (ROOT / "docs" / "CONFIGURATION.md").read_text(encoding="utf-8").split("## Limits on input", 1)[1]
+    mb = 1024 * 1024
+
+    def row(start: str) -> str:
+        return next(line for line in doc.splitlines() if line.startswith(f"| {start}"))
+
+    evidence = row("evidence package")
+    assert f"at most {package.MAX_PACKAGE_FILES:,} files" in evidence and f"{package.MAX_FILE_BYTES // mb} MB a file" in evidence
+    assert f"{package.MAX_SMALL_BYTES // mb} MB for each" in evidence and f"{package.MAX_PACKAGE_BYTES // (1024 * mb)} GB in all" in evidence
+    assert f"over {package.RATIO_FROM // mb} MB inflating more than {package.MAX_RATIO} times" in evidence
+    assert f"{settings.DOWNLOAD_MAXSIZE // mb} MB" in row("downloaded page") and f"from {settings.DOWNLOAD_WARNSIZE // mb} MB" in row("downloaded page")
+    assert f"{pages.MAX_PAGE_BYTES // mb} MB decompressed" in row("saved page")
+    sheet = row("watchlist sheet")
+    assert f"{tables.MAX_SHEET_BYTES // mb} MB file" in sheet and f"{tables.MAX_SHEET_INFLATED // mb} MB inflated" in sheet
+    assert f"{tables.MAX_SHEET_ROWS:,} rows" in sheet and f"{tables.MAX_CELL_CHARS:,} characters a cell" in sheet

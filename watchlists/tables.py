@@ -85,6 +85,49 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
 
 
+# Limits on a sheet given to `lijian watchlist import` (docs/CONFIGURATION.md lists every input
+# limit): the file, an XLSX's inflated parts (a zip bomb is refused before openpyxl reads it),
+# the rows and a cell. A 100,000-brand list is about 10 MB as CSV.
+MAX_SHEET_BYTES = 50 * 1024 * 1024
+MAX_SHEET_INFLATED = 500 * 1024 * 1024
+MAX_SHEET_ROWS = 1_000_000
+MAX_CELL_CHARS = 10_000
+
+
+def _sheet_limits(path: Path) -> None:
+    file = path.name
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise TableImportError([Problem(file, None, None, f"cannot read: {exc.strerror or exc}")]) from None
+    if size > MAX_SHEET_BYTES:
+        raise TableImportError([Problem(file, None, None, f"{size} bytes, more than {MAX_SHEET_BYTES} (refused)")])
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        import zipfile  # noqa: PLC0415
+
+        try:
+            with zipfile.ZipFile(path) as archive:
+                inflated = sum(info.file_size for info in archive.infolist())
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise TableImportError([Problem(file, None, None, f"not a readable XLSX workbook ({exc})")]) from None
+        if inflated > MAX_SHEET_INFLATED:
+            raise TableImportError([Problem(file, None, None, (
+                f"its parts inflate to {inflated} bytes, more than {MAX_SHEET_INFLATED} (refused)"))])
+
+
+def _checked_grid(path: Path) -> list[list[str]]:
+    _sheet_limits(path)
+    grid = _grid(path)
+    if len(grid) > MAX_SHEET_ROWS + 1:
+        raise TableImportError([Problem(path.name, None, None, f"{len(grid) - 1} rows, more than {MAX_SHEET_ROWS}")])
+    for number, row in enumerate(grid, start=1):
+        for column, cell in enumerate(row, start=1):
+            if len(cell) > MAX_CELL_CHARS:
+                raise TableImportError([Problem(path.name, number, f"column {column}",
+                                                f"a cell of {len(cell)} characters, more than {MAX_CELL_CHARS}")])
+    return grid
+
+
 def _grid(path: Path) -> list[list[str]]:
     """The sheet's rows of cells as text: the first sheet of an XLSX, or a CSV in UTF-8 or
     GB18030 (as Excel saves it in China). A formula cell is read by its computed value; one
@@ -143,7 +186,7 @@ def read_table(path: Path) -> pd.DataFrame:
     naming the row); blank trailing cells and fully blank rows are allowed."""
     import pandas as pd  # noqa: PLC0415
 
-    grid = _grid(path)
+    grid = _checked_grid(path)
     while grid and not any(c.strip() for c in grid[-1]):
         grid.pop()
     if not grid:
