@@ -188,3 +188,15 @@ def test_the_input_limits_table_matches_the_constants_that_enforce_them():
     sheet = row("watchlist sheet")
     assert f"{tables.MAX_SHEET_BYTES // mb} MB file" in sheet and f"{tables.MAX_SHEET_INFLATED // mb} MB inflated" in sheet
     assert f"{tables.MAX_SHEET_ROWS:,} rows" in sheet and f"{tables.MAX_CELL_CHARS:,} characters a cell" in sheet
+    from crawler.cli import matching
+
+    assert f"{matching.MAX_LINE_CHARS // mb} MB a line" in row("a listing given to")
+
+
+def test_check_skips_an_overlong_line_and_reads_the_next():
+    from crawler.cli.matching import MAX_LINE_CHARS
+
+    lines = '{"title": "' + "美" * (MAX_LINE_CHARS + 10) + '"}\n{"title": "美的 电饭煲"}\n'
+    result = CliRunner().invoke(cli, ["check"], input=lines)
+    assert result.exit_code == 1 and "line 1: skipped: longer than" in result.output
+    assert '"brand": "美的"' in result.output

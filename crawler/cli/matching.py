@@ -51,9 +51,33 @@ def _view(record: dict[str, Any]) -> ListingView:
                        seller_name=record.get("seller") or None, specs={str(k): str(v) for k, v in specs.items()})
 
 
+MAX_LINE_CHARS = 1024 * 1024  # a listing as one JSON line; a longer line is skipped and said so
+
+
+def _lines(source) -> Iterator[str]:
+    """The source's lines, none held longer than MAX_LINE_CHARS: a longer one comes back cut,
+    without its end of line, and is refused by _records."""
+    if not hasattr(source, "readline"):  # lines already in memory (--title)
+        yield from source
+        return
+    while True:
+        line = source.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
+            while (rest := source.readline(MAX_LINE_CHARS)) and not rest.endswith("\n"):
+                pass  # the rest of the overlong line, read and dropped in bounded pieces
+            yield line[:MAX_LINE_CHARS + 1]
+            continue
+        yield line
+
+
 def _records(lines: Iterator[str]) -> Iterator[tuple[int, dict | None, str | None]]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
+            continue
+        if len(line) > MAX_LINE_CHARS:
+            yield number, None, f"longer than {MAX_LINE_CHARS} characters (refused)"
             continue
         try:
             record = json.loads(line)
@@ -102,7 +126,7 @@ def check(jsonl: Path | None, title: str | None, brand: str | None, category: st
     else:
         source = sys.stdin
     skipped = 0
-    for number, record, problem in _records(source):
+    for number, record, problem in _records(_lines(source)):
         try:
             view = _view(record) if record is not None else None
         except ValueError as exc:
