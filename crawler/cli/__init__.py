@@ -33,7 +33,7 @@ COMMANDS = {
     "triage": "crawler.cli.triage:triage",
     "sampling": "crawler.cli.triage:sampling",
     "campaign": "crawler.cli.campaigns:campaign",
-    "scheduler": "crawler.cli.campaigns:scheduler_group",
+    "scheduler": "crawler.cli.scheduler:scheduler_group",
     "runs": "crawler.cli.runs:runs",
     "evidence": "crawler.cli.evidence:evidence",
     "extract": "crawler.cli.extract:extract",
