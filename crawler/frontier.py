@@ -43,6 +43,8 @@ from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
+from crawler import signals as lijian_signals
+
 logger = logging.getLogger(__name__)
 # scrapy-redis 0.9.1 still calls Spider.log() and passes spider= to the stats: harmless on 2.19.
 warnings.filterwarnings("ignore", category=ScrapyDeprecationWarning, module="scrapy_redis")
@@ -201,8 +203,16 @@ class FrontierScheduler(Scheduler):
         scheduler.holding = True  # False once the database failed: finished requests stay held
         crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(scheduler.spider_opened, signal=signals.spider_opened)
-        crawler.lijian_frontier = scheduler
+        crawler.signals.connect(scheduler.database_lost, signal=lijian_signals.database_lost)
+        crawler.signals.connect(scheduler.answer, signal=lijian_signals.frontier_wanted)
         return scheduler
+
+    def database_lost(self, **_) -> None:
+        """What is in flight now stays held, and goes back to the queue for another worker."""
+        self.holding = False
+
+    def answer(self, **_):
+        return self
 
     def open(self, spider):
         self.beat()

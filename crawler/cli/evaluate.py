@@ -119,16 +119,28 @@ def eval_titles(file: Path, brands_from: tuple[Path, ...], operating_point: floa
             click.echo(f"missed {kind}: {line}")
 
 
+def _fitting(shipped: str, target: str, version: str):
+    """The options every model-fitting command takes: the labelled titles, where the model goes,
+    the out-of-fold target of its operating point, its version."""
+    def decorate(func):
+        for option in reversed((
+            click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+            click.option("--brands-from", "brands_from", multiple=True,
+                         type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                         help="More labelled titles whose marked brands join the watchlist (repeatable)."),
+            click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                         help=f"Where to write the model (default: the shipped matchers/weights/{shipped})."),
+            click.option("--target", type=click.FloatRange(0.0, 0.5), default=None, help=target),
+            click.option("--version", "version", default=version, show_default=True,
+                         help="Model version, stored with every result."),
+        )):
+            func = option(func)
+        return func
+    return decorate
+
+
 @evaluate.command("fit-lookalikes", context_settings=CONTEXT)
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--brands-from", "brands_from", multiple=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="More labelled titles whose marked brands join the watchlist (repeatable).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write the model (default: the shipped matchers/weights/lookalike.json).")
-@click.option("--target", type=click.FloatRange(0.0, 0.5), default=None,
-              help="Largest out-of-fold share of genuine titles flagged (default 0.009).")
-@click.option("--version", "version", default="3", show_default=True, help="Model version stored with every flag.")
+@_fitting("lookalike.json", "Largest out-of-fold share of genuine titles flagged (default 0.009).", "3")
 @friendly_errors
 def fit_lookalikes(file: Path, brands_from: tuple[Path, ...], out: Path | None, target: float | None,
                    version: str) -> None:
@@ -165,15 +177,7 @@ def fit_lookalikes(file: Path, brands_from: tuple[Path, ...], out: Path | None, 
 
 
 @evaluate.command("fit-mentions", context_settings=CONTEXT)
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--brands-from", "brands_from", multiple=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="More labelled titles whose marked brands join the watchlist (repeatable).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write the model (default: the shipped matchers/weights/mentions.json).")
-@click.option("--target", type=click.FloatRange(0.0, 0.5), default=None,
-              help="Largest out-of-fold share of marked brands' mentions dropped (default 0.005).")
-@click.option("--version", "version", default="1", show_default=True, help="Model version.")
+@_fitting("mentions.json", "Largest out-of-fold share of marked brands' mentions dropped (default 0.005).", "1")
 @friendly_errors
 def fit_mentions(file: Path, brands_from: tuple[Path, ...], out: Path | None, target: float | None,
                  version: str) -> None:

@@ -20,19 +20,19 @@ import logging
 import os
 import socket
 import time
-from pathlib import Path
 from collections import defaultdict
+from pathlib import Path
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from twisted.python.failure import Failure
-
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
+from twisted.python.failure import Failure
 
 from crawler.health import ProfileTally, degradation, summarise
 from crawler.items import ListingItem
+from crawler.signals import frontier_of
 from crawler.storage.db import open_database, session_factory, session_scope
 from crawler.storage.models import CrawlRun, CrawlRunWorker, utcnow
 from crawler.storage.upsert import upsert
@@ -222,7 +222,7 @@ class CrawlRunRecorder:
         status = "failed" if db_error else _STATUS_BY_REASON.get(reason, "finished")
         self._save_part(status)
         self.part_closed = True
-        frontier = getattr(self.crawler, "lijian_frontier", None)
+        frontier = frontier_of(self.crawler)
         if db_error:
             with session_scope(self.sessions) as session:
                 session.execute(update(CrawlRun).where(CrawlRun.id == self.run_id).values(

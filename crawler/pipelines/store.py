@@ -13,6 +13,7 @@ from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import DBAPIError
 
 from crawler.items import ListingItem, SellerProfileItem
+from crawler.signals import database_lost
 from crawler.storage.db import open_database, session_factory
 from crawler.storage.listings import ListingStore
 
@@ -43,9 +44,7 @@ class StorePipeline:
         if stats.get_value("lijian/db_error"):
             return
         stats.set_value("lijian/db_error", _first_line(exc))
-        frontier = getattr(self.crawler, "lijian_frontier", None)
-        if frontier is not None:
-            frontier.holding = False  # what is in flight now stays held, and goes back to the queue
+        self.crawler.signals.send_catch_log(signal=database_lost)  # the frontier, if shared, stops acknowledging
         self.crawler.spider.logger.error("database unreachable, stopping the crawl: %s", _first_line(exc))
         deferred_from_coro(self.crawler.engine.close_spider_async(reason="database_unreachable"))
 
