@@ -7,7 +7,7 @@ import logging
 import os
 import socket
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
@@ -53,13 +53,7 @@ def release_lease(sessions: sessionmaker[Session], name: str, holder: str = HOLD
 
 def lease_holder(session: Session, name: str) -> Lease | None:
     lease = session.get(Lease, name)
-    return lease if lease is not None and _aware(lease.expires_at) > utcnow() else None
-
-
-def _aware(moment: datetime) -> datetime:
-    from datetime import timezone
-
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return lease if lease is not None and lease.expires_at > utcnow() else None
 
 
 class LeaseKeeper(threading.Thread):

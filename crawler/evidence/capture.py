@@ -42,7 +42,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.browser import launch_options
-from crawler.clock import BEIJING, TIMEZONE_NAME
+from crawler.clock import BEIJING, TIMEZONE_NAME, utc
 from crawler.evidence.package import EvidenceError
 from crawler.files import write_atomic
 from crawler.storage import session_scope
@@ -156,9 +156,7 @@ class Target:
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.isoformat(timespec="seconds")
+    return utc(value).isoformat(timespec="seconds")
 
 
 def load_target(session: Session, listing_id: int) -> Target:

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.clock import BEIJING
+from crawler.clock import BEIJING, beijing
 from crawler.digest import web_url
 from crawler.evidence.capture import EvidenceStore, load_target, tool_version
 from crawler.evidence.package import EvidenceError, build_package, fingerprint
@@ -77,9 +77,7 @@ def suspects_for_campaign(session: Session, name: str) -> list[int]:
 
 # -- one case ---------------------------------------------------------------------------------------
 def _shanghai(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+    return beijing(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _pages(warcs: dict[str, bytes], title: str) -> str:
@@ -166,8 +164,7 @@ def export_case(sessions: sessionmaker[Session], out_dir: Path, evidence_root: P
         "raw_url": target.url, "signals": [{**s, "label": labels.get(s["name"], s["name"])} for s in signals],
         "status_label": (STATUS_ZH if lang == "zh" else STATUS_EN).get((target.signals or {}).get("status"),
                                                                        (target.signals or {}).get("status")),
-        "captures": [{"id": c.id, "utc": c.captured_at.replace(tzinfo=c.captured_at.tzinfo or timezone.utc)
-                      .isoformat(timespec="seconds"), "shanghai": _shanghai(c.captured_at), "meta": c.meta,
+        "captures": [{"id": c.id, "utc": c.captured_at.isoformat(timespec="seconds"), "shanghai": _shanghai(c.captured_at), "meta": c.meta,
                       "record": c.record_sha256, "files": sorted(c.files.items())} for c in captures],
         "screenshot": f"capture-{latest.id}/screenshot.png" if "screenshot.png" in latest.files else None,
         "seller_shot": f"capture-{latest.id}/seller.png" if "seller.png" in latest.files else None,
@@ -185,7 +182,7 @@ def export_case(sessions: sessionmaker[Session], out_dir: Path, evidence_root: P
                          for i, c in enumerate(captures)],
             "format": fmt, "tool": f"lijian-monitor {tool_version()}"}
     actions = [("capture", f"capture #{c.id} of {c.url}: {len(c.files)} files, record sha256 {c.record_sha256}",
-                c.captured_at if c.captured_at.tzinfo else c.captured_at.replace(tzinfo=timezone.utc))
+                c.captured_at)
                for c in captures]
     actions.append(("export", f"exported as {fmt} by lijian-monitor {tool_version()}: {len(files)} files", now))
     package = out_dir / f"case-{suspect_id}.zip"
