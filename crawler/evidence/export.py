@@ -16,10 +16,10 @@ record hash pinned in the database when it was captured), then the export.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import os
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -35,6 +35,7 @@ from crawler.digest import web_url
 from crawler.evidence.capture import EvidenceStore, load_target, tool_version
 from crawler.evidence.package import EvidenceError, build_package, fingerprint
 from crawler.evidence.timestamp import TimestampError
+from crawler.files import write_atomic
 from crawler.storage.models import EvidenceCapture, Suspect
 from crawler.triage import STATUS_EN, STATUS_ZH
 from matchers.base import SIGNAL_LABELS
@@ -97,9 +98,9 @@ def _pages(warcs: dict[str, bytes], title: str) -> str:
 
 
 def _wacz(warcs: dict[str, bytes], title: str) -> bytes:
-    """A WACZ of the given WARCs (py-wacz: CDXJ index, pages, datapackage + digest)."""
-    from wacz.main import main as wacz_main
-
+    """A WACZ of the given WARCs (py-wacz: CDXJ index, pages, datapackage + digest), built by
+    py-wacz in its own process, in a temporary folder as its working directory: it writes
+    temporary files there and prints its progress, neither of which may touch this process."""
     with tempfile.TemporaryDirectory(prefix="lijian-wacz-") as tmp:
         folder = Path(tmp)
         inputs = []
@@ -109,16 +110,15 @@ def _wacz(warcs: dict[str, bytes], title: str) -> bytes:
             inputs.append(str(path))
         (folder / "pages.jsonl").write_text(_pages(warcs, title), encoding="utf-8")
         out = folder / "case.wacz"
-        cwd = os.getcwd()
+        command = [sys.executable, "-m", "wacz", "create", "-o", str(out), *inputs, "-p", str(folder / "pages.jsonl"),
+                   "--title", title[:200]]
         try:
-            os.chdir(folder)  # py-wacz writes temporary files into the working directory
-            with contextlib.redirect_stdout(io.StringIO()):  # it prints its progress
-                code = wacz_main(["create", "-o", str(out), *inputs, "-p", str(folder / "pages.jsonl"),
-                                  "--title", title[:200]])
-        finally:
-            os.chdir(cwd)
-        if code not in (0, None) or not out.exists():
-            raise EvidenceError(f"py-wacz could not build the WACZ (exit {code})")
+            done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise EvidenceError(f"py-wacz could not be run ({exc})") from None
+        if done.returncode != 0 or not out.exists():
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise EvidenceError(f"py-wacz could not build the WACZ (exit {done.returncode}: {tail[0][:200]})")
         return out.read_bytes()
 
 
@@ -190,9 +190,7 @@ def export_case(sessions: sessionmaker[Session], out_dir: Path, evidence_root: P
     wacz_path = None
     if wacz_bytes is not None:
         wacz_path = out_dir / f"case-{suspect_id}.wacz"
-        partial = wacz_path.with_name(wacz_path.name + ".part")
-        partial.write_bytes(wacz_bytes)
-        partial.replace(wacz_path)
+        write_atomic(wacz_path, wacz_bytes)
     return package, wacz_path
 
 
