@@ -15,6 +15,7 @@ from matchers.base import ListingView, Signal
 from watchlists import Category, Watchlists
 from watchlists.checks import well_formed as matches_format
 from watchlists.schema import NumberFormat
+from watchlists.text import fold
 
 CERT_NAMES = {"ccc": "3C认证", "fertilizer_registration": "肥料登记证", "production_licence": "生产许可证"}
 # Which spec labels claim which certification.
@@ -30,7 +31,7 @@ def claims(listing: ListingView) -> dict[str, str]:
     """Certification kind -> the number the listing shows for it."""
     found: dict[str, str] = {}
     for label, value in listing.specs.items():
-        key = unicodedata.normalize("NFKC", label).casefold()
+        key = fold(label)
         for kind, markers in _LABELS.items():
             if any(m in key for m in markers) and value.strip():
                 found.setdefault(kind, unicodedata.normalize("NFKC", value).strip())

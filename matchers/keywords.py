@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from matchers.base import ListingView, Signal
 from watchlists import RiskTerm
+from watchlists.text import fold
 
 
 def _plain(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return fold(text)
 
 
 class RiskTermMatcher:

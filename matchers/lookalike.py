@@ -21,7 +21,6 @@ import gc
 import hashlib
 import pickle
 import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,9 +34,17 @@ from rapidfuzz import process as rapidfuzz_process
 from rapidfuzz.distance import Levenshtein
 
 from matchers import cache
-from matchers.chars import RADICAL_FORMS, char_similarity, components, identical, is_han, syllable
+from matchers.chars import (
+    RADICAL_FORMS,
+    char_similarity,
+    components,
+    identical,
+    is_han,
+    syllable,
+)
 from matchers.glyphs import drawn_neighbours
 from matchers.variants import folds as variant_folds
+from watchlists.text import fold
 
 _T2S = opencc.OpenCC("t2s")
 _RADICALS = str.maketrans(RADICAL_FORMS)
@@ -81,9 +88,7 @@ def normalise(text: str | None) -> str:
     without spaces, punctuation or invisible characters."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-    return _NOT_WORD.sub("", _t2s(text))
+    return _NOT_WORD.sub("", _t2s(fold(text)))
 
 
 def separators(text: str | None, normalised: str | None = None) -> frozenset[int]:
@@ -91,7 +96,7 @@ def separators(text: str | None, normalised: str | None = None) -> frozenset[int
     spaces or punctuation between words."""
     if not text:
         return frozenset()
-    folded = "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if unicodedata.category(ch) != "Cf")
+    folded = fold(text)
     places, length = set(), 0
     for token in _NOT_WORD.split(folded):
         length += len(token)
@@ -109,7 +114,7 @@ def pinyin_key(name: str) -> str:
 
 
 def latin_tokens(text: str) -> list[str]:
-    return _LATIN_TOKEN.findall(unicodedata.normalize("NFKC", text or "").casefold())
+    return _LATIN_TOKEN.findall(fold(text))
 
 
 def _joined(parts: list[str], most: int = 3) -> list[str]:

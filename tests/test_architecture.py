@@ -172,3 +172,11 @@ def test_one_clock():
                if "migrations" not in p.parts and p.name != "clock.py"
                and 'ZoneInfo("Asia/Shanghai")' in p.read_text(encoding="utf-8")]
     assert literal == []
+
+
+def test_one_text_folding():
+    """NFKC + casefold is written once (watchlists/text.py), not copied into each package."""
+    copies = [f"{path.relative_to(ROOT)}:{number}" for module, path in MODULES.items() if module != "watchlists.text"
+              for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+              if 'normalize("NFKC"' in line and "casefold" in line]
+    assert copies == []

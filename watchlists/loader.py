@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from watchlists.schema import (
     NumberFormat,
     RiskTerm,
 )
+from watchlists.text import squeezed
 
 BUNDLED = Path(__file__).parent
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on large lists
@@ -76,7 +76,7 @@ class WatchlistError(ValueError):
 
 def name_key(name: str) -> str:
     """How names are compared for duplicates: width, case and spacing do not make a new name."""
-    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+    return squeezed(name)
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from matchers.metrics import Counts
-
+from watchlists.text import squeezed
 
 FieldScore = Counts  # per-field counts of the corpus rule
 
@@ -49,8 +48,7 @@ def title_key(title: str | None) -> str:
     """Text for comparing result titles: markup and entities out, NFKC, case and whitespace
     ignored, a leading "Sponsored" label dropped (the corpus keeps some of each)."""
     text = html.unescape(_TAG.sub("", html.unescape(title or "")))
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = "".join(text.split())
+    text = squeezed(text)
     return _SPONSORED.sub("", text)
 
 
