@@ -373,7 +373,7 @@ def test_sigterm_during_a_crawl_marks_the_run_interrupted(db_url, sessions, tmp_
     try:
         add_sandbox_campaign(db_url, slow.url, "cable", "5s")
         scheduler = Scheduler(db_url, tmp_path / "out")
-        scheduler.wait(lambda: scheduler.saw("run_started"), "a run starting")
+        scheduler.wait(lambda: scheduler.saw("stage_started", stage="crawl"), "a crawl starting")
         code = scheduler.stop(signal.SIGTERM)
     finally:
         stop_sandbox(slow)

@@ -112,6 +112,7 @@ def run_campaign(config: Config, sessions: sessionmaker[Session], name: str, tri
                 outcome.status, outcome.reason = "interrupted", f"stopped before {stage}"
                 break
             began = time.monotonic()
+            emit("stage_started", campaign=campaign.name, run=run_id, stage=stage)
             try:
                 result = STAGES[stage](config, sessions, campaign, run_id, stop, on_progress)
                 record = {"status": "finished", **result}
