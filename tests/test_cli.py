@@ -168,7 +168,7 @@ def test_an_output_folder_that_cannot_be_made_is_one_line(db_url, tmp_path):
 
 def test_the_input_limits_table_matches_the_constants_that_enforce_them():
     """docs/CONFIGURATION.md states each limit as the code enforces it."""
-    from crawler.evidence import package
+    from crawler.evidence import layout as package
     from crawler.extract import pages
     from crawler import settings
     from watchlists import tables

@@ -11,16 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli import cli
-from crawler.evidence.package import (
-    build_package,
-    keygen,
-    load_key,
-    package_bytes,
-    read_package,
-    safe_name,
-    verify_members,
-    verify_package,
-)
+from crawler.evidence.package import build_package, keygen, load_key, safe_name
+from crawler.evidence.verify import package_bytes, read_package, verify_members, verify_package
 
 FILES = {"page.html": "<html><body>美旳 电饭煲 <script>x</script></body></html>".encode(),
          "screenshot.png": b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4,

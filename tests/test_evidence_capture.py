@@ -14,7 +14,8 @@ from PIL import Image
 from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.evidence.package import package_bytes, read_package, safe_path, verify_package
+from crawler.evidence.package import safe_path
+from crawler.evidence.verify import package_bytes, read_package, verify_package
 from crawler.evidence.replay import package_warcs, replay, warc_responses
 from crawler.extract.archive import InputPage
 from crawler.extract.page import extract_page

@@ -19,15 +19,8 @@ from hypothesis import strategies as st
 
 from crawler.cli import cli
 from crawler.evidence.errors import EvidenceError
-from crawler.evidence.package import (
-    build_package,
-    keygen,
-    load_key,
-    package_bytes,
-    read_package,
-    verify_members,
-    verify_package,
-)
+from crawler.evidence.package import build_package, keygen, load_key
+from crawler.evidence.verify import package_bytes, read_package, verify_members, verify_package
 
 FILES = {"summary.html": "<html><body>美旳 电饭煲 ¥199</body></html>".encode(),
          "screenshot.png": b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8,

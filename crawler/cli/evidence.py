@@ -76,7 +76,8 @@ def evidence_verify(package: Path, trusted: str | None, record: bool, key_path: 
     Example:
       lijian evidence verify case-12.zip --trusted SHA256:1a2b:… --tsa-ca tsa-ca.pem
     """
-    from crawler.evidence.package import EvidenceError, append_custody, fingerprint, load_key, verify_package
+    from crawler.evidence.package import EvidenceError, append_custody, fingerprint, load_key
+    from crawler.evidence.verify import verify_package
     from crawler.evidence.timestamp import read_trusted
     from crawler.triage import default_analyst
 
@@ -302,7 +303,8 @@ def evidence_replay(package: Path, url: str | None, shot: Path | None, unverifie
     """
     import json
 
-    from crawler.evidence.package import EvidenceError, read_package, verify_package
+    from crawler.evidence.package import EvidenceError
+    from crawler.evidence.verify import read_package, verify_package
     from crawler.evidence.replay import package_warcs, replay
 
     try:

@@ -15,7 +15,8 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.browser import launch_options
-from crawler.evidence.package import EvidenceError, read_package
+from crawler.evidence.errors import EvidenceError
+from crawler.evidence.verify import read_package
 
 
 @dataclass
