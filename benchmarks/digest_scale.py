@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
-from crawler.digest import write_digest  # noqa: E402
+from crawler.reports.digest import write_digest  # noqa: E402
 from crawler.storage.db import open_database, session_factory  # noqa: E402
 from crawler.storage.models import Listing, ListingSnapshot, Seller, Suspect, SuspectSignal  # noqa: E402
 from watchlists import load_watchlists  # noqa: E402

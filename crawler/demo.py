@@ -24,12 +24,12 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy import func, select
 
+from crawler.app.crawls import crawl_settings, run_crawl
+from crawler.app.matching import match_new_snapshots
 from crawler.config import Config
-from crawler.crawl import crawl_settings, run_crawl
-from crawler.digest import write_digest
 from crawler.errors import UserError
 from crawler.items import ListingItem
-from crawler.matching import match_new_snapshots
+from crawler.reports.digest import write_digest
 from crawler.sandbox.catalog import FLAVOUR_NAMES, build_catalog
 from crawler.sandbox.server import make_server
 from crawler.storage.db import open_database, session_factory, session_scope

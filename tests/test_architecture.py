@@ -13,12 +13,12 @@ PACKAGES = ("crawler", "spiders", "matchers", "watchlists")
 # Lowest first. A module belongs to the layer of the longest prefix that names it.
 LAYERS = (
     ("domain", ("watchlists", "matchers")),
-    ("core", ("crawler", "crawler.config", "crawler.errors", "crawler.clock", "crawler.files", "crawler.normalise", "crawler.xlsx", "crawler.browser",
-              "crawler.health", "crawler.items", "crawler.storage", "crawler.extract", "crawler.profiles")),
-    ("scrapy", ("crawler.settings", "crawler.signals", "crawler.pipelines", "crawler.extensions", "crawler.frontier",
-                "spiders")),
-    ("services", ("crawler.crawl", "crawler.distributed", "crawler.campaigns", "crawler.scheduler", "crawler.matching",
-                  "crawler.triage", "crawler.sampling", "crawler.digest", "crawler.report", "crawler.evidence",
+    ("core", ("crawler", "crawler.config", "crawler.errors", "crawler.clock", "crawler.files", "crawler.normalise",
+              "crawler.reports.workbooks", "crawler.browser", "crawler.health", "crawler.items", "crawler.storage",
+              "crawler.extract", "crawler.profiles")),
+    ("scrapy", ("crawler.settings", "crawler.signals", "crawler.pipelines", "crawler.extensions",
+                "crawler.scheduling.frontier", "spiders")),
+    ("services", ("crawler.app", "crawler.scheduling", "crawler.campaigns", "crawler.reports", "crawler.evidence",
                   "crawler.demo", "crawler.sandbox")),
     ("faces", ("crawler.cli",)),
 )
@@ -136,8 +136,8 @@ def test_the_checks_can_fail():
     """The cycle finder and the layer rule catch what they are for, on made-up graphs."""
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
-    assert layer_of("crawler.cli.crawl") > layer_of("crawler.crawl") > layer_of("crawler.storage.db") > layer_of("matchers.brands")
-    assert layer_of("crawler.evidence.package") == layer_of("crawler.digest")
+    assert layer_of("crawler.cli.crawl") > layer_of("crawler.app.crawls") > layer_of("crawler.storage.db") > layer_of("matchers.brands")
+    assert layer_of("crawler.evidence.package") == layer_of("crawler.reports.digest")
     assert "crawler.cli.common" in GRAPH["crawler.cli.crawl"] and "crawler.profiles" in GRAPH["spiders.marketplace"]
 
 

@@ -388,7 +388,7 @@ def test_sigterm_during_a_crawl_marks_the_run_interrupted(db_url, sessions, tmp_
 def test_a_machine_that_was_off_does_not_replay_missed_runs(sandbox, db_url, sessions, tmp_path):
     from datetime import datetime, timezone
 
-    from crawler.scheduler import job_store
+    from crawler.scheduling.scheduler import job_store
 
     add_sandbox_campaign(db_url, sandbox.url, "nightly", "0 3 * * *")
     first = Scheduler(db_url, tmp_path / "out")

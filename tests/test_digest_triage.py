@@ -11,9 +11,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from crawler.cli import cli
-from crawler.digest import write_digest
+from crawler.reports.digest import write_digest
 from crawler.items import ListingItem
-from crawler.matching import match_new_snapshots
+from crawler.app.matching import match_new_snapshots
 from crawler.storage.listings import ListingStore
 from crawler.storage.models import Suspect, SuspectEvent
 from watchlists import load_watchlists

@@ -20,7 +20,7 @@ from crawler.evidence.replay import package_warcs, replay, warc_responses
 from crawler.extract.archive import InputPage
 from crawler.extract.page import extract_page
 from crawler.items import ListingItem
-from crawler.matching import match_new_snapshots
+from crawler.app.matching import match_new_snapshots
 from crawler.profiles import BUNDLED_PROFILES, load_profiles
 from crawler.storage.db import open_database, session_factory
 from crawler.storage.listings import ListingStore

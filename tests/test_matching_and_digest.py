@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from crawler.digest import write_digest
+from crawler.reports.digest import write_digest
 from crawler.items import ListingItem
-from crawler.matching import match_new_snapshots
+from crawler.app.matching import match_new_snapshots
 from crawler.storage.listings import ListingStore
 from crawler.storage.models import Suspect, SuspectSignal
 from watchlists import load_watchlists
@@ -100,7 +100,7 @@ def test_seller_network_from_shop_contacts(sessions):
         signals = session.scalars(select(SuspectSignal).where(SuspectSignal.name == "seller_network")).all()
     # Alone (0.35) a network does not flag; recorded only beside other reasons. Here: none flagged.
     assert signals == []
-    from crawler.matching import seller_networks
+    from crawler.app.matching import seller_networks
     from matchers.sellers import SellerNetworkMatcher
     from matchers import ListingView
 
@@ -119,7 +119,7 @@ def test_an_older_snapshot_scored_after_a_newer_one_changes_nothing(tmp_path):
     from sqlalchemy import func, select, update
 
     from crawler.items import ListingItem
-    from crawler.matching import match_new_snapshots
+    from crawler.app.matching import match_new_snapshots
     from crawler.storage.db import open_database, session_factory
     from crawler.storage.listings import ListingStore
     from crawler.storage.models import ListingSnapshot, Suspect

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from crawler.items import ListingItem
-from crawler.matching import match_new_snapshots
+from crawler.app.matching import match_new_snapshots
 from crawler.storage.db import open_database, session_factory
 from crawler.storage.listings import ListingStore
 from crawler.storage.models import ListingSnapshot, Suspect

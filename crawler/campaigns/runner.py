@@ -164,8 +164,8 @@ def _save_stages(sessions: sessionmaker[Session], run_id: int, stages: dict[str,
 def _stage_crawl_distributed(config: Config, sessions, campaign: Campaign, run_id: int, stop: threading.Event,
                              on_progress) -> dict[str, Any]:
     """With Redis: queue the run's seeds for the `lijian worker` processes and wait for them."""
-    from crawler.distributed import queue_run, wait_for_run
-    from crawler.frontier import FrontierError, cancel_run, connect
+    from crawler.scheduling.frontier import FrontierError, cancel_run, connect
+    from crawler.scheduling.workers import queue_run, wait_for_run
     from crawler.storage.models import CrawlRunWorker
 
     spider_args = {"base_url": campaign.sandbox_url, "sites": ",".join(campaign.profiles),
@@ -231,7 +231,7 @@ def _stage_crawl(config: Config, sessions, campaign: Campaign, run_id: int, stop
 
 
 def _stage_match(config: Config, sessions, campaign: Campaign, run_id: int, stop, on_progress) -> dict[str, Any]:
-    from crawler.matching import match_new_snapshots
+    from crawler.app.matching import match_new_snapshots
     from matchers import cache
     from watchlists import load_watchlists
 
@@ -284,7 +284,7 @@ def _stage_evidence(config: Config, sessions, campaign: Campaign, run_id: int, s
 
 
 def _stage_digest(config: Config, sessions, campaign: Campaign, run_id: int, stop, on_progress) -> dict[str, Any]:
-    from crawler.digest import write_digest
+    from crawler.reports.digest import write_digest
     from watchlists import load_watchlists
 
     lists = load_watchlists(config.watchlists_dir, cache_dir=config.cache_dir)

@@ -321,7 +321,7 @@ def campaign_run(name: str, quiet: bool, db_url: str | None) -> None:
       lijian campaign run lijian-2018-building
     """
     from crawler.campaigns import CampaignError, run_campaign
-    from crawler.scheduler import EventLog
+    from crawler.scheduling.scheduler import EventLog
 
     config = load_config(database_url=db_url)
     sessions = sessions_for(db_url)

@@ -59,13 +59,13 @@ def crawl(base_url: str | None, sites: tuple[str, ...], categories: tuple[str, .
       lijian crawl --site jd --keyword 电线电缆 --max-pages 2
       LIJIAN_REDIS_URL=redis://127.0.0.1:6379/0 lijian crawl --sandbox http://127.0.0.1:8642 --no-wait
     """
-    from crawler.crawl import crawl_settings, run_crawl
+    from crawler.app.crawls import crawl_settings, run_crawl
     from crawler.profiles import BUNDLED_PROFILES, ProfileError, load_profiles, resolve_profiles
     from crawler.storage.db import open_database
 
     config = load_config(database_url=db_url, watchlists_dir=watchlists_dir, profiles_dir=profiles_dir)
     if frontier_run is not None:
-        from crawler.distributed import crawl_as_worker
+        from crawler.scheduling.workers import crawl_as_worker
 
         sys.exit(crawl_as_worker(config, frontier_run, worker_id, log_level.upper(), max_listings, max_runtime))
     sites = sites or ("a", "b", "c", "d")
@@ -93,7 +93,7 @@ def crawl(base_url: str | None, sites: tuple[str, ...], categories: tuple[str, .
                    "watchlists_dir": str(config.watchlists_dir) if config.watchlists_dir else None,
                    "profiles_dir": str(profiles_dir)}
     if config.redis_url and not local:
-        from crawler.distributed import queue_crawl
+        from crawler.scheduling.workers import queue_crawl
 
         sys.exit(queue_crawl(config, spider_args, wait=not no_wait, run_id=crawl_run_id))
     limits = {"CLOSESPIDER_ITEMCOUNT": max_listings or 0, "CLOSESPIDER_TIMEOUT": max_runtime or 0,
@@ -138,8 +138,8 @@ def worker(redis_url: str | None, idle_exit: float | None, log_level: str, db_ur
     import signal
     import threading
 
-    from crawler.distributed import work
-    from crawler.frontier import FrontierError
+    from crawler.scheduling.frontier import FrontierError
+    from crawler.scheduling.workers import work
 
     config = load_config(database_url=db_url, redis_url=redis_url)
     if not config.redis_url:
@@ -176,7 +176,7 @@ def crawl_shop(urls: tuple[str, ...], max_pages: int, depth: int, generic: bool,
     Example:
       lijian crawl-shop https://shop.example/ --max-pages 100
     """
-    from crawler.crawl import crawl_settings, run_crawl
+    from crawler.app.crawls import crawl_settings, run_crawl
     from crawler.storage.db import open_database
 
     config = load_config(database_url=db_url)

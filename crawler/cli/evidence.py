@@ -76,10 +76,10 @@ def evidence_verify(package: Path, trusted: str | None, record: bool, key_path: 
     Example:
       lijian evidence verify case-12.zip --trusted SHA256:1a2b:… --tsa-ca tsa-ca.pem
     """
+    from crawler.app.triage import default_analyst
     from crawler.evidence.package import EvidenceError, append_custody, fingerprint, load_key
-    from crawler.evidence.verify import verify_package
     from crawler.evidence.timestamp import read_trusted
-    from crawler.triage import default_analyst
+    from crawler.evidence.verify import verify_package
 
     key = None
     if record:  # the key first: a verification must not be reported and then fail to be recorded
@@ -236,13 +236,13 @@ def evidence_export(suspect_ids: tuple[int, ...], digest_day: str | None, campai
     """
     from datetime import date
 
+    from crawler.app.triage import default_analyst
     from crawler.evidence.export import (
         export_cases,
         suspects_for_campaign,
         suspects_for_digest,
     )
     from crawler.evidence.package import EvidenceError, load_key
-    from crawler.triage import default_analyst
 
     if sum(bool(x) for x in (suspect_ids, digest_day, campaign)) != 1:
         raise UserError("give exactly one of --suspect, --digest or --campaign")
@@ -304,8 +304,8 @@ def evidence_replay(package: Path, url: str | None, shot: Path | None, unverifie
     import json
 
     from crawler.evidence.package import EvidenceError
-    from crawler.evidence.verify import read_package, verify_package
     from crawler.evidence.replay import package_warcs, replay
+    from crawler.evidence.verify import read_package, verify_package
 
     try:
         if package.suffix == ".zip":

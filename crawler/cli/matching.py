@@ -163,7 +163,7 @@ def match(db_url: str | None, watchlists_dir: Path | None, rescore: bool) -> Non
       lijian match --db sqlite:///lijian.db
       lijian match --rescore --watchlists my-lists/
     """
-    from crawler.matching import match_new_snapshots
+    from crawler.app.matching import match_new_snapshots
 
     summary = match_new_snapshots(sessions_for(db_url), load_lists(watchlists_dir), rescore=rescore)
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_signal.items())) or "none"

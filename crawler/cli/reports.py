@@ -38,7 +38,7 @@ def digest(db_url: str | None, out_dir: Path | None, watchlists_dir: Path | None
     Example:
       lijian digest --out out --date 2026-11-23 --format html,xlsx
     """
-    from crawler.digest import FORMATS, write_digest
+    from crawler.reports.digest import FORMATS, write_digest
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     bad = [f for f in chosen if f not in FORMATS]
@@ -73,7 +73,7 @@ def report(period: str, day, out_dir: Path | None, db_url: str | None, watchlist
       lijian report --period month --date 2026-10-15
     """
     from crawler.config import load_config
-    from crawler.report import write_report
+    from crawler.reports.periodic import write_report
 
     config = load_config(database_url=db_url, out_dir=out_dir)
     result = write_report(sessions_for(db_url), load_lists(watchlists_dir), config.out_dir, period,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import click
 from rich.markup import escape
 from rich.table import Table
@@ -38,7 +37,7 @@ def scheduler_start(as_json: bool, misfire_grace: int, sync_every: float, worker
     Example:
       lijian scheduler start --json >> scheduler.log
     """
-    from crawler import scheduler
+    from crawler.scheduling import scheduler
 
     scheduler.start(load_config(database_url=db_url), as_json=as_json, misfire_grace=misfire_grace,
                     sync_every=sync_every, workers=workers)
@@ -54,8 +53,8 @@ def scheduler_status(db_url: str | None) -> None:
     Example:
       lijian scheduler status
     """
-    from crawler import scheduler
     from crawler.clock import BEIJING
+    from crawler.scheduling import scheduler
 
     rows = scheduler.status(load_config(database_url=db_url))
     if not rows:

@@ -10,6 +10,14 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
+from crawler.app.triage import (
+    STATUS_ZH,
+    TriageError,
+    default_analyst,
+    import_workbook,
+    parse_status,
+    set_status,
+)
 from crawler.cli.common import (
     CONTEXT,
     UserError,
@@ -20,14 +28,6 @@ from crawler.cli.common import (
     sessions_for,
     table_console,
     watchlists_option,
-)
-from crawler.triage import (
-    STATUS_ZH,
-    TriageError,
-    default_analyst,
-    import_workbook,
-    parse_status,
-    set_status,
 )
 
 
@@ -165,8 +165,8 @@ def sampling_orders(area: str | None, region: str | None, limit: int, quantity: 
     Example:
       lijian sampling orders --area cable --region 广东 --limit 10
     """
+    from crawler.app.sampling import SamplingError, place_orders
     from crawler.config import load_config
-    from crawler.sampling import SamplingError, place_orders
     from crawler.storage.db import session_scope
 
     config = load_config(database_url=db_url, out_dir=out_dir)
@@ -196,7 +196,7 @@ def sampling_result(order_id: int, result: str, note: str | None, analyst: str |
     Example:
       lijian sampling result 7 fail --note "导体电阻不合格，报告号 2026-1234"
     """
-    from crawler.sampling import SamplingError, record_result
+    from crawler.app.sampling import SamplingError, record_result
     from crawler.storage.db import session_scope
 
     try:

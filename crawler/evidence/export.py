@@ -30,14 +30,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.app.triage import STATUS_EN, STATUS_ZH
 from crawler.clock import BEIJING, beijing
-from crawler.digest import web_url
 from crawler.evidence.capture import EvidenceStore, load_target, tool_version
 from crawler.evidence.package import EvidenceError, build_package, fingerprint
 from crawler.evidence.timestamp import TimestampError
 from crawler.files import write_atomic
+from crawler.reports.digest import web_url
 from crawler.storage.models import EvidenceCapture, Suspect
-from crawler.triage import STATUS_EN, STATUS_ZH
 from matchers.base import SIGNAL_LABELS
 
 FORMATS = ("zip", "wacz")
@@ -62,7 +62,7 @@ def suspects_for_digest(session: Session, day: date) -> list[int]:
 
 
 def suspects_for_campaign(session: Session, name: str) -> list[int]:
-    from crawler.digest import _campaign_listing_ids
+    from crawler.reports.digest import _campaign_listing_ids
 
     try:
         listing_ids = _campaign_listing_ids(session, name)

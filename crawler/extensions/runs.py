@@ -8,7 +8,7 @@ When the database stops answering (StorePipeline closes the spider as `database_
 the run is marked failed with that reason as soon as the database answers again: the close
 retries for up to LIJIAN_DB_RETRY_SECONDS (default 120), saying so in the log.
 
-A worker of a run shared through Redis (crawler.frontier) records its own part
+A worker of a run shared through Redis (crawler.scheduling.frontier) records its own part
 (`CrawlRunWorker`, written every second) and the worker that finds the whole run done sums the
 parts into the run and closes it.
 """
@@ -233,7 +233,7 @@ class CrawlRunRecorder:
             return
         # The run is closed by the last of its workers to close: each writes its own part first,
         # then looks at the others', so the last one sees everyone's final counts.
-        from crawler.frontier import heartbeat_key, retire_run
+        from crawler.scheduling.frontier import heartbeat_key, retire_run
 
         with session_scope(self.sessions) as session:
             parts = session.scalars(select(CrawlRunWorker).where(CrawlRunWorker.run_id == self.run_id)).all()

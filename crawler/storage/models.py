@@ -104,7 +104,7 @@ class CrawlRun(Base):
 
 
 class CrawlRunWorker(Base):
-    """One worker's part of a crawl run shared through Redis (crawler.frontier): its counts,
+    """One worker's part of a crawl run shared through Redis (crawler.scheduling.frontier): its counts,
     written as it goes, so the run's totals are the sum even when a worker was killed."""
 
     __tablename__ = "crawl_run_workers"
@@ -236,7 +236,7 @@ class Suspect(Base):
     watchlist_hash: Mapped[str] = mapped_column(String(64))
     first_flagged_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_flagged_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Triage (crawler.triage): who set the status and when, with the analyst's note. A false
+    # Triage (crawler.app.triage): who set the status and when, with the analyst's note. A false
     # positive stays dismissed while the listing's content is the one dismissed (its snapshot).
     status_by: Mapped[str | None] = mapped_column(String(64))
     status_at: Mapped[datetime | None]

@@ -105,7 +105,7 @@ def sync_jobs(scheduler, sessions, emit) -> None:
         job_id = JOB_PREFIX + name
         job = jobs.pop(job_id, None)
         if job is None:
-            scheduler.add_job("crawler.scheduler:scheduled_run", trigger_for(campaign.schedule, campaign.timezone),
+            scheduler.add_job("crawler.scheduling.scheduler:scheduled_run", trigger_for(campaign.schedule, campaign.timezone),
                               id=job_id, name=_signature(campaign), kwargs={"campaign": name},
                               replace_existing=True)
             emit("job_added", campaign=name, schedule=describe_schedule(campaign.schedule, campaign.timezone),

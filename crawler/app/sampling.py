@@ -19,12 +19,12 @@ import pandas as pd
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session, selectinload
 
+from crawler.app.triage import set_status
 from crawler.clock import BEIJING
-from crawler.digest import web_url
-from watchlists.tables import spreadsheet_safe
+from crawler.reports.digest import web_url
 from crawler.storage.models import Listing, SamplingOrder, Seller, Suspect, utcnow
-from crawler.triage import set_status
 from watchlists import Watchlists
+from watchlists.tables import spreadsheet_safe
 
 COLUMNS = ("order", "suspect", "score", "url", "title", "marketplace", "area", "seller", "location", "price",
            "quantity", "tests", "reason")
@@ -94,7 +94,7 @@ def place_orders(session: Session, lists: Watchlists, out_dir: Path, by: str, ar
 
 
 def _workbook(frame: pd.DataFrame) -> bytes:
-    from crawler.xlsx import add_sheet, new_workbook, to_bytes
+    from crawler.reports.workbooks import add_sheet, new_workbook, to_bytes
 
     book = new_workbook()
     add_sheet(book, "抽检订单", list(frame.columns), frame.itertuples(index=False), {5: 50, 12: 60, 13: 60})

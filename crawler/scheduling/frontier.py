@@ -194,7 +194,7 @@ class FrontierScheduler(Scheduler):
         keys = RunKeys(run_id)
         server = connect(settings.get("REDIS_URL"))
         scheduler = cls(server=server, persist=True, queue_key=keys.requests,
-                        queue_cls="crawler.frontier.ReliableQueue",
+                        queue_cls="crawler.scheduling.frontier.ReliableQueue",
                         dupefilter=RFPDupeFilter(server, keys.dupefilter))
         scheduler.stats = crawler.stats
         scheduler.crawler = crawler
@@ -308,7 +308,7 @@ class FrontierScheduler(Scheduler):
 def frontier_settings(redis_url: str, run_id: int, worker: str) -> dict[str, Any]:
     """Scrapy settings that make a crawl one worker of run `run_id` in Redis."""
     return {
-        "SCHEDULER": "crawler.frontier.FrontierScheduler",
+        "SCHEDULER": "crawler.scheduling.frontier.FrontierScheduler",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "REDIS_URL": redis_url,
         "LIJIAN_CRAWL_RUN_ID": run_id,

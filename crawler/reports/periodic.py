@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from crawler.clock import BEIJING
-from crawler.digest import web_url
+from crawler.reports.digest import web_url
 from crawler.storage.models import (
     CrawlRun,
     Listing,
@@ -142,7 +142,7 @@ def write_report(sessions, watchlists: Watchlists, out_dir: Path, period: str, d
 
 
 def _workbook(spans, table, by_area, by_region, typical) -> bytes:
-    from crawler.xlsx import add_sheet, new_workbook, to_bytes
+    from crawler.reports.workbooks import add_sheet, new_workbook, to_bytes
 
     book = new_workbook()
     add_sheet(book, "总体", ["指标", f"本期 {spans['now'].label}", f"上期 {spans['previous'].label}", "环比",

@@ -27,6 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.app.triage import OPEN_STATUSES, STATUS_EN, STATUS_ZH
 from crawler.clock import BEIJING, beijing
 from crawler.files import write_atomic
 from crawler.storage.db import session_scope
@@ -40,10 +41,9 @@ from crawler.storage.models import (
     Suspect,
     SuspectSignal,
 )
-from crawler.triage import OPEN_STATUSES, STATUS_EN, STATUS_ZH
 from matchers.base import SIGNAL_LABELS
-from watchlists.tables import spreadsheet_safe
 from watchlists import Watchlists
+from watchlists.tables import spreadsheet_safe
 
 FORMATS = ("html", "xlsx", "csv")
 HTML_ROWS = 500  # per section: the HTML is for reading; the XLSX and CSV hold every row
@@ -361,7 +361,7 @@ def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_di
 
 
 def _workbook(context: dict, lang: str) -> bytes:
-    from crawler.xlsx import add_sheet, new_workbook, to_bytes
+    from crawler.reports.workbooks import add_sheet, new_workbook, to_bytes
 
     labels = list((STATUS_ZH if lang == "zh" else STATUS_EN).values())
     book = new_workbook()

@@ -15,10 +15,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.app.triage import reopen_if_changed
 from crawler.storage.db import session_scope
 from crawler.storage.models import Listing, ListingSnapshot, Seller, Suspect, SuspectSignal, utcnow
 from crawler.storage.upsert import insert_ignore
-from crawler.triage import reopen_if_changed
 from matchers import ListingView, MatchResult, build_matchers, score_listing
 from matchers.certs import CertificateDisplay
 from matchers.prices import PriceCohorts

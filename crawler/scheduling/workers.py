@@ -1,5 +1,5 @@
 """Crawling past one machine: queue a run's seeds in Redis, and workers that crawl whatever
-run is queued (crawler.frontier holds the shared, loss-free request queue).
+run is queued (crawler.scheduling.frontier holds the shared, loss-free request queue).
 
     lijian crawl … (with LIJIAN_REDIS_URL)   creates the CrawlRun, queues its seeds, waits
     lijian worker                             picks a queued run, crawls it with the others,
@@ -25,7 +25,7 @@ from typing import Any
 import click
 
 from crawler.config import Config
-from crawler.frontier import (
+from crawler.scheduling.frontier import (
     WAKE,
     FrontierError,
     active_runs,
@@ -120,7 +120,7 @@ def queue_crawl(config: Config, spider_args: dict[str, Any], wait: bool = True, 
 def crawl_as_worker(config: Config, run_id: int, worker_id: str | None, log_level: str,
                     max_listings: int | None = None, max_runtime: int | None = None) -> int:
     """One worker's share of run `run_id` (in this process): 0 when it ended normally."""
-    from crawler.crawl import crawl_settings, run_crawl
+    from crawler.app.crawls import crawl_settings, run_crawl
 
     if not config.redis_url:
         click.echo("error: --frontier-run needs LIJIAN_REDIS_URL", err=True)

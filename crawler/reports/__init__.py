@@ -1,0 +1,1 @@
+"""What analysts read: the daily digest, the periodic report, and the workbooks both write."""
