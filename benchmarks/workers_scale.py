@@ -62,14 +62,14 @@ def sandbox(listings: int) -> tuple[subprocess.Popen, str]:
 
 
 def rss_of_crawls() -> dict[int, int]:
-    """RSS in KiB of every `lijian crawl --frontier-run` process now."""
+    """RSS in KiB of every crawl child process (`python -m crawler.app.child`) now."""
     sizes = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if b"--frontier-run" not in cmd:
+            if b"crawler.app.child" not in cmd:
                 continue
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):

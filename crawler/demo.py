@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from crawler.app.crawls import crawl_settings, run_crawl
 from crawler.app.matching import match_new_snapshots
 from crawler.config import Config
+from crawler.crawlspec import CrawlSpec
 from crawler.errors import UserError
 from crawler.items import ListingItem
 from crawler.reports.digest import write_digest
@@ -58,12 +59,12 @@ def run_demo(config: Config, listings: int, seed: int, sites: tuple[str, ...], c
                    TimeElapsedColumn())
         with Progress(*columns, console=console, transient=False) as progress:
             crawl_task = progress.add_task(f"抓取 crawl {server.url}", total=expected)
+            spec = CrawlSpec.of(base_url=server.url, sites=sites,
+                                watchlists_dir=str(config.watchlists_dir) if config.watchlists_dir else None,
+                                profiles_dir=str(config.profiles_dir) if config.profiles_dir else None)
             result = run_crawl(
-                crawl_settings(config.database_url, log_level="INFO", LOG_FILE=str(log_file)),
+                crawl_settings(config.database_url, log_level="INFO", LOG_FILE=str(log_file)), spec,
                 on_item=lambda item: progress.advance(crawl_task) if isinstance(item, ListingItem) else None,
-                base_url=server.url, sites=",".join(sites),
-                watchlists_dir=str(config.watchlists_dir) if config.watchlists_dir else None,
-                profiles_dir=str(config.profiles_dir) if config.profiles_dir else None,
             )
             if result.finish_reason != "finished":
                 raise UserError(f"crawl did not finish ({result.finish_reason}); see {log_file}")

@@ -25,13 +25,13 @@ from scrapy.http import Response
 from scrapy_playwright.page import PageMethod
 
 from crawler.browser import keep_media
+from crawler.crawlspec import CrawlSpec, check
 from crawler.extract.detail import extract_detail
 from crawler.extract.rules import Context, first_value
 from crawler.extract.search import extract_search
 from crawler.files import write_atomic
 from crawler.items import ListingItem, SellerProfileItem
-from crawler.profiles import Profile, load_profiles, resolve_profiles
-from watchlists import BUNDLED, read_categories
+from crawler.profiles import Profile
 
 
 def page_methods(profile: Profile) -> list[PageMethod]:
@@ -97,33 +97,25 @@ def unless_blocked(callback):
 class MarketplaceSpider(scrapy.Spider):
     name = "marketplace"
 
-    def __init__(self, base_url: str | None = None, sites: str | list[str] = "a,b,c,d",
-                 categories: str | list[str] | None = None, keywords: str | list[str] | None = None,
-                 max_pages: int | str | None = None, watchlists_dir: str | None = None,
-                 profiles_dir: str | None = None, screenshot_dir: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, spec: CrawlSpec | str | None = None, **kwargs: Any) -> None:
+        """`spec`: the crawl (crawler/crawlspec.py), or its fields one by one as Scrapy spider
+        arguments (`scrapy crawl marketplace -a sites=a,b -a base_url=http://127.0.0.1:8642`)."""
+        fields = {name: kwargs.pop(name) for name in list(kwargs) if name in CrawlSpec.model_fields}
+        self.spec = CrawlSpec.of(spec, **fields)
         super().__init__(**kwargs)
+        checked = check(self.spec)
         # Full-page screenshots of detail pages rendered in Chromium, for the evidence stage.
-        self.screenshot_dir = Path(screenshot_dir) if screenshot_dir else None
-        all_profiles = load_profiles(Path(profiles_dir)) if profiles_dir else load_profiles()
-        self.profiles = {p.name: p for p in resolve_profiles(sites, all_profiles)}
-        missing_search = [p.name for p in self.profiles.values() if p.search is None]
-        if missing_search:
-            raise ValueError(f"profile {missing_search[0]!r} has no search rules")
-        if any(p.sandbox for p in self.profiles.values()) and not base_url:
-            raise ValueError("base_url is required for sandbox flavours, e.g. -a base_url=http://127.0.0.1:8642")
-        self.base_url = (base_url or "").rstrip("/")
-        taxonomy = read_categories(Path(watchlists_dir) if watchlists_dir else BUNDLED)
+        self.screenshot_dir = Path(self.spec.screenshot_dir) if self.spec.screenshot_dir else None
+        self.profiles = {p.name: p for p in checked.profiles}
+        self.base_url = (self.spec.base_url or "").rstrip("/")
+        taxonomy = checked.taxonomy
         self.category_by_label = {c.zh: c.slug for c in taxonomy.values()}
-        wanted = categories.split(",") if isinstance(categories, str) else (categories or list(taxonomy))
-        bad = [c for c in wanted if c not in taxonomy]
-        if bad:
-            raise ValueError(f"unknown category {bad[0]!r}; known: {', '.join(taxonomy)}")
-        if keywords:
-            words = keywords.split(",") if isinstance(keywords, str) else list(keywords)
-            self.searches = [(w, None) for w in words]
+        if self.spec.keywords:
+            self.searches = [(w, None) for w in self.spec.keywords]
         else:
+            wanted = self.spec.categories or tuple(taxonomy)
             self.searches = [(w, slug) for slug in wanted for w in taxonomy[slug].keywords]
-        self.max_pages = int(max_pages) if max_pages else None
+        self.max_pages = self.spec.max_pages
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for profile in self.profiles.values():

@@ -24,12 +24,14 @@ import scrapy
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
 
+from crawler.crawlspec import CrawlSpec, check
 from crawler.extract.detail import extract_detail
 from crawler.items import ListingItem
 from crawler.profiles import load_profiles, profile_for_url
 
 _PRODUCT_LINK = re.compile(r"/(item|items|product|products|goods|detail|dp|p|offer|listing)[/-]|\d{5,}", re.I)
 LIST_PAGE_PRICES = 4
+MAX_PAGES = 200  # pages in all, unless the spec says
 _SKIP = re.compile(r"/(cart|login|signin|register|account|checkout|help|about)\b|\.(jpg|png|gif|pdf|zip)$", re.I)
 
 
@@ -45,18 +47,17 @@ def listing_key_for(url: str, fields: dict[str, Any]) -> str:
 class ShopSpider(scrapy.Spider):
     name = "shop"
 
-    def __init__(self, urls: str | list[str] = "", max_pages: int | str = 200, depth: int | str = 3,
-                 generic: bool | str = False, profiles_dir: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, spec: CrawlSpec | str | None = None, **kwargs: Any) -> None:
+        """`spec`: the crawl (crawler/crawlspec.py), or its fields one by one as Scrapy spider
+        arguments (`scrapy crawl shop -a urls=https://shop.example/ -a max_pages=50`)."""
+        fields = {name: kwargs.pop(name) for name in list(kwargs) if name in CrawlSpec.model_fields}
+        self.spec = check(CrawlSpec.of(spec, spider="shop", **fields)).spec
         super().__init__(**kwargs)
-        self.start_urls_given = [u.strip() for u in (urls.split(",") if isinstance(urls, str) else urls) if u.strip()]
-        if not self.start_urls_given:
-            raise ValueError("give at least one URL, e.g. -a urls=https://shop.example/")
-        bad = [u for u in self.start_urls_given if not u.startswith(("http://", "https://"))]
-        if bad:
-            raise ValueError(f"not an http(s) URL: {bad[0]!r}")
-        self.max_pages = int(max_pages)
-        self.depth = int(depth)
-        self.generic = generic in (True, "1", "true", "yes")
+        self.start_urls_given = list(self.spec.urls)
+        self.max_pages = self.spec.max_pages or MAX_PAGES
+        self.depth = self.spec.depth
+        self.generic = self.spec.generic
+        profiles_dir = self.spec.profiles_dir
         self.profiles = {} if self.generic else load_profiles(*([Path(profiles_dir)] if profiles_dir else []))
         self.hosts = {urlsplit(u).hostname for u in self.start_urls_given}
         self.links = LinkExtractor(deny_extensions=None)

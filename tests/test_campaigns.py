@@ -53,7 +53,7 @@ def test_schedules_are_normalised(text, normal):
 @pytest.mark.parametrize("args, message", [
     (["--schedule", "61 * * * *"], "is neither an interval (30m, 6h, 1d) nor a valid cron expression"),
     (["--schedule", "every 2s"], "an interval must be at least 5s"),
-    (["--schedule", "1d", "--site", "nosuch"], "unknown profile 'nosuch'"),
+    (["--schedule", "1d", "--site", "nosuch"], "unknown site 'nosuch'"),
     (["--schedule", "1d", "--category", "toys"], "unknown category 'toys'"),
     (["--schedule", "1d", "--timezone", "Mars/Base"], "unknown timezone 'Mars/Base'"),
     (["--schedule", "1d", "--site", "a"], "the sandbox flavours need the sandbox's URL"),

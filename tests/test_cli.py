@@ -75,7 +75,7 @@ def test_the_database_retry_is_read_from_the_environment(monkeypatch):
 @pytest.mark.parametrize("args, message", [
     (["demo", "--bogus"], "No such option '--bogus'"),
     (["demo", "--listings", "0"], "0 is not in the range"),
-    (["crawl"], "the sandbox flavours need --sandbox URL"),
+    (["crawl"], "the sandbox flavours need the sandbox's URL"),
     (["crawl", "--site", "nosuchsite"], "unknown site 'nosuchsite'"),
     (["digest", "--date", "yesterday"], "'yesterday' does not match the format"),
 ])

@@ -1,21 +1,29 @@
-"""Run one crawl in this process and return its CrawlRun id and stats.
+"""Plan and run one crawl: the use case behind `lijian crawl`, `crawl-shop`, campaign runs and
+Redis workers.
 
-Twisted's reactor cannot be restarted, so one process runs at most one crawl: the CLI is one
-process per command, and the scheduler (later) starts a subprocess per run.
+`plan` turns what a face was given into a checked `CrawlSpec` (crawler/crawlspec.py); `run_job`
+runs a `CrawlJob` (a spec and how to record it) in this process; `start_child` runs one in a
+child process through `python -m crawler.app.child`, the spec passed as JSON on its stdin.
+Twisted's reactor cannot be restarted, so one process runs at most one crawl.
 """
 
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from pydantic import BaseModel, ConfigDict
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
+
+from crawler.config import Config
+from crawler.crawlspec import CheckedSpec, CrawlSpec, check
 
 
 @dataclass(frozen=True)
@@ -64,26 +72,28 @@ def crawl_settings(database_url: str, log_level: str = "WARNING", **extra: Any) 
     return settings
 
 
-def run_crawl(settings: Settings, spider: str = "marketplace", on_item: Callable[[Any], None] | None = None,
-              on_response: Callable[[], None] | None = None, **spider_args: Any) -> CrawlResult:
-    if spider == "marketplace" and spider_args.get("sites"):
-        from crawler.profiles import BUNDLED_PROFILES, load_profiles, politeness_settings, resolve_profiles
+def run_crawl(settings: Settings, spec: CrawlSpec, on_item: Callable[[Any], None] | None = None,
+              on_response: Callable[[], None] | None = None, checked: CheckedSpec | None = None) -> CrawlResult:
+    """Crawl `spec` in this process with `settings` (see crawl_settings) and return the run."""
+    settings = settings.copy()
+    for key, value in spec.limits().items():
+        if not settings.getint(key):
+            settings.set(key, value, priority="cmdline")
+    if spec.spider == "marketplace":
+        from crawler.profiles import politeness_settings
 
         # Each profile's concurrency, delay and AutoThrottle, as Scrapy download slots.
-        settings = settings.copy()
-        folder = spider_args.get("profiles_dir") or BUNDLED_PROFILES
-        chosen = resolve_profiles(spider_args["sites"], load_profiles(Path(folder)))
-        for key, value in politeness_settings(chosen).items():
+        for key, value in politeness_settings((checked or check(spec)).profiles).items():
             settings.set(key, value, priority="spider")
     process = CrawlerProcess(settings)
     if logging.getLevelName(str(settings.get("LOG_LEVEL", "DEBUG")).upper()) >= logging.WARNING:
         one_line_errors()
-    crawler = process.create_crawler(spider)
+    crawler = process.create_crawler(spec.spider)
     if on_item is not None:
         crawler.signals.connect(lambda item, **_: on_item(item), signal=signals.item_scraped, weak=False)
     if on_response is not None:
         crawler.signals.connect(lambda **_: on_response(), signal=signals.response_received, weak=False)
-    process.crawl(crawler, **spider_args)
+    process.crawl(crawler, spec=spec)
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
     run_id = stats.get("lijian/crawl_run_id")
@@ -111,3 +121,124 @@ def _recorded(database_url: str | None, run_id: int | None) -> tuple[str | None,
     except SQLAlchemyError:
         return None, None
 
+
+def plan(config: Config, **fields: Any) -> CheckedSpec:
+    """The spec of a crawl a user asked for, checked: the profile and watchlist folders of the
+    configuration unless given, the database at its schema head (a clear error before Scrapy
+    starts). SpecError (a UserError) names the field that is wrong."""
+    from crawler.profiles import BUNDLED_PROFILES
+    from crawler.storage.db import open_database
+
+    spec = CrawlSpec.of(**fields)
+    folders = {"profiles_dir": spec.profiles_dir or str(config.profiles_dir or BUNDLED_PROFILES),
+               "watchlists_dir": spec.watchlists_dir or (str(config.watchlists_dir) if config.watchlists_dir else None)}
+    if spec.spider == "shop":  # the shop spider reads profiles only from a folder it was given
+        folders = {"profiles_dir": spec.profiles_dir or (str(config.profiles_dir) if config.profiles_dir else None)}
+    checked = check(spec.model_copy(update=folders))
+    open_database(config.database_url)
+    return checked
+
+
+class CrawlJob(BaseModel):
+    """One crawl for a process to run: a spec and how to record it, or a worker's share of a
+    run queued in Redis (whose spec the frontier holds)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    spec: CrawlSpec | None = None
+    run_id: int | None = None  # record into this CrawlRun, created beforehand (campaign runs)
+    progress_file: str | None = None  # pages and listings so far, rewritten as the crawl goes
+    frontier_run: int | None = None  # a worker's share of this run queued in Redis
+    worker_id: str | None = None
+    log_level: str = "WARNING"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a face says about a finished crawl: one line, an error line or none, and whether
+    the run finished."""
+
+    line: str
+    error: str | None
+    ok: bool
+
+
+def summary(result: CrawlResult, spider: str = "marketplace") -> Summary:
+    stats = result.stats
+    if spider == "shop":
+        counts = (f"pages {stats.get('response_received_count', 0)}, product pages "
+                  f"{stats.get('lijian/shop/product_pages', 0)}, listings {stats.get('lijian/listings_seen', 0)} "
+                  f"(new {stats.get('lijian/listings_new', 0)})")
+    else:
+        counts = (f"pages {stats.get('response_received_count', 0)}, listings {stats.get('lijian/listings_seen', 0)} "
+                  f"(new {stats.get('lijian/listings_new', 0)}, changed or new snapshots "
+                  f"{stats.get('lijian/snapshots_new', 0)})")
+    line = (f"crawl run {result.run_id}: {result.status or result.finish_reason}; {counts}, "
+            f"dropped {stats.get('item_dropped_count', 0)}, errors {stats.get('log_count/ERROR', 0)}")
+    error = None
+    if stats.get("lijian/db_error"):
+        error = (f"error: database unreachable ({stats['lijian/db_error']}); the run is marked failed — "
+                 f"run the crawl again when the database is back")
+    elif result.status not in (None, "finished"):
+        error = f"error: crawl run {result.run_id} is recorded {result.status}" + (
+            f": {result.reason}" if result.reason else "")
+    ok = result.finish_reason == "finished" and result.status in (None, "finished")
+    return Summary(line, error, ok)
+
+
+def run_here(config: Config, job: CrawlJob, checked: CheckedSpec | None = None) -> CrawlResult:
+    """Run `job` (with a spec) in this process."""
+    assert job.spec is not None
+    recording = {"LIJIAN_CRAWL_RUN_ID": job.run_id, "LIJIAN_PROGRESS_FILE": job.progress_file}
+    settings = crawl_settings(config.database_url, log_level=job.log_level.upper(),
+                              **{k: v for k, v in recording.items() if v is not None})
+    return run_crawl(settings, job.spec, checked=checked)
+
+
+def run_job(config: Config, job: CrawlJob, say: Callable[[str], None], warn: Callable[[str], None]) -> int:
+    """Run `job` in this process and say how it went; the exit status (0 finished, 1 not)."""
+    if job.frontier_run is not None:
+        return crawl_as_worker(config, job.frontier_run, job.worker_id, job.log_level.upper(), say=say, warn=warn)
+    if job.spec is None:
+        warn("error: a crawl job needs a spec or a frontier run")
+        return 2
+    told = summary(run_here(config, job), job.spec.spider)
+    say(told.line)
+    if told.error:
+        warn(told.error)
+    return 0 if told.ok else 1
+
+
+def crawl_as_worker(config: Config, run_id: int, worker_id: str | None, log_level: str,
+                    say: Callable[[str], None], warn: Callable[[str], None]) -> int:
+    """One worker's share of run `run_id` (in this process): 0 when it ended normally."""
+    from crawler.scheduling.frontier import FrontierError, connect, frontier_settings, new_worker_id, run_spec
+
+    if not config.redis_url:
+        warn("error: a worker's crawl needs LIJIAN_REDIS_URL")
+        return 2
+    try:
+        spec = run_spec(connect(config.redis_url), run_id)
+    except FrontierError as exc:
+        warn(f"error: {exc}")
+        return 1
+    worker_id = worker_id or new_worker_id()
+    extra = frontier_settings(config.redis_url, run_id, worker_id)
+    result = run_crawl(crawl_settings(config.database_url, log_level=log_level, **extra), spec)
+    stats = result.stats
+    say(f"worker {worker_id} on run {run_id}: {result.finish_reason}; pages "
+        f"{stats.get('response_received_count', 0)}, listings {stats.get('lijian/listings_seen', 0)}, "
+        f"re-queued from stopped workers {stats.get('lijian/frontier/requeued', 0)}")
+    return 0 if result.finish_reason == "finished" else 1
+
+
+def start_child(job: CrawlJob, env: dict[str, str], stdout: IO[bytes] | int | None = None,
+                new_session: bool = False) -> subprocess.Popen:
+    """Start `python -m crawler.app.child` on `job` (written to its stdin); the process."""
+    process = subprocess.Popen([sys.executable, "-m", "crawler.app.child"], stdin=subprocess.PIPE, stdout=stdout,
+                               stderr=subprocess.STDOUT if stdout is not None else None, env=env,
+                               start_new_session=new_session)
+    assert process.stdin is not None
+    process.stdin.write(job.model_dump_json().encode())
+    process.stdin.close()
+    return process

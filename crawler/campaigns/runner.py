@@ -2,7 +2,8 @@
 
 A campaign run is one `CrawlRun` row with stages:
 
-    crawl   a `lijian crawl` subprocess (Twisted's reactor cannot restart in one process),
+    crawl   a crawl subprocess (`python -m crawler.app.child`; Twisted's reactor cannot restart
+            in one process),
             writing into the pre-created CrawlRun; its log goes to OUT/logs/run-<id>.log
     match   score the new snapshots (one matcher at a time: a "stage:match" lease)
     digest  rewrite the day's digest
@@ -19,7 +20,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.app.crawls import CrawlJob, start_child
 from crawler.campaigns.leases import (
     LeaseKeeper,
     acquire_lease,
@@ -39,31 +40,20 @@ from crawler.campaigns.notify import notify
 from crawler.campaigns.outcome import RunOutcome
 from crawler.campaigns.store import get_campaign
 from crawler.config import Config
+from crawler.crawlspec import CrawlSpec
 from crawler.storage.db import session_scope
 from crawler.storage.models import Campaign, CrawlRun, Lease, ListingSnapshot, Suspect, utcnow
 
 logger = logging.getLogger("lijian.campaigns")
 
 
-def _crawl_command(campaign: Campaign, run_id: int, progress_file: Path, profiles_dir: Path | None) -> list[str]:
-    # The database URL goes by environment, not argv: a password would show in `ps`.
-    command = [sys.executable, "-m", "crawler.cli", "crawl", "--crawl-run-id", str(run_id),
-               "--log-level", "INFO", "--progress-file", str(progress_file)]
-    for profile in campaign.profiles:
-        command += ["--site", profile]
-    for category in campaign.categories:
-        command += ["--category", category]
-    for keyword in campaign.keywords:
-        command += ["--keyword", keyword]
-    if campaign.sandbox_url:
-        command += ["--sandbox", campaign.sandbox_url]
-    for option, value in (("--max-pages", campaign.max_pages), ("--max-listings", campaign.max_listings),
-                          ("--max-runtime", campaign.max_runtime)):
-        if value:
-            command += [option, str(value)]
-    if profiles_dir:
-        command += ["--profiles", str(profiles_dir)]
-    return command
+def crawl_spec(config: Config, campaign: Campaign) -> CrawlSpec:
+    """What a run of `campaign` crawls (its profiles, areas, keywords and limits)."""
+    return CrawlSpec.of(sites=campaign.profiles, categories=campaign.categories, keywords=campaign.keywords,
+                        base_url=campaign.sandbox_url, max_pages=campaign.max_pages,
+                        max_listings=campaign.max_listings, max_runtime=campaign.max_runtime,
+                        profiles_dir=str(config.profiles_dir) if config.profiles_dir else None,
+                        watchlists_dir=str(config.watchlists_dir) if config.watchlists_dir else None)
 
 
 def read_progress(path: Path) -> dict[str, Any]:
@@ -168,12 +158,8 @@ def _stage_crawl_distributed(config: Config, sessions, campaign: Campaign, run_i
     from crawler.scheduling.workers import queue_run, wait_for_run
     from crawler.storage.models import CrawlRunWorker
 
-    spider_args = {"base_url": campaign.sandbox_url, "sites": ",".join(campaign.profiles),
-                   "categories": ",".join(campaign.categories) or None,
-                   "keywords": ",".join(campaign.keywords) or None, "max_pages": campaign.max_pages,
-                   "profiles_dir": str(config.profiles_dir) if config.profiles_dir else None}
     try:
-        queue_run(config, spider_args, run_id=run_id)
+        queue_run(config, crawl_spec(config, campaign), run_id=run_id)
     except FrontierError as exc:
         raise StageFailed(str(exc)) from None
 
@@ -200,10 +186,12 @@ def _stage_crawl(config: Config, sessions, campaign: Campaign, run_id: int, stop
         return _stage_crawl_distributed(config, sessions, campaign, run_id, stop, on_progress)
     log_path = config.out_dir / "logs" / f"run-{run_id}.log"
     progress_file = config.out_dir / "logs" / f"run-{run_id}.progress.json"
-    command = _crawl_command(campaign, run_id, progress_file, config.profiles_dir)
+    job = CrawlJob(spec=crawl_spec(config, campaign), run_id=run_id, progress_file=str(progress_file),
+                   log_level="INFO")
     with log_path.open("ab") as log:
+        # The database URL goes by environment, not argv: a password would show in `ps`.
         env = {**os.environ, "LIJIAN_DATABASE_URL": config.database_url}
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+        process = start_child(job, env, stdout=log, new_session=True)
         interrupted = False
         while True:
             try:

@@ -38,27 +38,22 @@ def is_evidence_policy(policy: str) -> bool:
 
 def check_spec(spec: CampaignSpec, taxonomy: dict, profiles: dict) -> CampaignSpec:
     """Validate against the category taxonomy and the site profiles; CampaignError names the problem."""
-    from crawler.profiles import SANDBOX_SHORTHAND
+    from crawler.crawlspec import CrawlSpec, SpecError, check
 
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", spec.name or ""):
         raise CampaignError(f"campaign name {spec.name!r}: letters, digits, '-', '_' or '.', at most 64")
     spec.schedule = parse_schedule(spec.schedule)
     spec.timezone = check_timezone(spec.timezone or DEFAULT_TIMEZONE)
-    unknown = [c for c in spec.categories if c not in taxonomy]
-    if unknown:
-        raise CampaignError(f"unknown category {unknown[0]!r}; known: {', '.join(taxonomy)}")
     if not spec.categories and not spec.keywords:
         raise CampaignError("give at least one category or keyword")
-    spec.profiles = [SANDBOX_SHORTHAND.get(p, p) for p in spec.profiles]
-    unknown = [p for p in spec.profiles if p not in profiles]
-    if unknown:
-        raise CampaignError(f"unknown profile {unknown[0]!r}; known: {', '.join(sorted(profiles))}")
     if not spec.profiles:
         raise CampaignError("give at least one marketplace profile")
-    if any(profiles[p].sandbox for p in spec.profiles) and not spec.sandbox_url:
-        raise CampaignError("the sandbox flavours need the sandbox's URL (--sandbox URL)")
-    if spec.sandbox_url and not spec.sandbox_url.startswith(("http://", "https://")):
-        raise CampaignError(f"sandbox URL {spec.sandbox_url!r} must start with http:// or https://")
+    try:  # the checks every crawl gets: sites, the sandbox's URL, categories
+        checked = check(CrawlSpec.of(sites=spec.profiles, categories=spec.categories, keywords=spec.keywords,
+                                     base_url=spec.sandbox_url), profiles, taxonomy)
+    except SpecError as exc:
+        raise CampaignError(str(exc)) from None
+    spec.profiles = [p.name for p in checked.profiles]
     if not is_evidence_policy(spec.evidence_policy):
         raise CampaignError(f"evidence policy {spec.evidence_policy!r}: one of {', '.join(EVIDENCE_POLICIES)} "
                             "or score>=X (0-1)")

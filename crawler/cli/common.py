@@ -7,9 +7,10 @@ broken watchlist) end in one line on stderr and a non-zero exit, never a traceba
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -39,6 +40,20 @@ def friendly_errors(func: Callable) -> Callable:
             where = f" {exc.filename}" if exc.filename else ""
             raise UserError(f"cannot write or read{where}: {exc.strerror or exc}") from None
     return wrapper
+
+
+@contextlib.contextmanager
+def spec_errors(options: dict[str, str]) -> Iterator[None]:
+    """A crawl spec's error about one of its fields as a usage error on the option it came
+    from (exit 2, as click reports a bad option); any other as one line (exit 1)."""
+    from crawler.crawlspec import SpecError  # noqa: PLC0415
+
+    try:
+        yield
+    except SpecError as exc:
+        if exc.field in options:
+            raise click.BadParameter(str(exc), param_hint=options[exc.field]) from None
+        raise UserError(str(exc)) from None
 
 
 def db_option(func: Callable) -> Callable:

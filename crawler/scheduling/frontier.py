@@ -13,7 +13,7 @@ fetched twice is still stored once.
 
 Keys of crawl run R (all under `lijian:`):
 
-    run:R:spec            JSON spider arguments (sites, categories, keywords, base_url, …)
+    run:R:spec            the run's CrawlSpec as JSON (sites, categories, keywords, base_url, …)
     run:R:requests        scrapy-redis priority queue (sorted set of serialised requests)
     run:R:dupefilter      scrapy-redis duplicate filter (request fingerprints)
     run:R:workers         the workers that have worked on R
@@ -44,6 +44,7 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
 from crawler import signals as lijian_signals
+from crawler.crawlspec import CrawlSpec, SpecError
 
 logger = logging.getLogger(__name__)
 # scrapy-redis 0.9.1 still calls Spider.log() and passes spider= to the stats: harmless on 2.19.
@@ -318,14 +319,14 @@ def frontier_settings(redis_url: str, run_id: int, worker: str) -> dict[str, Any
 
 
 # -- runs: enqueue, pick, finish -------------------------------------------------------------
-def enqueue_run(server: redis.Redis, run_id: int, spider_args: dict[str, Any]) -> int:
+def enqueue_run(server: redis.Redis, run_id: int, spec: CrawlSpec) -> int:
     """Queue the seeds of crawl run `run_id` (search page 1 of every site and keyword) and
     make the run visible to workers; returns the number of seeds."""
     import asyncio
 
     from spiders.marketplace import MarketplaceSpider
 
-    spider = MarketplaceSpider(**spider_args)
+    spider = MarketplaceSpider(spec=spec)
     keys = RunKeys(run_id)
 
     async def seeds() -> list:
@@ -339,18 +340,21 @@ def enqueue_run(server: redis.Redis, run_id: int, spider_args: dict[str, Any]) -
         if not dupes.request_seen(request):
             queue.push(request)
             count += 1
-    server.set(keys.spec, json.dumps(spider_args, ensure_ascii=False))
+    server.set(keys.spec, spec.model_dump_json())
     server.sadd(RUNS, run_id)
     server.lpush(WAKE, run_id)
     server.ltrim(WAKE, 0, 99)
     return count
 
 
-def run_spec(server: redis.Redis, run_id: int) -> dict[str, Any]:
+def run_spec(server: redis.Redis, run_id: int) -> CrawlSpec:
     raw = server.get(RunKeys(run_id).spec)
     if raw is None:
         raise FrontierError(f"crawl run {run_id} has no spec in Redis (not enqueued, or already finished)")
-    return json.loads(raw)
+    try:
+        return CrawlSpec.of(json.loads(raw))
+    except (ValueError, SpecError) as exc:
+        raise FrontierError(f"crawl run {run_id} has a spec this version cannot read: {exc}") from None
 
 
 def active_runs(server: redis.Redis) -> list[int]:

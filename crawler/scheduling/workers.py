@@ -5,9 +5,9 @@ run is queued (crawler.scheduling.frontier holds the shared, loss-free request q
     lijian worker                             picks a queued run, crawls it with the others,
                                               goes idle when nothing is queued
 
-Twisted's reactor cannot restart, so a worker crawls each run in a `lijian crawl
---frontier-run` child process; a worker killed with its child loses nothing: its held
-requests go back to the queue when its heartbeat expires.
+Twisted's reactor cannot restart, so a worker crawls each run in a child process (`python -m
+crawler.app.child`, given the run's number as a CrawlJob); a worker killed with its child loses
+nothing: its held requests go back to the queue when its heartbeat expires.
 """
 
 from __future__ import annotations
@@ -20,20 +20,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
-import click
-
+from crawler.app.crawls import CrawlJob, start_child
 from crawler.config import Config
+from crawler.crawlspec import CrawlSpec
 from crawler.scheduling.frontier import (
     WAKE,
     FrontierError,
     active_runs,
     connect,
     enqueue_run,
-    frontier_settings,
     new_worker_id,
-    run_spec,
     run_state,
 )
 from crawler.storage.db import open_database, safe_url, session_factory, session_scope
@@ -43,9 +40,18 @@ logger = logging.getLogger(__name__)
 FINAL = ("finished", "failed", "interrupted")
 
 
-def queue_run(config: Config, spider_args: dict[str, Any], run_id: int | None = None,
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _warn(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def queue_run(config: Config, spec: CrawlSpec, run_id: int | None = None,
               campaign_id: int | None = None) -> tuple[int, int]:
-    """Create (or take) a CrawlRun, queue its seeds in Redis; (run id, seeds queued)."""
+    """Create (or take) a CrawlRun, queue its seeds in Redis; (run id, seeds queued). A
+    distributed run has no listing or time limit: each worker would count its own."""
     server = connect(config.redis_url)
     sessions = session_factory(open_database(config.database_url))
     with session_scope(sessions) as session:
@@ -59,7 +65,7 @@ def queue_run(config: Config, spider_args: dict[str, Any], run_id: int | None = 
             if run is None:
                 raise FrontierError(f"crawl run {run_id} does not exist")
             run.status = "queued"
-    seeds = enqueue_run(server, run_id, {k: v for k, v in spider_args.items() if v is not None})
+    seeds = enqueue_run(server, run_id, spec.model_copy(update={"max_listings": None, "max_runtime": None}))
     return run_id, seeds
 
 
@@ -83,15 +89,16 @@ def wait_for_run(config: Config, run_id: int, stop: threading.Event | None = Non
         stop.wait(poll)
 
 
-def queue_crawl(config: Config, spider_args: dict[str, Any], wait: bool = True, run_id: int | None = None) -> int:
+def queue_crawl(config: Config, spec: CrawlSpec, wait: bool = True, run_id: int | None = None,
+                say: Callable[[str], None] = _say, warn: Callable[[str], None] = _warn) -> int:
     """`lijian crawl` with Redis: queue the run; with wait, report when the workers are done."""
     try:
-        run_id, seeds = queue_run(config, spider_args, run_id)
+        run_id, seeds = queue_run(config, spec, run_id)
     except FrontierError as exc:
-        click.echo(f"error: {exc}", err=True)
+        warn(f"error: {exc}")
         return 1
-    click.echo(f"crawl run {run_id}: {seeds} seeds queued in {safe_url(config.redis_url)}; "
-               f"`lijian worker` processes crawl it")
+    say(f"crawl run {run_id}: {seeds} seeds queued in {safe_url(config.redis_url)}; "
+        f"`lijian worker` processes crawl it")
     if not wait:
         return 0
     shown = {"at": 0.0}
@@ -99,50 +106,26 @@ def queue_crawl(config: Config, spider_args: dict[str, Any], wait: bool = True, 
     def show(state: dict) -> None:
         if time.monotonic() - shown["at"] >= 10:
             shown["at"] = time.monotonic()
-            click.echo(f"  queued {state['queued']}, in flight {state['held']}, workers {state['workers']}, "
-                       f"requests seen {state['seen']}", err=True)
+            warn(f"  queued {state['queued']}, in flight {state['held']}, workers {state['workers']}, "
+                 f"requests seen {state['seen']}")
 
     try:
         run = wait_for_run(config, run_id, on_progress=show)
     except KeyboardInterrupt:
-        click.echo(f"stopped waiting; run {run_id} stays queued for the workers", err=True)
+        warn(f"stopped waiting; run {run_id} stays queued for the workers")
         return 1
-    click.echo(f"crawl run {run_id}: {run.status}; pages {run.pages}, listings {run.items_scraped} "
-               f"(new {run.listings_new}, changed or new snapshots {run.snapshots_new}), dropped {run.items_dropped}, "
-               f"errors {run.errors}; workers {run.stats.get('workers', '?')}, "
-               f"requests re-queued from stopped workers {run.stats.get('requeued', 0)}")
+    say(f"crawl run {run_id}: {run.status}; pages {run.pages}, listings {run.items_scraped} "
+        f"(new {run.listings_new}, changed or new snapshots {run.snapshots_new}), dropped {run.items_dropped}, "
+        f"errors {run.errors}; workers {run.stats.get('workers', '?')}, "
+        f"requests re-queued from stopped workers {run.stats.get('requeued', 0)}")
     if run.status != "finished":
-        click.echo(f"error: {run.error_text or run.status}", err=True)
+        warn(f"error: {run.error_text or run.status}")
         return 1
     return 0
 
 
-def crawl_as_worker(config: Config, run_id: int, worker_id: str | None, log_level: str,
-                    max_listings: int | None = None, max_runtime: int | None = None) -> int:
-    """One worker's share of run `run_id` (in this process): 0 when it ended normally."""
-    from crawler.app.crawls import crawl_settings, run_crawl
-
-    if not config.redis_url:
-        click.echo("error: --frontier-run needs LIJIAN_REDIS_URL", err=True)
-        return 2
-    try:
-        spec = run_spec(connect(config.redis_url), run_id)
-    except FrontierError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return 1
-    worker_id = worker_id or new_worker_id()
-    extra = {**frontier_settings(config.redis_url, run_id, worker_id),
-             "CLOSESPIDER_ITEMCOUNT": max_listings or 0, "CLOSESPIDER_TIMEOUT": max_runtime or 0}
-    result = run_crawl(crawl_settings(config.database_url, log_level=log_level, **extra), **spec)
-    stats = result.stats
-    click.echo(f"worker {worker_id} on run {run_id}: {result.finish_reason}; pages "
-               f"{stats.get('response_received_count', 0)}, listings {stats.get('lijian/listings_seen', 0)}, "
-               f"re-queued from stopped workers {stats.get('lijian/frontier/requeued', 0)}")
-    return 0 if result.finish_reason == "finished" else 1
-
-
 def work(config: Config, stop: threading.Event, idle_exit: float | None = None, log_level: str = "INFO",
-         say: Callable[[str], None] = click.echo) -> int:
+         say: Callable[[str], None] = _say) -> int:
     """Crawl queued runs until `stop` (or, with idle_exit, until idle that long); runs done."""
     server = connect(config.redis_url)
     done = 0
@@ -164,10 +147,8 @@ def work(config: Config, stop: threading.Event, idle_exit: float | None = None, 
             continue
         worker_id = new_worker_id()
         say(f"run {run_id}: joining as {worker_id}")
-        command = [sys.executable, "-m", "crawler.cli", "crawl", "--frontier-run", str(run_id),
-                   "--worker-id", worker_id, "--log-level", log_level]
         env = {**os.environ, "LIJIAN_DATABASE_URL": config.database_url, "LIJIAN_REDIS_URL": config.redis_url}
-        process = subprocess.Popen(command, env=env)
+        process = start_child(CrawlJob(frontier_run=run_id, worker_id=worker_id, log_level=log_level), env)
         while True:
             try:
                 code = process.wait(timeout=0.5)
@@ -192,4 +173,4 @@ def _worth_joining(server, run_id: int) -> bool:
     return state["queued"] > 0 or (state["held"] == 0 and state["workers"] == 0)
 
 
-__all__ = ["crawl_as_worker", "queue_crawl", "queue_run", "wait_for_run", "work"]
+__all__ = ["queue_crawl", "queue_run", "wait_for_run", "work"]
