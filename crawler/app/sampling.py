@@ -17,11 +17,13 @@ from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import case, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from crawler.app.triage import set_status
 from crawler.clock import BEIJING
+from crawler.errors import UserError
 from crawler.reports.digest import web_url
+from crawler.storage.db import session_scope
 from crawler.storage.models import Listing, SamplingOrder, Seller, Suspect, utcnow
 from watchlists import Watchlists
 from watchlists.tables import spreadsheet_safe
@@ -33,7 +35,7 @@ HEADERS = {"order": "抽检单号", "suspect": "编号", "score": "风险分", "
            "tests": "检验项目及依据标准", "reason": "抽检理由"}
 
 
-class SamplingError(ValueError):
+class SamplingError(UserError, ValueError):
     """A sampling request that cannot be carried out; the message says why."""
 
 
@@ -116,3 +118,15 @@ def record_result(session: Session, order_id: int, result: str, by: str, note: s
     set_status(session, suspect, verdict, by, note=f"抽检单 {order.id} 检验{label}" + (f"：{note}" if note else ""),
                source="sampling")
     return order
+
+
+def order(sessions: sessionmaker[Session], lists: Watchlists, out_dir: Path, by: str, **scope) -> OrderBatch:
+    """Place the next batch of orders in one transaction (see place_orders for `scope`)."""
+    with session_scope(sessions) as session:
+        return place_orders(session, lists, out_dir, by, **scope)
+
+
+def record(sessions: sessionmaker[Session], order_id: int, result: str, by: str, note: str | None = None) -> int:
+    """Record a lab result in one transaction; the id of the suspect it decided."""
+    with session_scope(sessions) as session:
+        return record_result(session, order_id, result, by, note).suspect_id

@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.storage.models import Suspect, SuspectEvent, utcnow
+from crawler.errors import UserError
+from crawler.storage.db import session_scope
+from crawler.storage.models import Listing, ListingSnapshot, Suspect, SuspectEvent, utcnow
 
 STATUSES = ("new", "confirmed", "false_positive", "sampling_ordered", "closed")
 STATUS_ZH = {"new": "新发现", "confirmed": "已确认", "false_positive": "误报", "sampling_ordered": "已下单抽检",
@@ -32,7 +35,7 @@ _ACCEPTED = {**{v: k for k, v in STATUS_ZH.items()}, **{v: k for k, v in STATUS_
              "确认": "confirmed"}
 
 
-class TriageError(ValueError):
+class TriageError(UserError, ValueError):
     """A status or suspect that cannot be used; the message says which and why."""
 
 
@@ -145,3 +148,54 @@ def import_workbook(session: Session, path: Path, by: str) -> ImportReport:
         else:
             report.unchanged += 1
     return report
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """A suspect in the analysts' queue: the decision on it and the listing as flagged."""
+
+    suspect: Suspect
+    listing: Listing
+    snapshot: ListingSnapshot
+
+
+def queue(sessions: sessionmaker[Session], statuses: list[str] | None = None, area: str | None = None,
+          limit: int = 50) -> list[QueueRow]:
+    """Suspects, highest score first, within the statuses and area asked (detached rows)."""
+    query = (select(Suspect, Listing, ListingSnapshot).join(Listing, Listing.id == Suspect.listing_id)
+             .join(ListingSnapshot, ListingSnapshot.id == Suspect.snapshot_id)
+             .order_by(Suspect.score.desc(), Suspect.id).limit(limit))
+    if statuses:
+        query = query.where(Suspect.status.in_(statuses))
+    if area:
+        query = query.where(Listing.category == area)
+    with sessions() as session:
+        rows = [QueueRow(*row) for row in session.execute(query).all()]
+        session.expunge_all()
+    return rows
+
+
+@dataclass(frozen=True)
+class Decision:
+    suspect_id: int
+    before: str
+    after: str
+    changed: bool  # False: it was the suspect's status already, nothing written
+
+
+def decide(sessions: sessionmaker[Session], suspect_id: int, status: str, by: str, note: str | None = None,
+           source: str = "cli") -> Decision:
+    """Set one suspect's status (a SuspectEvent with who, when and the note)."""
+    with session_scope(sessions) as session:
+        suspect = session.get(Suspect, suspect_id)
+        if suspect is None:
+            raise TriageError(f"no suspect {suspect_id}")
+        before = suspect.status
+        changed = set_status(session, suspect, status, by, note, source=source)
+    return Decision(suspect_id, before, status, changed)
+
+
+def import_decisions(sessions: sessionmaker[Session], path: Path, by: str) -> ImportReport:
+    """Apply an edited digest workbook in one transaction (see import_workbook)."""
+    with session_scope(sessions) as session:
+        return import_workbook(session, path, by)

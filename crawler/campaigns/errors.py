@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from crawler.errors import UserError
 
-class CampaignError(ValueError):
-    """A campaign definition or command that cannot be accepted; the message says why."""
+
+class CampaignError(UserError, ValueError):
+    """A campaign definition or command that cannot be accepted; the message says why (every
+    face shows it as one line)."""

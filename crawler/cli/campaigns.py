@@ -10,7 +10,6 @@ import click
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import select
 
 from crawler.cli.common import (
     CONTEXT,
@@ -22,19 +21,6 @@ from crawler.cli.common import (
     watchlists_option,
 )
 from crawler.config import load_config
-
-
-def _checked(spec, watchlists_dir: Path | None):
-    from crawler.campaigns import CampaignError, check_spec
-    from crawler.profiles import BUNDLED_PROFILES, load_profiles
-    from watchlists import BUNDLED, read_categories
-
-    config = load_config(watchlists_dir=watchlists_dir)
-    try:
-        return check_spec(spec, read_categories(config.watchlists_dir or BUNDLED),
-                          load_profiles(config.profiles_dir or BUNDLED_PROFILES))
-    except CampaignError as exc:
-        raise UserError(str(exc)) from None
 
 
 def _campaign_options(required: bool):
@@ -86,14 +72,12 @@ def campaign_add(name: str, paused: bool, db_url: str | None, watchlists_dir: Pa
     Example:
       lijian campaign add cable-daily --schedule "0 3 * * *" --category cable --site jd --site tmall
     """
-    from crawler.campaigns import CampaignError, CampaignSpec, save_campaign
+    from crawler.app import campaigns
+    from crawler.campaigns import CampaignSpec
 
     values = {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items() if v not in (None, ())}
-    spec = _checked(CampaignSpec(name=name, enabled=not paused, **values), watchlists_dir)
-    try:
-        save_campaign(sessions_for(db_url), spec)
-    except CampaignError as exc:
-        raise UserError(str(exc)) from None
+    campaigns.add(load_config(watchlists_dir=watchlists_dir), sessions_for(db_url),
+                  CampaignSpec(name=name, enabled=not paused, **values))
     click.echo(f"campaign {name}: added ({'paused' if paused else 'enabled'})")
 
 
@@ -112,20 +96,10 @@ def campaign_edit(name: str, default_keywords: bool, db_url: str | None, watchli
     Example:
       lijian campaign edit cable-daily --schedule 12h --max-pages 3
     """
-    from crawler.campaigns import CampaignError, get_campaign, save_campaign, spec_of
+    from crawler.app import campaigns
 
-    sessions = sessions_for(db_url)
-    with sessions() as session:
-        try:
-            spec = spec_of(get_campaign(session, name))
-        except CampaignError as exc:
-            raise UserError(str(exc)) from None
-    for key, value in options.items():
-        if value not in (None, ()):
-            setattr(spec, key, list(value) if isinstance(value, tuple) else value)
-    if default_keywords:
-        spec.keywords = []
-    save_campaign(sessions, _checked(spec, watchlists_dir), replace=True)
+    changes = {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items() if v not in (None, ())}
+    campaigns.edit(load_config(watchlists_dir=watchlists_dir), sessions_for(db_url), name, changes, default_keywords)
     click.echo(f"campaign {name}: updated")
 
 
@@ -139,20 +113,17 @@ def campaign_list(db_url: str | None) -> None:
     Example:
       lijian campaign list
     """
-    from crawler.campaigns import describe_schedule
-    from crawler.storage.models import Campaign, CrawlRun
+    from crawler.app import campaigns
 
-    with sessions_for(db_url)() as session:
-        rows = session.scalars(select(Campaign).order_by(Campaign.name)).all()
-        if not rows:
-            click.echo("no campaigns (lijian campaign add, or lijian campaign seed lijian-2018)")
-            return
-        table = Table("campaign", "state", "schedule", "areas", "sites", "last run")
-        for row in rows:
-            last = session.scalar(select(CrawlRun).where(CrawlRun.campaign_id == row.id).order_by(CrawlRun.id.desc()))
-            table.add_row(escape(row.name), "enabled" if row.enabled else "paused",
-                          escape(describe_schedule(row.schedule, row.timezone)), escape(",".join(row.categories)),
-                          escape(",".join(row.profiles)), f"{last.id} {last.status}" if last else "-")
+    lines = campaigns.overview(sessions_for(db_url))
+    if not lines:
+        click.echo("no campaigns (lijian campaign add, or lijian campaign seed lijian-2018)")
+        return
+    table = Table("campaign", "state", "schedule", "areas", "sites", "last run")
+    for line in lines:
+        table.add_row(escape(line.name), "enabled" if line.enabled else "paused", escape(line.schedule),
+                      escape(",".join(line.categories)), escape(",".join(line.profiles)),
+                      f"{line.last_run[0]} {line.last_run[1]}" if line.last_run else "-")
     table_console().print(table)
 
 
@@ -168,49 +139,34 @@ def campaign_show(name: str, db_url: str | None, watchlists_dir: Path | None) ->
     Example:
       lijian campaign show lijian-2018-building
     """
-    from crawler.campaigns import CampaignError, describe_schedule, get_campaign
-    from crawler.storage.models import CrawlRun
-    from watchlists import BUNDLED, read_categories
+    from crawler.app import campaigns
 
-    taxonomy = read_categories(load_config(watchlists_dir=watchlists_dir).watchlists_dir or BUNDLED)
+    shown = campaigns.details(load_config(watchlists_dir=watchlists_dir), sessions_for(db_url), name)
+    row = shown.campaign
     console = table_console()
-    with sessions_for(db_url)() as session:
-        try:
-            row = get_campaign(session, name)
-        except CampaignError as exc:
-            raise UserError(str(exc)) from None
-        keywords = row.keywords or [w for c in row.categories if c in taxonomy for w in taxonomy[c].keywords]
-        for label, value in (
-                ("campaign", row.name), ("description", row.description or "-"),
-                ("state", "enabled" if row.enabled else "paused"),
-                ("schedule", describe_schedule(row.schedule, row.timezone)),
-                ("areas", ", ".join(f"{c} ({taxonomy[c].zh})" if c in taxonomy else c for c in row.categories)),
-                ("sites", ", ".join(row.profiles)),
-                ("keywords", ", ".join(keywords) + ("" if row.keywords else "  (the areas' defaults)")),
-                ("limits", f"pages/keyword {row.max_pages or 'profile default'}, listings/run "
-                           f"{row.max_listings or 'no limit'}, crawl time {row.max_runtime or 'no limit'}"),
-                ("evidence", row.evidence_policy),
-                ("notify", f"at {row.notify_threshold} new suspects, and on failure" if row.notify_threshold
-                 else "on failure"),
-                ("sandbox", row.sandbox_url or "-")):
-            console.print(f"{label:<12} {escape(str(value))}")
-        runs = session.scalars(select(CrawlRun).where(CrawlRun.campaign_id == row.id)
-                               .order_by(CrawlRun.id.desc()).limit(5)).all()
-        for run in runs:
-            console.print(f"run {run.id:<5} {run.trigger or '-':<9} {run.status:<12} listings {run.items_scraped:<5} "
-                          f"new suspects {run.suspects_new}")
+    for label, value in (
+            ("campaign", row.name), ("description", row.description or "-"),
+            ("state", "enabled" if row.enabled else "paused"),
+            ("schedule", shown.schedule),
+            ("areas", ", ".join(f"{slug} ({zh})" if zh else slug for slug, zh in shown.areas)),
+            ("sites", ", ".join(row.profiles)),
+            ("keywords", ", ".join(shown.keywords) + ("" if shown.own_keywords else "  (the areas' defaults)")),
+            ("limits", f"pages/keyword {row.max_pages or 'profile default'}, listings/run "
+                       f"{row.max_listings or 'no limit'}, crawl time {row.max_runtime or 'no limit'}"),
+            ("evidence", row.evidence_policy),
+            ("notify", f"at {row.notify_threshold} new suspects, and on failure" if row.notify_threshold
+             else "on failure"),
+            ("sandbox", row.sandbox_url or "-")):
+        console.print(f"{label:<12} {escape(str(value))}")
+    for run in shown.runs:
+        console.print(f"run {run.id:<5} {run.trigger or '-':<9} {run.status:<12} listings {run.items_scraped:<5} "
+                      f"new suspects {run.suspects_new}")
 
 
 def _set_enabled(name: str, enabled: bool, db_url: str | None) -> None:
-    from crawler.campaigns import CampaignError, get_campaign
-    from crawler.storage.db import session_scope
+    from crawler.app import campaigns
 
-    with session_scope(sessions_for(db_url)) as session:
-        try:
-            row = get_campaign(session, name)
-        except CampaignError as exc:
-            raise UserError(str(exc)) from None
-        row.enabled = enabled
+    campaigns.set_enabled(sessions_for(db_url), name, enabled)
     click.echo(f"campaign {name}: {'resumed' if enabled else 'paused'}")
 
 
@@ -253,20 +209,9 @@ def campaign_remove(name: str, db_url: str | None) -> None:
     Example:
       lijian campaign remove cable-daily
     """
-    from crawler.campaigns import CampaignError, get_campaign, lease_holder
-    from crawler.storage.db import session_scope
-    from crawler.storage.models import CrawlRun
+    from crawler.app import campaigns
 
-    with session_scope(sessions_for(db_url)) as session:
-        try:
-            row = get_campaign(session, name)
-        except CampaignError as exc:
-            raise UserError(str(exc)) from None
-        if lease_holder(session, f"campaign:{name}"):
-            raise UserError(f"campaign {name} is running; pause it and remove it when the run has ended")
-        for run in session.scalars(select(CrawlRun).where(CrawlRun.campaign_id == row.id)):
-            run.campaign_id = None
-        session.delete(row)
+    campaigns.remove(sessions_for(db_url), name)
     click.echo(f"campaign {name}: removed")
 
 
@@ -292,20 +237,12 @@ def campaign_seed(plan: str, profiles: tuple[str, ...], sandbox_url: str | None,
     Example:
       lijian campaign seed lijian-2018
     """
-    from dataclasses import replace
+    from crawler.app import campaigns
 
-    from crawler.campaigns import SEED_MARKETPLACES, SEEDS, CampaignError, save_campaign
-
-    sessions = sessions_for(db_url)
-    sites = list(profiles) or (["a", "b", "c", "d"] if sandbox_url else list(SEED_MARKETPLACES))
-    for template in SEEDS[plan]:
-        spec = _checked(replace(template, profiles=sites, sandbox_url=sandbox_url, enabled=not paused),
-                        watchlists_dir)
-        try:
-            save_campaign(sessions, spec)
-            click.echo(f"campaign {spec.name}: added ({', '.join(spec.categories)}; {spec.schedule})")
-        except CampaignError:
-            click.echo(f"campaign {spec.name}: exists, kept")
+    for spec, added in campaigns.seed(load_config(watchlists_dir=watchlists_dir), sessions_for(db_url), plan,
+                                      list(profiles), sandbox_url, paused):
+        click.echo(f"campaign {spec.name}: added ({', '.join(spec.categories)}; {spec.schedule})" if added
+                   else f"campaign {spec.name}: exists, kept")
 
 
 @campaign.command("run", context_settings=CONTEXT)
@@ -320,7 +257,7 @@ def campaign_run(name: str, quiet: bool, db_url: str | None) -> None:
     Example:
       lijian campaign run lijian-2018-building
     """
-    from crawler.campaigns import CampaignError, run_campaign
+    from crawler.campaigns import run_campaign
     from crawler.scheduling.scheduler import EventLog
 
     config = load_config(database_url=db_url)
@@ -362,8 +299,6 @@ def campaign_run(name: str, quiet: bool, db_url: str | None) -> None:
     except KeyboardInterrupt:
         stop.set()
         raise UserError("interrupted") from None
-    except CampaignError as exc:
-        raise UserError(str(exc)) from None
     finally:
         if progress is not None:
             progress.stop()

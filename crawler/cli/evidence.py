@@ -23,10 +23,6 @@ def store_option(func):
                         help="Evidence store (default: LIJIAN_OUT/evidence).")(func)
 
 
-def _store(store_dir: Path | None) -> Path:
-    return store_dir or load_config().out_dir / "evidence"
-
-
 @click.group("evidence", context_settings=CONTEXT)
 def evidence() -> None:
     """Evidence packages: signed, hash-chained, verifiable later."""
@@ -43,14 +39,10 @@ def evidence_keygen(key_path: Path | None) -> None:
     Example:
       lijian evidence keygen --key /etc/lijian/evidence.pem
     """
-    from crawler.evidence.package import EvidenceError, keygen
+    from crawler.evidence.package import keygen
 
     path = key_path or load_config().evidence_key
-    try:
-        print_fingerprint = keygen(path)
-    except EvidenceError as exc:
-        raise UserError(str(exc)) from None
-    click.echo(f"key {path} (public {path}.pub)\nfingerprint {print_fingerprint}")
+    click.echo(f"key {path} (public {path}.pub)\nfingerprint {keygen(path)}")
 
 
 @evidence.command("verify", context_settings=CONTEXT)
@@ -76,39 +68,21 @@ def evidence_verify(package: Path, trusted: str | None, record: bool, key_path: 
     Example:
       lijian evidence verify case-12.zip --trusted SHA256:1a2b:… --tsa-ca tsa-ca.pem
     """
+    from crawler.app import evidence as app_evidence
     from crawler.app.triage import default_analyst
-    from crawler.evidence.package import EvidenceError, append_custody, fingerprint, load_key
-    from crawler.evidence.timestamp import read_trusted
-    from crawler.evidence.verify import verify_package
 
-    key = None
-    if record:  # the key first: a verification must not be reported and then fail to be recorded
-        key_file = key_path or load_config().evidence_key
-        if key_file is None:
-            raise UserError("--record needs the package's signing key: give --key or set LIJIAN_EVIDENCE_KEY")
-        try:
-            key = load_key(key_file)
-        except EvidenceError as exc:
-            raise UserError(f"--record needs the package's signing key (--key or LIJIAN_EVIDENCE_KEY): {exc}") from None
-    notes: list[str] = []
-    try:
-        problems = verify_package(package, trusted, read_trusted(tsa_ca or load_config().tsa_ca), notes)
-    except EvidenceError as exc:
-        problems = [str(exc)]
-    for problem in problems:
+    outcome = app_evidence.verify(load_config(), package, trusted, tsa_ca,
+                                  record_by=(who or default_analyst()) if record else None, key_path=key_path)
+    for problem in outcome.problems:
         click.echo(f"FAIL {problem}", err=True)
-    for note in notes:
-        click.echo(note, err=bool(problems))
-    if problems:
+    for note in outcome.notes:
+        click.echo(note, err=bool(outcome.problems))
+    if outcome.problems:
         sys.exit(1)
     click.echo(f"{package}: verified (every file's SHA-256, the custody chain, the signature"
-               f"{', the time stamp' if any('time stamp' in n for n in notes) else ''})")
-    if key is not None:
-        try:
-            append_custody(package, "verify", who or default_analyst(), "verified: hashes, chain, signature", key)
-        except EvidenceError as exc:
-            raise UserError(f"not recorded: {exc}") from None
-        click.echo(f"custody log: verification recorded, signed by {fingerprint(key.public_key())}")
+               f"{', the time stamp' if outcome.stamped else ''})")
+    if outcome.recorded_by:
+        click.echo(f"custody log: verification recorded, signed by {outcome.recorded_by}")
 
 
 @evidence.command("capture", context_settings=CONTEXT)
@@ -132,40 +106,23 @@ def evidence_capture(listings: tuple[str, ...], policy: str | None, limit: int |
       lijian evidence capture 12 suspect:40
       lijian evidence capture --policy "score>=0.8" --limit 50
     """
-    from crawler.campaigns import is_evidence_policy
-    from crawler.evidence.capture import capture_many, find_listing, listings_to_capture
-    from crawler.evidence.package import EvidenceError
-    from crawler.profiles import BUNDLED_PROFILES, load_profiles
+    from crawler.app import evidence as app_evidence
 
-    if bool(listings) == bool(policy):
-        raise UserError("give LISTINGS or --policy (not both)")
-    if policy and not is_evidence_policy(policy):
-        raise UserError(f"policy {policy!r}: 'suspects' or score>=X (0-1)")
     config = load_config(database_url=db_url)
-    sessions = sessions_for(db_url)
-    try:
-        with sessions() as session:
-            ids = ([find_listing(session, ref) for ref in listings] if listings
-                   else listings_to_capture(session, policy, limit=limit))
-        if limit:
-            ids = ids[:limit]
-        if not ids:
-            click.echo("nothing to capture: every suspect the policy covers has a capture of its current snapshot")
-            return
-        profiles = load_profiles(config.profiles_dir or BUNDLED_PROFILES)
+    store = app_evidence.store_of(config, store_dir)
 
-        def show(result) -> None:
-            if result.status == "ok":
-                click.echo(f"listing {result.listing_id}: capture #{result.capture_id}, {result.files} files")
-            else:
-                click.echo(f"listing {result.listing_id}: capture #{result.capture_id} FAILED: {result.error}", err=True)
+    def show(result) -> None:
+        if result.status == "ok":
+            click.echo(f"listing {result.listing_id}: capture #{result.capture_id}, {result.files} files")
+        else:
+            click.echo(f"listing {result.listing_id}: capture #{result.capture_id} FAILED: {result.error}", err=True)
 
-        results = capture_many(sessions, _store(store_dir), config.chromium_path, ids, profiles, "on_demand",
-                               config.user_agent, on_result=show)
-    except EvidenceError as exc:
-        raise UserError(str(exc)) from None
+    results = app_evidence.capture(config, sessions_for(db_url), store, list(listings), policy, limit, on_result=show)
+    if not results:
+        click.echo("nothing to capture: every suspect the policy covers has a capture of its current snapshot")
+        return
     failed = sum(1 for r in results if r.status != "ok")
-    click.echo(f"{len(results) - failed} captured, {failed} failed; store {_store(store_dir)}")
+    click.echo(f"{len(results) - failed} captured, {failed} failed; store {store}")
     if failed:
         sys.exit(1)
 
@@ -185,20 +142,15 @@ def evidence_list(listing_id: int | None, limit: int, db_url: str | None) -> Non
     """
     from rich.markup import escape
     from rich.table import Table
-    from sqlalchemy import select
 
+    from crawler.app import evidence as app_evidence
     from crawler.cli.common import local_time, table_console
-    from crawler.storage.models import EvidenceCapture
 
-    query = select(EvidenceCapture).order_by(EvidenceCapture.id.desc()).limit(limit)
-    if listing_id is not None:
-        query = query.where(EvidenceCapture.listing_id == listing_id)
     table = Table("capture", "captured (Beijing)", "listing", "suspect", "status", "HTTP", "files", "url / error")
-    with sessions_for(db_url)() as session:
-        for row in session.scalars(query):
-            table.add_row(str(row.id), local_time(row.captured_at), str(row.listing_id), str(row.suspect_id or "-"),
-                          row.status, str(row.meta.get("http_status") or "-"), str(len(row.files)),
-                          escape(row.error or row.url))
+    for row in app_evidence.captures(sessions_for(db_url), listing_id, limit):
+        table.add_row(str(row.id), local_time(row.captured_at), str(row.listing_id), str(row.suspect_id or "-"),
+                      row.status, str(row.meta.get("http_status") or "-"), str(len(row.files)),
+                      escape(row.error or row.url))
     table_console().print(table)
 
 
@@ -236,48 +188,28 @@ def evidence_export(suspect_ids: tuple[int, ...], digest_day: str | None, campai
     """
     from datetime import date
 
+    from crawler.app import evidence as app_evidence
     from crawler.app.triage import default_analyst
-    from crawler.evidence.export import (
-        export_cases,
-        suspects_for_campaign,
-        suspects_for_digest,
-    )
-    from crawler.evidence.package import EvidenceError, load_key
 
-    if sum(bool(x) for x in (suspect_ids, digest_day, campaign)) != 1:
-        raise UserError("give exactly one of --suspect, --digest or --campaign")
+    day = None
+    if digest_day:
+        try:
+            day = date.fromisoformat(digest_day)
+        except ValueError:
+            raise UserError(f"--digest {digest_day!r}: a date like 2026-11-24") from None
     config = load_config(database_url=db_url)
-    path = key_path or config.evidence_key
-    if not path.exists():
-        raise UserError(f"no signing key at {path}; create one with: lijian evidence keygen --key {path}")
-    try:
-        key = load_key(path)
-        sessions = sessions_for(db_url)
-        with sessions() as session:
-            if suspect_ids:
-                ids = list(suspect_ids)
-            elif digest_day:
-                try:
-                    day = date.fromisoformat(digest_day)
-                except ValueError:
-                    raise UserError(f"--digest {digest_day!r}: a date like 2026-11-24") from None
-                ids = suspects_for_digest(session, day)
-            else:
-                ids = suspects_for_campaign(session, campaign)
-        if not ids:
-            raise UserError("no suspects to export for that selection")
-        target = out_dir or config.out_dir / "packages"
+    sessions = sessions_for(db_url)
+    target = out_dir or config.out_dir / "packages"
 
-        def show(suspect_id, package, error) -> None:
-            if package:
-                click.echo(f"case {suspect_id}: {package}")
-            else:
-                click.echo(f"case {suspect_id}: skipped: {error}", err=True)
+    def show(suspect_id, package, error) -> None:
+        if package:
+            click.echo(f"case {suspect_id}: {package}")
+        else:
+            click.echo(f"case {suspect_id}: skipped: {error}", err=True)
 
-        result = export_cases(sessions, target, _store(store_dir), ids, key, who or default_analyst(), fmt, lang,
-                              on_case=show, tsa_url=tsa_url or config.tsa_url)
-    except EvidenceError as exc:
-        raise UserError(str(exc)) from None
+    ids = app_evidence.cases(sessions, list(suspect_ids), day, campaign)
+    result = app_evidence.export(config, sessions, ids, target, app_evidence.store_of(config, store_dir), key_path,
+                                 who or default_analyst(), fmt, lang, tsa_url, on_case=show)
     click.echo(f"{len(result.written)} packages written to {target}, {len(result.skipped)} skipped")
     if not result.written:
         sys.exit(1)
@@ -301,32 +233,10 @@ def evidence_replay(package: Path, url: str | None, shot: Path | None, unverifie
     Example:
       lijian evidence replay case-12.zip --screenshot replayed.png
     """
-    import json
+    from crawler.app import evidence as app_evidence
 
-    from crawler.evidence.package import EvidenceError
-    from crawler.evidence.replay import package_warcs, replay
-    from crawler.evidence.verify import read_package, verify_package
-
-    try:
-        if package.suffix == ".zip":
-            problems = verify_package(package)
-            if problems and not unverified:
-                raise UserError(f"{package} does not verify ({problems[0]}{' …' if len(problems) > 1 else ''}); "
-                                f"run `lijian evidence verify` to see why, or give --unverified to replay it anyway")
-            for problem in problems:
-                click.echo(f"WARNING unverified: {problem}", err=True)
-        elif not unverified:
-            click.echo(f"WARNING {package.name} is replayed unverified: verify the package it came with "
-                       f"(its manifest holds this file's SHA-256)", err=True)
-        if url is None:
-            if package.suffix != ".zip":
-                raise UserError("give --url for a WACZ or WARC")
-            url = json.loads(read_package(package)["manifest.json"])["case"]["url"]
-        result = replay(package_warcs(package), url, load_config().chromium_path)
-    except EvidenceError as exc:
-        raise UserError(str(exc)) from None
-    except (KeyError, TypeError) as exc:
-        raise UserError(f"{package}: not an evidence package (no {exc})") from None
+    url, result = app_evidence.replay(load_config(), package, url, unverified,
+                                      warn=lambda line: click.echo(line, err=True))
     if shot:
         shot.write_bytes(result.screenshot)
     click.echo(f"replayed {url}: {len(result.served)} responses from the capture, "

@@ -7,20 +7,17 @@ import json
 import click
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
 
 from crawler.campaigns import log_tail
 from crawler.cli.common import (
     CONTEXT,
-    UserError,
     db_option,
     friendly_errors,
     local_time,
     sessions_for,
     table_console,
 )
-from crawler.storage.models import Campaign, CrawlRun
-from crawler.storage.runs import mark_interrupted
+from crawler.storage.models import CrawlRun
 
 
 def _duration(run: CrawlRun) -> str:
@@ -56,31 +53,17 @@ def runs(ctx: click.Context, failed: bool, degraded: bool, campaign_name: str | 
     if ctx.invoked_subcommand is not None:
         ctx.obj = {"db_url": db_url}
         return
-    sessions = sessions_for(db_url)
-    mark_interrupted(sessions)  # runs whose crawling process was killed are not 'running'
-    query = select(CrawlRun).order_by(CrawlRun.id.desc()).limit(limit)
-    if failed:
-        query = query.where(CrawlRun.status.in_(("failed", "interrupted")))
-    if degraded:
-        query = query.where(CrawlRun.degraded.is_(True))
-    with sessions() as session:
-        if campaign_name:
-            from crawler.campaigns import CampaignError, get_campaign
+    from crawler.app import runs as app_runs
 
-            try:
-                query = query.where(CrawlRun.campaign_id == get_campaign(session, campaign_name).id)
-            except CampaignError as exc:
-                raise UserError(str(exc)) from None
-        names = dict(session.execute(select(Campaign.id, Campaign.name)).all())
-        rows = session.scalars(query).all()
-        table = Table("id", "campaign", "started", "took", "status", "pages", "listings", "new", "blocked", "errors",
-                      "suspects", "profiles")
-        for run in rows:
-            stats = run.stats or {}
-            table.add_row(str(run.id), escape(names.get(run.campaign_id, "-")), local_time(run.started_at), _duration(run),
-                          _state(run), str(run.pages), str(run.items_scraped), str(run.listings_new),
-                          str(stats.get("lijian/blocked", 0)), str(run.errors), str(run.suspects_new),
-                          escape(",".join(sorted(run.health or {}))))
+    rows = app_runs.recent(sessions_for(db_url), failed, degraded, campaign_name, limit)
+    table = Table("id", "campaign", "started", "took", "status", "pages", "listings", "new", "blocked", "errors",
+                  "suspects", "profiles")
+    for line in rows:
+        run, stats = line.run, line.run.stats or {}
+        table.add_row(str(run.id), escape(line.campaign or "-"), local_time(run.started_at), _duration(run),
+                      _state(run), str(run.pages), str(run.items_scraped), str(run.listings_new),
+                      str(stats.get("lijian/blocked", 0)), str(run.errors), str(run.suspects_new),
+                      escape(",".join(sorted(run.health or {}))))
     if not rows:
         click.echo("no crawl runs" + (" matching the filter" if failed or degraded else ""))
         return
@@ -100,46 +83,43 @@ def runs_show(ctx: click.Context, run_id: int, as_json: bool, db_url: str | None
     Example:
       lijian runs show 12
     """
+    from crawler.app import runs as app_runs
+
     db_url = db_url or (ctx.obj or {}).get("db_url")
-    sessions = sessions_for(db_url)
-    mark_interrupted(sessions)
-    with sessions() as session:
-        run = session.get(CrawlRun, run_id)
-        if run is None:
-            raise UserError(f"no crawl run {run_id}")
-        if as_json:
-            click.echo(json.dumps({c.name: getattr(run, c.name) for c in CrawlRun.__table__.columns},
-                                  default=str, ensure_ascii=False, indent=1))
-            return
-        console = table_console()
-        console.print(f"crawl run {run.id}: {_state(run)}; {local_time(run.started_at)} → {local_time(run.finished_at)} "
-                      f"({_duration(run)})")
-        console.print(f"pages {run.pages}, listings {run.items_scraped} (new {run.listings_new}, new snapshots "
-                      f"{run.snapshots_new}), dropped {run.items_dropped}, errors {run.errors}, "
-                      f"retries {(run.stats or {}).get('retry/count', 0)}")
-        if run.degraded_reason:
-            console.print("degraded: " + escape(run.degraded_reason))
-        table = Table("profile", "listings", "title", "price", "seller", "location", "brand", "block rate",
-                      "HTTP errors", "results/page")
-        for name, h in sorted((run.health or {}).items()):
-            c = h["coverage"]
-            table.add_row(escape(name), str(h["listings"]), *(f"{c[f]:.0%}" for f in
-                          ("title", "price", "seller_name", "seller_location", "brand")),
-                          f"{h['block_rate']:.1%}", f"{h['http_error_rate']:.1%}", str(h["results_per_page"]))
-        if run.health:
-            console.print(table)
-        if run.campaign_id or run.trigger:
-            campaign = session.get(Campaign, run.campaign_id) if run.campaign_id else None
-            console.print(f"campaign {escape(campaign.name if campaign else '(removed)')}, started by {run.trigger}, "
-                          f"new suspects {run.suspects_new}")
-        for stage, record in (run.stages or {}).items():
-            details = ", ".join(f"{k} {v}" for k, v in record.items() if k not in ("status", "seconds"))
-            console.print(f"  {stage:<7} {record.get('status')} in {record.get('seconds', '?')}s"
-                          + (f": {escape(details)}" if details else ""))
-        if run.error_text:
-            console.print("errors (last lines):")
-            console.print(escape("\n".join(run.error_text.splitlines()[-20:])))
-        tail = log_tail(run.log_path, 20)
-        if tail:
-            console.print(f"log {escape(run.log_path)} (last {len(tail)} lines):")
-            console.print(escape("\n".join(tail)))
+    line = app_runs.one(sessions_for(db_url), run_id)
+    run = line.run
+    if as_json:
+        click.echo(json.dumps({c.name: getattr(run, c.name) for c in CrawlRun.__table__.columns},
+                              default=str, ensure_ascii=False, indent=1))
+        return
+    console = table_console()
+    console.print(f"crawl run {run.id}: {_state(run)}; {local_time(run.started_at)} → {local_time(run.finished_at)} "
+                  f"({_duration(run)})")
+    console.print(f"pages {run.pages}, listings {run.items_scraped} (new {run.listings_new}, new snapshots "
+                  f"{run.snapshots_new}), dropped {run.items_dropped}, errors {run.errors}, "
+                  f"retries {(run.stats or {}).get('retry/count', 0)}")
+    if run.degraded_reason:
+        console.print("degraded: " + escape(run.degraded_reason))
+    table = Table("profile", "listings", "title", "price", "seller", "location", "brand", "block rate",
+                  "HTTP errors", "results/page")
+    for name, h in sorted((run.health or {}).items()):
+        c = h["coverage"]
+        table.add_row(escape(name), str(h["listings"]), *(f"{c[f]:.0%}" for f in
+                      ("title", "price", "seller_name", "seller_location", "brand")),
+                      f"{h['block_rate']:.1%}", f"{h['http_error_rate']:.1%}", str(h["results_per_page"]))
+    if run.health:
+        console.print(table)
+    if run.campaign_id or run.trigger:
+        console.print(f"campaign {escape(line.campaign or '(removed)')}, started by {run.trigger}, "
+                      f"new suspects {run.suspects_new}")
+    for stage, record in (run.stages or {}).items():
+        details = ", ".join(f"{k} {v}" for k, v in record.items() if k not in ("status", "seconds"))
+        console.print(f"  {stage:<7} {record.get('status')} in {record.get('seconds', '?')}s"
+                      + (f": {escape(details)}" if details else ""))
+    if run.error_text:
+        console.print("errors (last lines):")
+        console.print(escape("\n".join(run.error_text.splitlines()[-20:])))
+    tail = log_tail(run.log_path, 20)
+    if tail:
+        console.print(f"log {escape(run.log_path)} (last {len(tail)} lines):")
+        console.print(escape("\n".join(tail)))

@@ -8,19 +8,15 @@ from pathlib import Path
 import click
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
 
 from crawler.app.triage import (
     STATUS_ZH,
     TriageError,
     default_analyst,
-    import_workbook,
     parse_status,
-    set_status,
 )
 from crawler.cli.common import (
     CONTEXT,
-    UserError,
     db_option,
     friendly_errors,
     load_lists,
@@ -49,27 +45,19 @@ def triage_list(statuses: tuple[str, ...], area: str | None, limit: int, db_url:
     Example:
       lijian triage list --status new --area cable
     """
+    from crawler.app import triage
     from crawler.clock import BEIJING
-    from crawler.storage.models import Listing, ListingSnapshot, Suspect
 
     try:
         wanted = [parse_status(s) for s in statuses]
     except TriageError as exc:
         raise click.BadParameter(str(exc), param_hint="--status") from None
-    query = (select(Suspect, Listing, ListingSnapshot).join(Listing, Listing.id == Suspect.listing_id)
-             .join(ListingSnapshot, ListingSnapshot.id == Suspect.snapshot_id)
-             .order_by(Suspect.score.desc(), Suspect.id).limit(limit))
-    if wanted:
-        query = query.where(Suspect.status.in_(wanted))
-    if area:
-        query = query.where(Listing.category == area)
-    with sessions_for(db_url)() as session:
-        rows = session.execute(query).all()
+    rows = triage.queue(sessions_for(db_url), wanted, area, limit)
     if not rows:
         click.echo("no suspects match")
         return
     table = Table("id", "score", "status", "by", "when", "marketplace", "area", "title", "note")
-    for suspect, listing, snapshot in rows:
+    for suspect, listing, snapshot in ((r.suspect, r.listing, r.snapshot) for r in rows):
         when = suspect.status_at.astimezone(BEIJING).strftime("%m-%d %H:%M") if suspect.status_at else "-"
         table.add_row(str(suspect.id), f"{suspect.score:.2f}", STATUS_ZH.get(suspect.status, suspect.status),
                       escape(suspect.status_by or "-"), when, escape(listing.marketplace),
@@ -91,20 +79,14 @@ def triage_set(suspect_id: int, status: str, note: str | None, analyst: str | No
     Example:
       lijian triage set 12 false_positive --note "正品授权店"
     """
-    from crawler.storage.db import session_scope
-    from crawler.storage.models import Suspect
+    from crawler.app import triage
 
     try:
         code = parse_status(status)
     except TriageError as exc:
         raise click.BadParameter(str(exc), param_hint="STATUS") from None
-    with session_scope(sessions_for(db_url)) as session:
-        suspect = session.get(Suspect, suspect_id)
-        if suspect is None:
-            raise UserError(f"no suspect {suspect_id}")
-        before = suspect.status
-        changed = set_status(session, suspect, code, analyst or default_analyst(), note, source="cli")
-    click.echo(f"suspect {suspect_id}: {STATUS_ZH[before]} → {STATUS_ZH[code]}" if changed
+    decision = triage.decide(sessions_for(db_url), suspect_id, code, analyst or default_analyst(), note)
+    click.echo(f"suspect {suspect_id}: {STATUS_ZH[decision.before]} → {STATUS_ZH[code]}" if decision.changed
                else f"suspect {suspect_id}: already {STATUS_ZH[code]}, nothing changed")
 
 
@@ -123,13 +105,9 @@ def triage_import(workbook: Path, analyst: str | None, db_url: str | None) -> No
     Example:
       lijian triage import out/digest-2026-11-23.xlsx
     """
-    from crawler.storage.db import session_scope
+    from crawler.app import triage
 
-    try:
-        with session_scope(sessions_for(db_url)) as session:
-            report = import_workbook(session, workbook, analyst or default_analyst())
-    except TriageError as exc:
-        raise UserError(str(exc)) from None
+    report = triage.import_decisions(sessions_for(db_url), workbook, analyst or default_analyst())
     for problem in report.problems:
         click.echo(problem, err=True)
     click.echo(f"{workbook.name}: {report.applied} applied, {report.unchanged} unchanged, "
@@ -165,17 +143,12 @@ def sampling_orders(area: str | None, region: str | None, limit: int, quantity: 
     Example:
       lijian sampling orders --area cable --region 广东 --limit 10
     """
-    from crawler.app.sampling import SamplingError, place_orders
+    from crawler.app import sampling
     from crawler.config import load_config
-    from crawler.storage.db import session_scope
 
     config = load_config(database_url=db_url, out_dir=out_dir)
-    try:
-        with session_scope(sessions_for(db_url)) as session:
-            batch = place_orders(session, load_lists(watchlists_dir), config.out_dir, analyst or default_analyst(),
-                                 area=area, region=region, limit=limit, quantity=quantity)
-    except SamplingError as exc:
-        raise UserError(str(exc)) from None
+    batch = sampling.order(sessions_for(db_url), load_lists(watchlists_dir), config.out_dir,
+                           analyst or default_analyst(), area=area, region=region, limit=limit, quantity=quantity)
     if not batch.orders:
         click.echo("no suspects to order (none confirmed or new in that scope)")
         return
@@ -196,14 +169,8 @@ def sampling_result(order_id: int, result: str, note: str | None, analyst: str |
     Example:
       lijian sampling result 7 fail --note "导体电阻不合格，报告号 2026-1234"
     """
-    from crawler.app.sampling import SamplingError, record_result
-    from crawler.storage.db import session_scope
+    from crawler.app import sampling
 
-    try:
-        with session_scope(sessions_for(db_url)) as session:
-            order = record_result(session, order_id, result, analyst or default_analyst(), note)
-            suspect_id = order.suspect_id
-    except SamplingError as exc:
-        raise UserError(str(exc)) from None
+    suspect_id = sampling.record(sessions_for(db_url), order_id, result, analyst or default_analyst(), note)
     click.echo(f"sampling order {order_id}: {result}; suspect {suspect_id} "
                f"{'confirmed' if result == 'fail' else 'closed'}")

@@ -1,5 +1,8 @@
 """The error of the evidence package: raised by keys, packages, captures and time-stamps alike."""
 
+from crawler.errors import UserError
 
-class EvidenceError(ValueError):
-    """A key, package or file that cannot be used; the message says which and why."""
+
+class EvidenceError(UserError, ValueError):
+    """A key, package or file that cannot be used; the message says which and why (every face
+    shows it as one line)."""
