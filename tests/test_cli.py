@@ -171,7 +171,7 @@ def test_the_input_limits_table_matches_the_constants_that_enforce_them():
     from crawler.evidence import layout as package
     from crawler.extract import pages
     from crawler import settings
-    from watchlists import tables
+    from watchlists import sheets
 
     doc = (ROOT / "docs" / "CONFIGURATION.md").read_text(encoding="utf-8").split("## Limits on input", 1)[1]
     mb = 1024 * 1024
@@ -186,8 +186,8 @@ def test_the_input_limits_table_matches_the_constants_that_enforce_them():
     assert f"{settings.DOWNLOAD_MAXSIZE // mb} MB" in row("downloaded page") and f"from {settings.DOWNLOAD_WARNSIZE // mb} MB" in row("downloaded page")
     assert f"{pages.MAX_PAGE_BYTES // mb} MB decompressed" in row("saved page")
     sheet = row("watchlist sheet")
-    assert f"{tables.MAX_SHEET_BYTES // mb} MB file" in sheet and f"{tables.MAX_SHEET_INFLATED // mb} MB inflated" in sheet
-    assert f"{tables.MAX_SHEET_ROWS:,} rows" in sheet and f"{tables.MAX_CELL_CHARS:,} characters a cell" in sheet
+    assert f"{sheets.MAX_SHEET_BYTES // mb} MB file" in sheet and f"{sheets.MAX_SHEET_INFLATED // mb} MB inflated" in sheet
+    assert f"{sheets.MAX_SHEET_ROWS:,} rows" in sheet and f"{sheets.MAX_CELL_CHARS:,} characters a cell" in sheet
     from crawler.cli import matching
 
     assert f"{matching.MAX_LINE_CHARS // mb} MB a line" in row("a listing given to")

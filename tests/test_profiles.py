@@ -16,7 +16,7 @@ from warcio.warcwriter import WARCWriter
 from crawler.cli import cli
 from crawler.extract.archive import original_url
 from crawler.extract.certs import find_certificates
-from crawler.extract.product import chinese_prices
+from crawler.extract.visible import chinese_prices
 from crawler.extract.rules import Context, RuleError, compile_rule, evaluate
 from crawler.extract.search import extract_search
 from crawler.profiles import BUNDLED_PROFILES, load_profiles, profile_for_url

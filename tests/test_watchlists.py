@@ -343,15 +343,15 @@ def test_importing_some_columns_keeps_the_others_of_every_kind(folder, tmp_path)
 def test_a_sheet_over_the_limits_is_refused_before_it_is_read(folder, tmp_path, monkeypatch):
     import zipfile
 
-    from watchlists import tables
+    from watchlists import sheets
 
     bomb = tmp_path / "brands.xlsx"
     with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("xl/worksheets/sheet1.xml", b" " * (8 * 1024 * 1024))
-    monkeypatch.setattr(tables, "MAX_SHEET_INFLATED", 4 * 1024 * 1024)  # the real limit is 500 MB
+    monkeypatch.setattr(sheets, "MAX_SHEET_INFLATED", 4 * 1024 * 1024)  # the real limit is 500 MB
     result = lijian("watchlist", "import", str(bomb), "--kind", "brands", "--watchlists", str(folder))
     assert result.exit_code == 1 and "inflate to" in result.output and "Traceback" not in result.output
     long_cell = tmp_path / "brands.csv"
-    long_cell.write_text("name,owner\n美的," + "x" * (tables.MAX_CELL_CHARS + 1) + "\n", encoding="utf-8")
+    long_cell.write_text("name,owner\n美的," + "x" * (sheets.MAX_CELL_CHARS + 1) + "\n", encoding="utf-8")
     result = lijian("watchlist", "import", str(long_cell), "--kind", "brands", "--watchlists", str(folder))
     assert result.exit_code == 1 and "characters, more than" in result.output

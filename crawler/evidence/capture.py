@@ -24,44 +24,36 @@ entry of every exported package's custody log.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http import HTTPStatus
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
-from urllib.parse import urlsplit
+from typing import Any
 
-from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
 
 from crawler.browser import launch_options
-from crawler.clock import BEIJING, TIMEZONE_NAME, utc
-from crawler.evidence.package import EvidenceError
-from crawler.files import write_atomic
-from crawler.storage import session_scope
-from crawler.storage.models import (
-    EvidenceCapture,
-    Listing,
-    ListingSnapshot,
-    Seller,
-    Suspect,
+from crawler.clock import BEIJING, TIMEZONE_NAME
+from crawler.evidence.errors import EvidenceError
+from crawler.evidence.store import EvidenceStore, suffix_of
+from crawler.evidence.targets import (
+    Target,
+    find_listing,
+    latest_captures,
+    listings_to_capture,
+    load_target,
 )
+from crawler.evidence.warc import WarcRecorder
+from crawler.storage import session_scope
+from crawler.storage.models import EvidenceCapture
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 20 * 1024 * 1024  # per HTTP response kept in the WARC
 MAX_SCREENSHOT_HEIGHT = 16_000  # px: a page longer than this is clipped (and the clip noted)
-MEDIA_TYPES = {".png": "image/png", ".html": "text/html", ".json": "application/json",
-               ".warc.gz": "application/warc", ".warc": "application/warc"}
-# Headers describing the bytes on the wire; the WARC stores the decoded body, so they would lie.
-_WIRE_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
 
 
 def tool_version() -> str:
@@ -71,148 +63,6 @@ def tool_version() -> str:
         return "0+unknown"
 
 
-# -- the content-addressed store ----------------------------------------------------------------
-class EvidenceStore:
-    """Files by SHA-256 under `root/blobs/ab/<sha256><suffix>`; writes are atomic and idempotent."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def path(self, sha256: str, suffix: str = "") -> Path:
-        return self.root / "blobs" / sha256[:2] / f"{sha256}{suffix}"
-
-    def put(self, data: bytes, suffix: str = "") -> dict[str, Any]:
-        digest = hashlib.sha256(data).hexdigest()
-        path = self.path(digest, suffix)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, data)
-        return {"sha256": digest, "size": len(data), "suffix": suffix,
-                "media_type": MEDIA_TYPES.get(suffix, "application/octet-stream")}
-
-    def read(self, info: dict[str, Any]) -> bytes:
-        path = self.path(info["sha256"], info.get("suffix", ""))
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise EvidenceError(f"evidence file {path} is missing from the store ({exc})") from None
-        if hashlib.sha256(data).hexdigest() != info["sha256"]:
-            raise EvidenceError(f"evidence file {path} no longer matches its SHA-256 (changed on disk)")
-        return data
-
-
-def _suffix(name: str) -> str:
-    return ".warc.gz" if name.endswith(".warc.gz") else Path(name).suffix
-
-
-# -- WARC ------------------------------------------------------------------------------------------
-class WarcRecorder:
-    """Request/response pairs as WARC/1.1 records (warcio), gzip per record."""
-
-    def __init__(self, info: dict[str, str]) -> None:
-        self.buffer = io.BytesIO()
-        self.writer = WARCWriter(self.buffer, gzip=True, warc_version="WARC/1.1")
-        self.writer.write_record(self.writer.create_warcinfo_record("page.warc.gz", info))
-        self.responses = 0
-        self.urls: list[str] = []
-
-    def add(self, url: str, method: str, request_headers: list[tuple[str, str]], request_body: bytes | None,
-            status: int, reason: str, response_headers: list[tuple[str, str]], body: bytes, when: datetime) -> None:
-        date = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        headers = [(k, v) for k, v in response_headers if k.lower() not in _WIRE_HEADERS]
-        headers.append(("Content-Length", str(len(body))))
-        reason = reason or (HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "")
-        http = StatusAndHeaders(f"{status} {reason}".strip(), headers, protocol="HTTP/1.1")
-        response = self.writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http,
-                                                  warc_headers_dict={"WARC-Date": date})
-        self.writer.write_record(response)
-        parts = urlsplit(url)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        request = self.writer.create_warc_record(
-            url, "request", payload=io.BytesIO(request_body or b""),
-            http_headers=StatusAndHeaders(f"{method} {target} HTTP/1.1", request_headers, is_http_request=True),
-            warc_headers_dict={"WARC-Date": date,
-                               "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID")})
-        self.writer.write_record(request)
-        self.responses += 1
-        self.urls.append(url)
-
-    def getvalue(self) -> bytes:
-        return self.buffer.getvalue()
-
-
-# -- what to capture ----------------------------------------------------------------------------
-@dataclass
-class Target:
-    listing_id: int
-    url: str
-    seller_url: str | None
-    suspect_id: int | None
-    snapshot_id: int | None
-    listing: dict[str, Any]
-    signals: dict[str, Any] | None
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return utc(value).isoformat(timespec="seconds")
-
-
-def load_target(session: Session, listing_id: int) -> Target:
-    listing = session.get(Listing, listing_id)
-    if listing is None:
-        raise EvidenceError(f"no listing {listing_id}")
-    suspect = session.scalar(select(Suspect).where(Suspect.listing_id == listing_id))
-    snapshot = (session.get(ListingSnapshot, suspect.snapshot_id) if suspect else
-                session.scalar(select(ListingSnapshot).where(ListingSnapshot.listing_id == listing_id)
-                               .order_by(ListingSnapshot.id.desc()).limit(1)))
-    seller = session.get(Seller, listing.seller_id) if listing.seller_id else None
-    listing_json = {
-        "listing_id": listing.id, "marketplace": listing.marketplace, "listing_key": listing.listing_key,
-        "url": listing.url, "category": listing.category, "first_seen_at": _iso(listing.first_seen_at),
-        "last_seen_at": _iso(listing.last_seen_at),
-        "seller": ({"name": seller.name, "shop_url": seller.shop_url, "province": seller.province,
-                    "city": seller.city, "phone": seller.phone, "seller_key": seller.seller_key} if seller else None),
-        "snapshot": ({"id": snapshot.id, "observed_at": _iso(snapshot.observed_at), "title": snapshot.title,
-                      "price": str(snapshot.price) if snapshot.price is not None else None,
-                      "currency": snapshot.currency, "seller_name": snapshot.seller_name, "brand": snapshot.brand,
-                      "specs": snapshot.specs, "raw": snapshot.raw, "content_hash": snapshot.content_hash}
-                     if snapshot else None),
-    }
-    signals = None
-    if suspect is not None:
-        signals = {
-            "suspect_id": suspect.id, "score": suspect.score, "brand": suspect.brand,
-            "lookalike_of": suspect.lookalike_of, "status": suspect.status, "algorithm": suspect.algorithm,
-            "watchlist_hash": suspect.watchlist_hash, "first_flagged_at": _iso(suspect.first_flagged_at),
-            "last_flagged_at": _iso(suspect.last_flagged_at),
-            "signals": [{"name": s.name, "weight": s.weight, "detail": s.detail, "listing_value": s.listing_value,
-                         "watchlist_value": s.watchlist_value} for s in suspect.signals],
-        }
-    return Target(listing.id, listing.url, seller.shop_url if seller and seller.shop_url else None,
-                  suspect.id if suspect else None, snapshot.id if snapshot else None, listing_json, signals)
-
-
-def find_listing(session: Session, ref: str) -> int:
-    """A listing by ID, by URL, or `suspect:ID`."""
-    ref = ref.strip()
-    if ref.startswith("suspect:") and ref[8:].isdigit():
-        suspect = session.get(Suspect, int(ref[8:]))
-        if suspect is None:
-            raise EvidenceError(f"no suspect {ref[8:]}")
-        return suspect.listing_id
-    if ref.isdigit():
-        if session.get(Listing, int(ref)) is None:
-            raise EvidenceError(f"no listing {ref}")
-        return int(ref)
-    found = session.scalar(select(Listing.id).where(Listing.url == ref).limit(1))
-    if found is None:
-        raise EvidenceError(f"no listing with URL {ref!r} (give a listing ID, its URL, or suspect:ID)")
-    return found
-
-
-# -- the browser ----------------------------------------------------------------------------------
 @dataclass
 class PageCapture:
     final_url: str
@@ -377,7 +227,7 @@ class Capturer:
         if target.signals is not None:
             files["signals.json"] = _json(target.signals)
         files["capture.json"] = _json({**meta, "error": error})
-        stored = {name: self.store.put(data, _suffix(name)) for name, data in files.items()}
+        stored = {name: self.store.put(data, suffix_of(name)) for name, data in files.items()}
         status = "ok" if error is None and "screenshot.png" in files else "failed"
         record = hashlib.sha256(_json({"files": {n: i["sha256"] for n, i in sorted(stored.items())},
                                        "meta": meta})).hexdigest()
@@ -409,28 +259,6 @@ def _profile_hash(profile) -> str:
                                      ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-# -- policy ----------------------------------------------------------------------------------------
-def listings_to_capture(session: Session, policy: str, listing_ids: Iterable[int] | Select | None = None,
-                        limit: int | None = None) -> list[int]:
-    """Suspects the policy asks to capture that have no successful capture of their current
-    snapshot yet (so a re-run captures nothing twice), highest score first. `listing_ids` (a
-    list or a SELECT of listing IDs) narrows it, e.g. to one crawl run's listings."""
-    if policy in ("none", "on_demand"):
-        return []
-    minimum = float(policy.split(">=", 1)[1]) if policy.startswith("score>=") else 0.0
-    captured = select(EvidenceCapture.snapshot_id).where(EvidenceCapture.status == "ok",
-                                                         EvidenceCapture.snapshot_id.is_not(None))
-    query = (select(Suspect.listing_id).where(Suspect.score >= minimum, Suspect.snapshot_id.not_in(captured),
-                                              Suspect.status.not_in(("false_positive", "closed")))
-             .order_by(Suspect.score.desc(), Suspect.id))
-    if listing_ids is not None:
-        query = query.where(Suspect.listing_id.in_(listing_ids if isinstance(listing_ids, Select)
-                                                   else list(listing_ids)))
-    if limit:
-        query = query.limit(limit)
-    return list(session.scalars(query))
-
-
 def capture_many(sessions: sessionmaker[Session], store_root: Path, chromium: str | None, listing_ids: list[int],
                  profiles: dict | None = None, trigger: str = "on_demand", user_agent: str | None = None,
                  on_result=None, stop=None) -> list[CaptureResult]:
@@ -448,17 +276,5 @@ def capture_many(sessions: sessionmaker[Session], store_root: Path, chromium: st
     return results
 
 
-def latest_captures(session: Session, listing_ids: Iterable[int]) -> dict[int, EvidenceCapture]:
-    """The newest successful capture of each listing."""
-    found: dict[int, EvidenceCapture] = {}
-    ids = list(listing_ids)
-    for start in range(0, len(ids), 500):
-        for row in session.scalars(select(EvidenceCapture).where(
-                EvidenceCapture.listing_id.in_(ids[start:start + 500]), EvidenceCapture.status == "ok")
-                .order_by(EvidenceCapture.captured_at, EvidenceCapture.id)):
-            found[row.listing_id] = row
-    return found
-
-
-__all__ = ["Capturer", "CaptureResult", "EvidenceStore", "WarcRecorder", "capture_many", "find_listing",
+__all__ = ["Capturer", "CaptureResult", "EvidenceStore", "Target", "WarcRecorder", "capture_many", "find_listing",
            "latest_captures", "listings_to_capture", "load_target", "tool_version"]

@@ -32,8 +32,10 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.app.triage import STATUS_EN, STATUS_ZH
 from crawler.clock import BEIJING, beijing
-from crawler.evidence.capture import EvidenceStore, load_target, tool_version
+from crawler.evidence.capture import tool_version
 from crawler.evidence.package import EvidenceError, build_package, fingerprint
+from crawler.evidence.store import EvidenceStore
+from crawler.evidence.targets import load_target
 from crawler.evidence.timestamp import TimestampError
 from crawler.files import write_atomic
 from crawler.reports.digest import web_url

@@ -287,7 +287,7 @@ TABLE_KEYS = ("id", "score", "title", "url", "marketplace", "category", "seller"
 def link_evidence(session: Session, rows: list[dict], evidence_root: Path, out_dir: Path, lang: str) -> int:
     """Fill each row's evidence: its latest capture (number and Beijing time) and, for the HTML,
     a link to the capture's screenshot in the evidence store relative to the digest."""
-    from crawler.evidence.capture import EvidenceStore
+    from crawler.evidence.store import EvidenceStore
     from crawler.storage.models import EvidenceCapture
 
     store = EvidenceStore(evidence_root)
