@@ -78,7 +78,7 @@ def real_titles(paths: list[str], warmup: int) -> None:
     """Ours and the plain approach on real titles with the marked brands as the watchlist."""
     import json  # noqa: PLC0415
 
-    from matchers.lookalike import normalise  # noqa: PLC0415
+    from matchers.brandtext import normalise  # noqa: PLC0415
 
     titles, names = [], {}
     for path in paths:

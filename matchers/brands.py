@@ -13,10 +13,12 @@ from dataclasses import dataclass, replace
 
 from matchers import fitment
 from matchers.base import ListingView, Signal
-from matchers.lookalike import BrandIndex, Lookalike, Name, normalise, separators
+from matchers.brandtext import normalise, separators
+from matchers.lookalike import BrandIndex
 from matchers.lookalike_model import LABELS, Context, LookalikeModel, load_model
 from matchers.mention_model import MentionModel, Spot, TitleSpots
 from matchers.mention_model import load_model as load_mention_model
+from matchers.mentions import Lookalike, Name
 from watchlists import Brand, LegitimateContext
 
 CONTEXT_REACH = 8  # characters after 适用于/兼容 … that name the fitted product, not the maker

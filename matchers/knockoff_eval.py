@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from matchers.base import ListingView
-from matchers.lookalike import normalise
+from matchers.brandtext import normalise
 from matchers.metrics import Counts
 from watchlists import Brand, Watchlists
 

@@ -20,44 +20,26 @@ from __future__ import annotations
 import gc
 import hashlib
 import pickle
-import re
 from collections import defaultdict
-from dataclasses import dataclass
-from functools import lru_cache
-from heapq import heappop, heappush
-from typing import NamedTuple
 
 import ahocorasick
-import opencc
-from pypinyin import Style, lazy_pinyin
 from rapidfuzz import process as rapidfuzz_process
 from rapidfuzz.distance import Levenshtein
 
 from matchers import cache
+from matchers.alignment import ALIKE, align_moves
+from matchers.brandtext import latin_windows, latin_words, pinyin_key
 from matchers.chars import (
     RADICAL_FORMS,
     char_similarity,
     components,
-    identical,
     is_han,
-    syllable,
 )
-from matchers.glyphs import drawn_neighbours
-from matchers.variants import folds as variant_folds
-from watchlists.text import fold
+from matchers.keys import DOUBLE_WILD_LENGTHS, GAPS, MAX_PAIR_GAP, WILD, key_pairs, loose_keys, radical_swap
+from matchers.mentions import Lookalike, Mention, Name
 
-_T2S = opencc.OpenCC("t2s")
 _RADICALS = str.maketrans(RADICAL_FORMS)
-_NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
-_LATIN_TOKEN = re.compile(r"[a-z0-9]+")
-_LETTER_RUN = re.compile(r"[a-z]+")
 
-INSERT_COST = 0.5  # a title character the name does not have (六个土核桃)
-DELETE_COST = 0.6  # a name character the title leaves out
-TRANSPOSE_COST = 0.5  # two neighbouring Latin letters swapped (Hiaer)
-SPLIT_COST = 0.15  # one name character written as its two components (雕 → 周住), plus their unlikeness
-UNRELATED_PENALTY = 0.5  # added to a Chinese substitution by a character that is not alike
-ALIKE = 0.5  # character similarity from which a substitution is an imitation
 # A window aligned with a name at this similarity or better is a candidate for the look-alike
 # model (lookalike_model.py), which decides from it and the window's context. (Trained from
 # 0.5, the model accepted no window under 0.75 on the development titles and their imitations;
@@ -71,292 +53,8 @@ TWO_CHARACTER_ALIKE = 0.7
 # Latin words are compared with every Latin name by plain edit similarity first (C speed); a
 # swap of two letters in a four-letter name is 0.5 there.
 LATIN_PREFILTER = 0.45
-SUBSTITUTED = "→"  # marks a substitution in an alignment's differences
-WILD = "\x00"  # a blanked-out place in a candidate key (never in normalised text)
-DOUBLE_WILD_LENGTHS = frozenset({3, 4})  # names with two places blanked (三 by anchor characters)
 CACHE_LIMIT = 100_000  # title pairs and windows whose candidate names an index remembers (each)
 SETTLE_NAMES = 2_000  # from this many names, a new index is garbage-collected once (BrandIndex)
-
-
-@lru_cache(maxsize=4096)
-def _t2s(text: str) -> str:
-    return _T2S.convert(text).translate(variant_folds())
-
-
-def normalise(text: str | None) -> str:
-    """NFKC, case-folded, traditional → simplified, variant forms folded (海尓 → 海尔, variants.py),
-    without spaces, punctuation or invisible characters."""
-    if not text:
-        return ""
-    return _NOT_WORD.sub("", _t2s(fold(text)))
-
-
-def separators(text: str | None, normalised: str | None = None) -> frozenset[int]:
-    """Places in normalise(text) (pass it as `normalised` when known) where the raw text had
-    spaces or punctuation between words."""
-    if not text:
-        return frozenset()
-    folded = fold(text)
-    places, length = set(), 0
-    for token in _NOT_WORD.split(folded):
-        length += len(token)
-        places.add(length)
-    if length != len(normalise(text) if normalised is None else normalised):  # a script conversion changed a length
-        places, length = set(), 0
-        for token in _NOT_WORD.split(folded):
-            length += len(normalise(token))
-            places.add(length)
-    return frozenset(places)
-
-
-def pinyin_key(name: str) -> str:
-    return "".join(lazy_pinyin(name, style=Style.NORMAL, errors="ignore")).lower()
-
-
-def latin_tokens(text: str) -> list[str]:
-    return _LATIN_TOKEN.findall(fold(text))
-
-
-def _joined(parts: list[str], most: int = 3) -> list[str]:
-    """The parts, and runs of up to `most` neighbouring parts joined (the north face, member's mark)."""
-    found = list(parts)
-    for size in range(2, most + 1):
-        found += ["".join(parts[i:i + size]) for i in range(len(parts) - size + 1)]
-    return list(dict.fromkeys(found))
-
-
-def latin_words(text: str) -> list[str]:
-    """Where a Latin name may stand in raw text: its letter-and-digit tokens (3m), its runs of
-    letters, which a model number glues to a name (scotch3m600, mistine24), and runs of up to
-    three of either joined."""
-    tokens = latin_tokens(text)
-    runs = [run for token in tokens for run in _LETTER_RUN.findall(token) if len(run) >= 4]
-    return list(dict.fromkeys(_joined(tokens) + _joined(runs)))
-
-
-def latin_windows(text: str) -> list[str]:
-    """Stretches of Latin tokens that may imitate a name written with digits for letters: each
-    token, and its parts between a digit and a letter at either end (sc0tch3m600 → sc0tch,
-    sc0tch3m …), with up to three tokens joined; numbers and model codes are left out."""
-    tokens = latin_tokens(text)
-    found = []
-    for token in tokens:
-        starts = [0] + [i for i in range(1, len(token)) if token[i].isalpha() and token[i - 1].isdigit()]
-        ends = [i + 1 for i in range(len(token) - 1) if token[i].isalpha() and token[i + 1].isdigit()] + [len(token)]
-        found += [token[a:b] for a in starts for b in ends if b - a >= 3]
-    found += _joined(tokens)[len(tokens):]
-    words = []
-    for word in dict.fromkeys(found):
-        letters = sum(ch.isalpha() for ch in word)
-        if letters >= 3 and letters >= len(word) - letters:  # 2017, ad8174an imitate no name
-            words.append(word)
-    return words
-
-
-@dataclass(frozen=True)
-class Name:
-    text: str  # normalised
-    shown: str  # as written in the watchlist
-    brand: str  # canonical brand name
-    categories: tuple[str, ...]
-    defensive: bool = False
-
-    @property
-    def latin(self) -> bool:
-        return self.text.isascii()
-
-
-class Mention(NamedTuple):
-    """A watchlist name written exactly in a text (a tuple: titles hold many, made per title)."""
-
-    name: Name
-    start: int
-    end: int  # span in the normalised text (a Latin name: its first whole-word place)
-    latin: bool = False  # written in Latin letters: a Latin name, or a Chinese name's pinyin (GELI: 格力)
-
-
-@dataclass(frozen=True)
-class Lookalike:
-    """A title window (or Latin word) aligned with a watchlist name: a candidate imitation until
-    the look-alike model (lookalike_model.py) judges it."""
-
-    name: Name
-    text: str  # the imitating text, normalised
-    score: float  # alignment similarity, 0-1
-    moves: tuple[tuple[str, int, int], ...] = ()  # the alignment (see align_moves)
-    start: int = -1  # span in the normalised text; -1 for a Latin word of the raw text
-    end: int = -1
-    probability: float | None = None  # the model's, once judged
-    reasons: tuple[tuple[str, float], ...] = ()  # the features that decided, with their contributions
-
-    @property
-    def differences(self) -> tuple[str, ...]:
-        """How the window differs from the name, in words (worked out when shown, not per candidate)."""
-        return describe(self.name.text, self.text, self.moves)
-
-
-def _latin_cost(a: str, b: str) -> float:
-    return 1.0 - char_similarity(a, b)
-
-
-def _han_cost(a: str, b: str) -> float:
-    similarity = char_similarity(a, b)
-    return 1.0 - similarity + (UNRELATED_PENALTY if similarity < ALIKE else 0.0)
-
-
-_ORDER = {"sub": 0, "ins": 1, "del": 2, "swap": 3, "split": 4}  # ties go to the first of these
-
-
-def align(name: str, window: str, floor: float = 0.0) -> tuple[float, tuple[str, ...]]:
-    """(similarity 0-1, differences in words) of a title window against a name (see align_moves)."""
-    score, moves = align_moves(name, window, floor)
-    return score, describe(name, window, tuple(moves))
-
-
-Move = tuple[str, int, int]  # (kind, place in the name, place in the window); kinds as _ORDER
-
-
-def align_moves(name: str, window: str, floor: float = 0.0) -> tuple[float, tuple[Move, ...]]:
-    """(similarity 0-1, moves) of a title window against a name, by weighted edit alignment.
-
-    The cheapest alignment is found by expanding the cheapest cell first (Dijkstra over the edit
-    grid), so a close imitation costs the similarity of about one character pair per name
-    character, not of every pair: working out a pair's similarity is what is costly. With a
-    `floor`, a window scoring below it is abandoned as soon as that is certain and scores
-    (0.0, ()). Of equally cheap alignments, the one a row-by-row dynamic programme would keep
-    (first source cell, then _ORDER) is reported, so the differences are stable.
-    """
-    n, m = len(name), len(window)
-    if not n:
-        return 0.0, ()
-    latin = name.isascii()
-    sub = _latin_cost if latin else _han_cost
-    budget = (1.0 - floor) * n + 1e-9 if floor > 0 else float("inf")  # 1e-9: float sums at the floor
-    cost: dict[tuple[int, int], float] = {(0, 0): 0.0}
-    step: dict[tuple[int, int], tuple[str, int, int]] = {}
-    heap = [(0.0, 0, 0)]
-    done: set[tuple[int, int]] = set()
-
-    def relax(target: tuple[int, int], c: float, kind: str, i: int, j: int) -> None:
-        old = cost.get(target)
-        if old is None or c < old:
-            cost[target], step[target] = c, (kind, i, j)
-            heappush(heap, (c, *target))
-        elif c == old:
-            k, pi, pj = step[target]
-            if (i, j, _ORDER[kind]) < (pi, pj, _ORDER[k]):
-                step[target] = (kind, i, j)
-
-    while True:
-        here, i, j = heappop(heap)
-        if (i, j) in done:
-            continue
-        if here > budget:
-            return 0.0, ()
-        if i == n and j == m:
-            break
-        done.add((i, j))
-        if i < n and j < m:
-            relax((i + 1, j + 1), here + (0.0 if name[i] == window[j] else sub(name[i], window[j])), "sub", i, j)
-        if j < m and i > 0:
-            relax((i, j + 1), here + INSERT_COST, "ins", i, j)
-        if i < n:
-            relax((i + 1, j), here + DELETE_COST, "del", i, j)
-        if latin and i + 1 < n and j + 1 < m and name[i] == window[j + 1] and name[i + 1] == window[j]:
-            relax((i + 2, j + 2), here + TRANSPOSE_COST, "swap", i, j)  # Hiaer for Haier
-        if not latin and i < n and j + 1 < m:
-            parts = components(name[i])
-            # One component written exactly and the other alike (雕 → 周住, 沃 → 氵天): a
-            # looser split would find "components" in any two neighbouring characters.
-            # (identical() first: most neighbouring pairs are no split, and are never scored.)
-            if len(parts) != 2:
-                first = second = 0.0
-            elif identical(parts[0], window[j]):
-                first, second = 1.0, char_similarity(parts[1], window[j + 1])
-            elif identical(parts[1], window[j + 1]):
-                first, second = char_similarity(parts[0], window[j]), 1.0
-            else:
-                first = second = 0.0
-            if max(first, second) == 1.0 and min(first, second) >= ALIKE:
-                relax((i + 1, j + 2), here + SPLIT_COST + (2 - first - second) / 2, "split", i, j)
-    moves = []
-    i, j = n, m
-    while (i, j) in step:
-        moves.append(step[(i, j)])
-        i, j = moves[-1][1:]
-    score = max(0.0, 1.0 - here / n)
-    if score < floor:
-        return 0.0, ()
-    return score, tuple(reversed(moves))
-
-
-@lru_cache(maxsize=4096)
-def describe(name: str, window: str, moves: tuple) -> tuple[str, ...]:
-    """An alignment's moves ((kind, name place, window place), in order) in words."""
-    differences = []
-    for kind, i, j in moves:
-        if kind == "sub" and name[i] != window[j]:
-            differences.append(f"{name[i]}{SUBSTITUTED}{window[j]}（相似度{char_similarity(name[i], window[j]):.2f}）")
-        elif kind == "ins":
-            differences.append(f"插入“{window[j]}”")
-        elif kind == "del":
-            differences.append(f"缺少“{name[i]}”")
-        elif kind == "split":
-            differences.append(f"{name[i]}拆为“{window[j:j + 2]}”")
-        elif kind == "swap":
-            differences.append(f"“{name[i:i + 2]}”换位为“{window[j:j + 2]}”")
-    return tuple(differences)
-
-
-MAX_PAIR_GAP = 4
-_GAPS = {gap: chr(gap) for gap in range(1, MAX_PAIR_GAP + 1)}
-
-
-def _pairs(key: str, widen: bool = False) -> set[str]:
-    """Exact character pairs of a key at distance 1-3 (and, with `widen`, one further: a window
-    may have a character inserted between them), as "ab<gap>" strings; blanks are skipped."""
-    found = set()
-    for i, a in enumerate(key):
-        if a == WILD:
-            continue
-        for gap in range(1, 4):
-            j = i + gap
-            if j < len(key) and key[j] != WILD:
-                found.add(a + key[j] + _GAPS[gap])
-                if widen:
-                    found.add(a + key[j] + _GAPS[gap + 1])
-    return found
-
-
-@lru_cache(maxsize=65536)
-def loose_keys(ch: str) -> frozenset[str]:
-    """Cheap keys two alike characters usually share: the character, its syllable, its components,
-    its drawn neighbours (which hold the pairs written with the same strokes, 午/牛).
-
-    Components found in very many characters (口, 一, 丿 …) are left out by the index, which
-    knows their frequency; here every key is given.
-    """
-    ch = RADICAL_FORMS.get(ch, ch)
-    keys = {ch}
-    if is_han(ch):
-        keys.add("py:" + syllable(ch))
-        keys.update(RADICAL_FORMS.get(p, p) for p in components(ch))
-    # Alike as drawn (马/鸟, 寓/窝, カ/力): keyed by itself and by its drawn neighbours.
-    neighbours = drawn_neighbours(ch)
-    if neighbours or is_han(ch):
-        keys.add("gl:" + ch)
-        keys.update("gl:" + other for other in neighbours)
-    return frozenset(keys)
-
-
-@lru_cache(maxsize=65536)
-def radical_swap(a: str, b: str) -> bool:
-    """Two characters of two components each with the same second (right or lower, mostly the
-    phonetic) part and another first: 请/清, 钱/线, 洁/结 — the classic knock-off substitution.
-    (One character written inside the other, 亲/新, was tried too: it let in more other words,
-    贝/货, than imitations.)"""
-    pa, pb = components(a), components(b)
-    return len(pa) == 2 == len(pb) and pa[1] == pb[1] and pa[0] != pb[0]
 
 
 INDEX_FORMAT = 1  # of the pickled index in the cache folder (cache.py); its code is fingerprinted too
@@ -469,12 +167,12 @@ class BrandIndex:
                     keys.add(text[:i] + WILD + parts[1] + text[i + 1:])
             for key in keys:
                 wild[key].append(name_id)
-                pairs.update(_pairs(key))
+                pairs.update(key_pairs(key))
             if n >= 4:
                 for i in range(n):
                     shortened[text[:i] + text[i + 1:]].append(name_id)
-                    pairs.update(_pairs(text[:i] + text[i + 1:]))
-            pairs.update(_pairs(text, widen=True))
+                    pairs.update(key_pairs(text[:i] + text[i + 1:]))
+            pairs.update(key_pairs(text, widen=True))
         # Plain dicts of tuples: lookups of missing keys must not insert, and tuples are compact.
         self.wild = {k: tuple(v) for k, v in wild.items()}
         self.shortened = {k: tuple(v) for k, v in shortened.items()}
@@ -483,7 +181,7 @@ class BrandIndex:
         self.kept_second = {ch: {k: tuple(v) for k, v in by_key.items()} for ch, by_key in kept_second.items()}
         # Every key shares at least two exact characters, at a distance of 1-4, with any window
         # it can match: a window holding none of these pairs needs no lookups at all.
-        self.pairs_by_gap = {gap: frozenset(p[:2] for p in pairs if p[2] == _GAPS[gap]) for gap in _GAPS}
+        self.pairs_by_gap = {gap: frozenset(p[:2] for p in pairs if p[2] == GAPS[gap]) for gap in GAPS}
         self.wild_lengths = sorted({len(k) for k in self.wild})
         self.double_lengths = frozenset(DOUBLE_WILD_LENGTHS & {len(t) for t in self.han_by_text})
         self.inserted_lengths = frozenset(len(t) + 1 for t in self.han_by_text)

@@ -25,7 +25,7 @@ from matchers.additive import AdditiveModel, sigmoid
 from matchers.additive import logit as to_logit
 from matchers.chars import glyph_similarity, is_han, shape_similarity, stroke_similarity, syllable
 from matchers.glyphs import drawn_similarity
-from matchers.lookalike import Lookalike
+from matchers.mentions import Lookalike
 
 SLUG = "lookalike-gam"
 WEIGHTS = Path(__file__).with_name("weights") / "lookalike.json"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from matchers.base import ListingView
-from matchers.lookalike import normalise
+from matchers.brandtext import normalise
 from matchers.lookalike_model import Context, LookalikeModel, feature_values, fit
 from matchers.title_eval import LabelledTitle, imitations
 

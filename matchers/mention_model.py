@@ -24,7 +24,7 @@ from typing import ClassVar
 from matchers import lexicon
 from matchers.additive import AdditiveModel, sigmoid
 from matchers.additive import logit as to_logit
-from matchers.lookalike import Mention
+from matchers.mentions import Mention
 
 SLUG = "mention-gam"
 WEIGHTS = Path(__file__).with_name("weights") / "mentions.json"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from matchers.base import ListingView
-from matchers.lookalike import normalise
+from matchers.brandtext import normalise
 from matchers.mention_model import MentionModel, feature_values
 from matchers.title_eval import LabelledTitle
 

@@ -20,7 +20,7 @@ from decimal import Decimal
 from rapidfuzz import fuzz
 
 from matchers.base import ListingView, Signal
-from matchers.lookalike import normalise
+from matchers.brandtext import normalise
 from watchlists import Brand, Category, Product, Watchlists
 
 _METRES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:米|m(?![a-z²]))(?!\s*[²2]|平)", re.IGNORECASE)

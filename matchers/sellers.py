@@ -9,7 +9,7 @@ judged: the absence of a list is not evidence.
 from __future__ import annotations
 
 from matchers.base import ListingView, Signal
-from matchers.lookalike import normalise
+from matchers.brandtext import normalise
 from watchlists import Brand
 
 OFFICIAL_MARKERS = ("官方", "旗舰", "直营", "授权", "official", "flagship", "authorized", "authorised")

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from matchers.base import ListingView
+from matchers.brandtext import normalise
 from matchers.chars import components, is_han, syllable
-from matchers.lookalike import normalise
 
 DIGITS_FOR_LETTERS = {"o": "0", "i": "1", "l": "1", "s": "5", "b": "8", "z": "2", "e": "3", "a": "4", "g": "9", "t": "7"}
 

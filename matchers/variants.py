@@ -1,7 +1,7 @@
 """Variant forms of Chinese characters (异体字) folded to the common form: 海尓 is 海尔 written with
 a variant of 尔, the same brand, not an imitation of it.
 
-Traditional forms are folded by OpenCC (t2s) in lookalike.normalise; this table adds the
+Traditional forms are folded by OpenCC (t2s) in brandtext.normalise; this table adds the
 variants OpenCC leaves alone (尓, 囯, 戸, 吿, 淸, 衞 …). It is built from yitizi's variant graph
 (nk2028/yitizi, CC0; from OpenCC's and ytenx's variant data): a character is folded to its most
 common variant when that variant is at least 30 times as frequent in wordfreq's Chinese list

@@ -8,11 +8,12 @@ from click.testing import CliRunner
 
 from crawler.cli import cli
 from matchers import ListingView
+from matchers.alignment import align, describe
 from matchers.brands import BrandMatcher
+from matchers.brandtext import normalise
 from matchers.chars import char_similarity, shape_similarity
-from matchers.lookalike import align, describe, normalise
-from watchlists import Brand, load_watchlists
 from tests.conftest import needs_corpus
+from watchlists import Brand, load_watchlists
 
 KNOCKOFFS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "knockoffs-dev.tsv"
 MATCHER = BrandMatcher(load_watchlists().brands)
@@ -200,11 +201,11 @@ def test_identical_is_exactly_a_similarity_of_one():
 
 def _full_alignment(name: str, window: str) -> tuple[float, tuple[str, ...]]:
     """The plain row-by-row dynamic programme align() must agree with (every cell, every pair)."""
+    from matchers.alignment import ALIKE, DELETE_COST, INSERT_COST, SPLIT_COST, TRANSPOSE_COST, han_cost, latin_cost
     from matchers.chars import components
-    from matchers.lookalike import ALIKE, DELETE_COST, INSERT_COST, SPLIT_COST, TRANSPOSE_COST, _han_cost, _latin_cost
 
     n, m, latin = len(name), len(window), name.isascii()
-    sub = _latin_cost if latin else _han_cost
+    sub = latin_cost if latin else han_cost
     cost = [[float("inf")] * (m + 1) for _ in range(n + 1)]
     step: list[list] = [[None] * (m + 1) for _ in range(n + 1)]
     cost[0][0] = 0.0
@@ -309,7 +310,8 @@ def test_a_large_index_is_collected_once_when_built():
     titles scored do not pay for walking them (see SETTLE_NAMES); a small one is left alone."""
     import gc
 
-    from matchers.lookalike import SETTLE_NAMES, BrandIndex, Name
+    from matchers.lookalike import SETTLE_NAMES, BrandIndex
+    from matchers.mentions import Name
 
     chars = _gb2312_level1()
     names = [Name(chars[i % 3000] + chars[i // 3000 + 7], "", f"b{i}", ()) for i in range(SETTLE_NAMES)]

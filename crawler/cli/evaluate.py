@@ -87,7 +87,7 @@ def eval_titles(file: Path, brands_from: tuple[Path, ...], operating_point: floa
       lijian eval titles ../shared/corpus/taobao-titles/dev.jsonl \\
           --brands-from ../shared/corpus/taobao-titles/train.jsonl
     """
-    from matchers.lookalike import normalise
+    from matchers.brandtext import normalise
     from matchers.lookalike_model import load_model
     from matchers.title_eval import IMITATIONS, matcher_for
     from matchers.title_eval import evaluate as evaluate_titles
@@ -156,7 +156,7 @@ def fit_lookalikes(file: Path, brands_from: tuple[Path, ...], out: Path | None, 
           --brands-from ../shared/corpus/taobao-titles/dev.jsonl
     """
     from matchers.additive import write_model
-    from matchers.lookalike import normalise
+    from matchers.brandtext import normalise
     from matchers.lookalike_model import WEIGHTS
     from matchers.lookalike_training import TARGET_FALSE_RATE, train
     from matchers.title_eval import matcher_for
