@@ -19,7 +19,7 @@ LAYERS = (
     ("scrapy", ("crawler.settings", "crawler.signals", "crawler.pipelines", "crawler.extensions",
                 "crawler.scheduling.frontier", "spiders")),
     ("services", ("crawler.app", "crawler.scheduling", "crawler.campaigns", "crawler.reports", "crawler.evidence",
-                  "crawler.demo", "crawler.sandbox")),
+                  "crawler.sandbox")),
     ("faces", ("crawler.cli",)),
 )
 
@@ -180,3 +180,30 @@ def test_one_text_folding():
               for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
               if 'normalize("NFKC"' in line and "casefold" in line]
     assert copies == []
+
+
+def _imported_names(module: str) -> set[str]:
+    """Every module name `module` imports (any package), at its top or inside functions."""
+    names = set()
+    for node in ast.walk(ast.parse(MODULES[module].read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if m.startswith("crawler.cli.") and m != "crawler.cli.common"])
+def test_commands_leave_queries_and_transactions_to_the_app_layer(module):
+    """A command parses, calls a use case and prints (docs/ARCHITECTURE.md): it runs no SQL and
+    touches no table; crawler/app/ does, for the console as well."""
+    imported = _imported_names(module)
+    assert not {name for name in imported if name == "sqlalchemy" or name.startswith("sqlalchemy.")}
+    assert "crawler.storage.models" not in GRAPH[module]
+
+
+def test_no_module_is_much_longer_than_400_lines():
+    """A module that grows past about 400 lines is doing more than one job (migrations aside)."""
+    long = {module: lines for module, path in MODULES.items()
+            if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 420}
+    assert long == {}

@@ -46,6 +46,11 @@ def recent(sessions: sessionmaker[Session], failed: bool = False, degraded: bool
     return lines
 
 
+def as_record(run: CrawlRun) -> dict:
+    """Every column of the run, for `runs show --json`."""
+    return {column.name: getattr(run, column.name) for column in CrawlRun.__table__.columns}
+
+
 def one(sessions: sessionmaker[Session], run_id: int) -> RunLine:
     mark_interrupted(sessions)
     with sessions() as session:

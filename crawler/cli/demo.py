@@ -38,7 +38,7 @@ def demo(out_dir: Path | None, db_url: str | None, listings: int, seed: int, sit
     Example:
       lijian demo --out out --db sqlite:///lijian.db
     """
-    from crawler.demo import run_demo
+    from crawler.app.demo import run_demo
 
     config = load_config(database_url=db_url, out_dir=out_dir)
     run_demo(config, listings=listings, seed=seed, sites=sites or ("a", "b", "c", "d"), evidence=evidence)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -20,36 +18,6 @@ from crawler.cli.common import (
     sessions_for,
     watchlists_option,
 )
-from crawler.normalise import parse_price
-from matchers import ListingView
-
-
-def _view(record: dict[str, Any]) -> ListingView:
-    title = record.get("title")
-    if not isinstance(title, str) or not title.strip():
-        raise ValueError("needs a non-empty 'title'")
-    specs = record.get("specs") or {}
-    if not isinstance(specs, dict):
-        raise ValueError("'specs' must be an object of name: value")
-    price = record.get("price")
-    amount, currency = (None, None)
-    if isinstance(price, (int, float)) and not isinstance(price, bool):
-        amount = Decimal(str(price))
-    elif isinstance(price, str) and price.strip():
-        try:
-            amount = Decimal(price.strip())
-        except InvalidOperation:
-            amount, currency = parse_price(price)
-            if amount is None:
-                raise ValueError(f"'price' {price!r} is not a price") from None
-    elif price not in (None, ""):
-        raise ValueError(f"'price' must be a number or a price as shown, not {type(price).__name__}")
-    if amount is not None and (not amount.is_finite() or amount < 0):
-        raise ValueError(f"'price' {price!r} is not a price (a finite amount of zero or more)")
-    return ListingView(title=title, category=record.get("category") or None, brand=record.get("brand") or None,
-                       price=amount, currency=record.get("currency") or currency,
-                       seller_name=record.get("seller") or None, specs={str(k): str(v) for k, v in specs.items()})
-
 
 MAX_LINE_CHARS = 1024 * 1024  # a listing as one JSON line; a longer line is skipped and said so
 
@@ -115,10 +83,9 @@ def check(jsonl: Path | None, title: str | None, brand: str | None, category: st
       lijian check --title "美旳 电饭煲 4L" --category appliance
       echo '{"title": "康帅傅 方便面", "category": "general"}' | lijian check
     """
-    lists = load_lists(watchlists_dir)
-    from matchers import build_matchers, score_listing
+    from crawler.app.checking import Checker
 
-    matchers = build_matchers(lists)
+    checker = Checker(load_lists(watchlists_dir))
     if title is not None:
         source: Iterator[str] = iter([json.dumps({"title": title, "brand": brand, "category": category, "price": price})])
     elif jsonl is not None:
@@ -128,24 +95,14 @@ def check(jsonl: Path | None, title: str | None, brand: str | None, category: st
     skipped = 0
     for number, record, problem in _records(_lines(source)):
         try:
-            view = _view(record) if record is not None else None
+            checked = checker.check(record) if record is not None else None
         except ValueError as exc:
-            view, problem = None, str(exc)
-        if view is None:
+            checked, problem = None, str(exc)
+        if checked is None:
             skipped += 1
             click.echo(f"line {number}: skipped: {problem}", err=True)
             continue
-        result = score_listing(view, matchers, lists.content_hash)
-        click.echo(json.dumps({
-            "url": record.get("url"), "score": result.score, "flagged": result.flagged, "brand": result.brand,
-            "brands": list(result.brands), "fits": list(result.fits),
-            "words": list(result.words), "lookalike_of": result.lookalike_of,
-            "decided_by": list(result.decided_by),
-            "signals": [{"name": s.name, "role": s.role, "weight": s.weight, "detail": s.detail,
-                         "listing_value": s.listing_value, "watchlist_value": s.watchlist_value}
-                        for s in result.signals],
-            "algorithm": result.algorithm, "watchlist_hash": result.watchlist_hash,
-        }, ensure_ascii=False))
+        click.echo(json.dumps(checked, ensure_ascii=False))
     if skipped:
         raise UserError(f"{skipped} line(s) skipped")
 

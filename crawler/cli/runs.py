@@ -17,17 +17,16 @@ from crawler.cli.common import (
     sessions_for,
     table_console,
 )
-from crawler.storage.models import CrawlRun
 
 
-def _duration(run: CrawlRun) -> str:
+def _duration(run) -> str:  # a CrawlRun
     if not run.finished_at:
         return "-"
     seconds = int((run.finished_at - run.started_at).total_seconds())
     return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
-def _state(run: CrawlRun) -> str:
+def _state(run) -> str:  # a CrawlRun
     return run.status + (" (degraded)" if run.degraded else "")
 
 
@@ -89,8 +88,7 @@ def runs_show(ctx: click.Context, run_id: int, as_json: bool, db_url: str | None
     line = app_runs.one(sessions_for(db_url), run_id)
     run = line.run
     if as_json:
-        click.echo(json.dumps({c.name: getattr(run, c.name) for c in CrawlRun.__table__.columns},
-                              default=str, ensure_ascii=False, indent=1))
+        click.echo(json.dumps(app_runs.as_record(run), default=str, ensure_ascii=False, indent=1))
         return
     console = table_console()
     console.print(f"crawl run {run.id}: {_state(run)}; {local_time(run.started_at)} → {local_time(run.finished_at)} "

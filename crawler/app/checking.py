@@ -1,0 +1,65 @@
+"""Score one listing given as a record (`lijian check`): the record's fields checked and turned
+into what the matchers read, the result as a record with every signal explained."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from crawler.normalise import parse_price
+from matchers import ListingView, MatchResult, build_matchers, score_listing
+from watchlists import Watchlists
+
+
+def listing_view(record: dict[str, Any]) -> ListingView:
+    title = record.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError("needs a non-empty 'title'")
+    specs = record.get("specs") or {}
+    if not isinstance(specs, dict):
+        raise ValueError("'specs' must be an object of name: value")
+    price = record.get("price")
+    amount, currency = (None, None)
+    if isinstance(price, (int, float)) and not isinstance(price, bool):
+        amount = Decimal(str(price))
+    elif isinstance(price, str) and price.strip():
+        try:
+            amount = Decimal(price.strip())
+        except InvalidOperation:
+            amount, currency = parse_price(price)
+            if amount is None:
+                raise ValueError(f"'price' {price!r} is not a price") from None
+    elif price not in (None, ""):
+        raise ValueError(f"'price' must be a number or a price as shown, not {type(price).__name__}")
+    if amount is not None and (not amount.is_finite() or amount < 0):
+        raise ValueError(f"'price' {price!r} is not a price (a finite amount of zero or more)")
+    return ListingView(title=title, category=record.get("category") or None, brand=record.get("brand") or None,
+                       price=amount, currency=record.get("currency") or currency,
+                       seller_name=record.get("seller") or None, specs={str(k): str(v) for k, v in specs.items()})
+
+
+def result_record(result: MatchResult, url: str | None = None) -> dict[str, Any]:
+    """A match result as `lijian check` prints it (one JSON object per listing)."""
+    return {
+        "url": url, "score": result.score, "flagged": result.flagged, "brand": result.brand,
+        "brands": list(result.brands), "fits": list(result.fits),
+        "words": list(result.words), "lookalike_of": result.lookalike_of,
+        "decided_by": list(result.decided_by),
+        "signals": [{"name": s.name, "role": s.role, "weight": s.weight, "detail": s.detail,
+                     "listing_value": s.listing_value, "watchlist_value": s.watchlist_value}
+                    for s in result.signals],
+        "algorithm": result.algorithm, "watchlist_hash": result.watchlist_hash,
+    }
+
+
+class Checker:
+    """The watchlists' matchers, built once, scoring records one by one."""
+
+    def __init__(self, lists: Watchlists) -> None:
+        self.lists = lists
+        self.matchers = build_matchers(lists)
+
+    def check(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The result record of one listing record; ValueError naming a field that is wrong."""
+        result = score_listing(listing_view(record), self.matchers, self.lists.content_hash)
+        return result_record(result, record.get("url"))
