@@ -14,7 +14,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-_FORMULA_START = ("=", "+", "-", "@")
+from watchlists.sheets import FORMULA_START  # what a spreadsheet program takes for a formula
 
 
 def new_workbook() -> Workbook:
@@ -40,7 +40,7 @@ def add_sheet(book: Workbook, title: str, header: Sequence[str], rows: Iterable[
     for count, values in enumerate(rows, start=1):
         row = []
         for value in values:
-            if isinstance(value, str) and value.startswith(_FORMULA_START):
+            if isinstance(value, str) and value.startswith(FORMULA_START):
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.data_type = "s"
                 row.append(cell)
