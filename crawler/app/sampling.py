@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from crawler.app.triage import set_status
 from crawler.clock import BEIJING
 from crawler.errors import UserError
+from crawler.files import write_atomic
 from crawler.reports.digest import web_url
 from crawler.storage.db import session_scope
 from crawler.storage.models import Listing, SamplingOrder, Seller, Suspect, utcnow
@@ -48,7 +49,10 @@ class OrderBatch:
 
 
 def place_orders(session: Session, lists: Watchlists, out_dir: Path, by: str, area: str | None = None,
-                 region: str | None = None, limit: int = 20, quantity: int = 1) -> OrderBatch:
+                 region: str | None = None, limit: int = 20, quantity: int = 1,
+                 suspect_ids: list[int] | None = None) -> OrderBatch:
+    """Order the next `limit` purchases (only among `suspect_ids` when given), write the list as
+    XLSX and CSV, mark those suspects sampling_ordered; nothing for a suspect ordered already."""
     if area and area not in lists.categories:
         raise SamplingError(f"unknown area {area!r}; known: {', '.join(lists.categories)}")
     priority = case((Suspect.status == "confirmed", 0), else_=1)
@@ -63,9 +67,11 @@ def place_orders(session: Session, lists: Watchlists, out_dir: Path, by: str, ar
         query = query.where(Listing.category == area)
     if region:
         query = query.where((Seller.province == region) | (Seller.city == region))
+    if suspect_ids is not None:
+        query = query.where(Suspect.id.in_(suspect_ids))
     suspects = session.scalars(query).all()
     now = datetime.now(BEIJING)
-    batch = now.strftime("S%Y%m%d-%H%M%S")
+    batch = now.strftime("S%Y%m%d-%H%M%S-") + f"{now.microsecond // 1000:03d}"  # two batches a second: two files
     rows = []
     for suspect in suspects:
         listing, snapshot, seller = suspect.listing, suspect.snapshot, suspect.listing.seller
@@ -90,8 +96,8 @@ def place_orders(session: Session, lists: Watchlists, out_dir: Path, by: str, ar
     stem = out_dir / f"sampling-orders-{batch}"
     frame = pd.DataFrame(rows, columns=list(COLUMNS)).rename(columns=HEADERS)
     xlsx, csv = stem.with_suffix(".xlsx"), stem.with_suffix(".csv")
-    xlsx.write_bytes(_workbook(frame))
-    csv.write_bytes(frame.map(spreadsheet_safe).to_csv(index=False).encode("utf-8-sig"))
+    write_atomic(xlsx, _workbook(frame))
+    write_atomic(csv, frame.map(spreadsheet_safe).to_csv(index=False).encode("utf-8-sig"))
     return OrderBatch(batch, len(rows), xlsx, csv)
 
 
@@ -130,3 +136,26 @@ def record(sessions: sessionmaker[Session], order_id: int, result: str, by: str,
     """Record a lab result in one transaction; the id of the suspect it decided."""
     with session_scope(sessions) as session:
         return record_result(session, order_id, result, by, note).suspect_id
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    order: SamplingOrder  # detached
+    title: str
+    marketplace: str
+    url: str
+
+
+def recent_orders(sessions: sessionmaker[Session], limit: int = 200) -> list[OrderLine]:
+    """Sampling orders, newest first, with the listing each one buys."""
+    from crawler.storage.models import ListingSnapshot
+
+    query = (select(SamplingOrder, ListingSnapshot.title, Listing.marketplace, Listing.url)
+             .join(Suspect, Suspect.id == SamplingOrder.suspect_id)
+             .join(Listing, Listing.id == Suspect.listing_id)
+             .join(ListingSnapshot, ListingSnapshot.id == Suspect.snapshot_id)
+             .order_by(SamplingOrder.id.desc()).limit(limit))
+    with sessions() as session:
+        lines = [OrderLine(*row) for row in session.execute(query).all()]
+        session.expunge_all()
+    return lines

@@ -12,13 +12,15 @@ nothing the second time.
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.clock import BEIJING
 from crawler.errors import UserError
 from crawler.storage.db import session_scope
 from crawler.storage.models import Listing, ListingSnapshot, Suspect, SuspectEvent, utcnow
@@ -29,6 +31,9 @@ STATUS_ZH = {"new": "新发现", "confirmed": "已确认", "false_positive": "�
 STATUS_EN = {"new": "new", "confirmed": "confirmed", "false_positive": "false positive",
              "sampling_ordered": "sampling ordered", "closed": "closed"}
 OPEN_STATUSES = ("new", "confirmed")
+# Decisions the system makes itself (a sampling order placed, a changed listing reopened): their
+# notes go to the history (`lijian triage show`) and never replace the analyst's note.
+SYSTEM_SOURCES = ("sampling", "matcher")
 # Spreadsheet cells may hold the Chinese label, the English one or the code.
 _ACCEPTED = {**{v: k for k, v in STATUS_ZH.items()}, **{v: k for k, v in STATUS_EN.items()},
              **{k: k for k in STATUSES}, "误判": "false_positive", "已抽检": "sampling_ordered", "结案": "closed",
@@ -67,8 +72,9 @@ def set_status(session: Session, suspect: Suspect, status: str, by: str, note: s
     session.add(SuspectEvent(suspect_id=suspect.id, at=at, by=by[:64], from_status=suspect.status, to_status=status,
                              note=note, source=source[:32]))
     suspect.status, suspect.status_by, suspect.status_at = status, by[:64], at
-    if note is not None:
-        suspect.note = note
+    suspect.version = (suspect.version or 0) + 1  # whoever decides: a form opened before is now stale
+    if note is not None and source not in SYSTEM_SOURCES:
+        suspect.note = note  # the analyst's note; the system's own notes stay in the history only
     suspect.dismissed_snapshot_id = suspect.snapshot_id if status == "false_positive" else None
     return True
 
@@ -181,18 +187,68 @@ class Decision:
     before: str
     after: str
     changed: bool  # False: it was the suspect's status already, nothing written
+    version: int = 0  # the suspect's version after the decision
+
+
+class DecisionConflict(TriageError):
+    """The suspect was decided by someone else since the deciding analyst loaded it."""
+
+    def __init__(self, suspect_id: int, status: str, by: str | None, at: datetime | None) -> None:
+        when = at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if at else "?"
+        super().__init__(f"suspect {suspect_id} was changed meanwhile: {STATUS_ZH.get(status, status)} by "
+                         f"{by or '?'} at {when} (Beijing); nothing was written — look again and decide anew")
+        self.suspect_id, self.status, self.by, self.at = suspect_id, status, by, at
 
 
 def decide(sessions: sessionmaker[Session], suspect_id: int, status: str, by: str, note: str | None = None,
-           source: str = "cli") -> Decision:
-    """Set one suspect's status (a SuspectEvent with who, when and the note)."""
+           source: str = "cli", expected_version: int | None = None,
+           then: Callable[[Session, Suspect], None] | None = None) -> Decision:
+    """Set one suspect's status (a SuspectEvent with who, when and the note). With
+    `expected_version` (the version the decider saw), a suspect decided by someone else since
+    is refused with DecisionConflict instead of overwritten. `then` runs in the same
+    transaction after the status is set (a sampling order, say)."""
+    if status not in STATUSES:
+        raise TriageError(f"unknown status {status!r}")
     with session_scope(sessions) as session:
+        # The guarded write comes first: it takes the row (PostgreSQL) or the database (SQLite)
+        # before anything is read, so of two deciders the second always sees the first's version.
+        guard = update(Suspect).where(Suspect.id == suspect_id)
+        if expected_version is not None:
+            guard = guard.where(Suspect.version == expected_version)
+        bumped = session.execute(guard.values(version=Suspect.version + 1)
+                                 .execution_options(synchronize_session=False)).rowcount
         suspect = session.get(Suspect, suspect_id)
         if suspect is None:
             raise TriageError(f"no suspect {suspect_id}")
+        if not bumped:
+            raise DecisionConflict(suspect_id, suspect.status, suspect.status_by, suspect.status_at)
+        session.refresh(suspect)
         before = suspect.status
         changed = set_status(session, suspect, status, by, note, source=source)
-    return Decision(suspect_id, before, status, changed)
+        if then is not None:
+            then(session, suspect)
+        version = suspect.version
+    return Decision(suspect_id, before, status, changed, version)
+
+
+@dataclass(frozen=True)
+class SuspectEventView:
+    at: datetime
+    by: str
+    from_status: str
+    to_status: str
+    note: str | None
+    source: str
+
+
+def history(sessions: sessionmaker[Session], suspect_id: int) -> list[SuspectEventView]:
+    """Every decision on a suspect, oldest first."""
+    with sessions() as session:
+        if session.get(Suspect, suspect_id) is None:
+            raise TriageError(f"no suspect {suspect_id}")
+        return [SuspectEventView(e.at, e.by, e.from_status, e.to_status, e.note, e.source)
+                for e in session.scalars(select(SuspectEvent).where(SuspectEvent.suspect_id == suspect_id)
+                                         .order_by(SuspectEvent.at, SuspectEvent.id))]
 
 
 def import_decisions(sessions: sessionmaker[Session], path: Path, by: str) -> ImportReport:

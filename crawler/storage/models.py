@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -242,12 +243,32 @@ class Suspect(Base):
     status_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
     dismissed_snapshot_id: Mapped[int | None]
+    # Raised by every decision (crawler.app.triage.decide): a decision made on an older
+    # version is refused as a conflict instead of overwriting the one made meanwhile.
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     listing: Mapped[Listing] = relationship()
     snapshot: Mapped[ListingSnapshot] = relationship()
     signals: Mapped[list[SuspectSignal]] = relationship(
         back_populates="suspect", cascade="all, delete-orphan", order_by="SuspectSignal.id"
     )
+
+
+class User(Base):
+    """A console account: analyst, operator, enforcement or admin (crawler.app.accounts). The
+    password is kept only as an Argon2 hash; raising session_version ends its sessions."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
 
 
 class SuspectEvent(Base):
