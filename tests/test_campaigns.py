@@ -156,7 +156,7 @@ def test_a_campaign_run_crawls_matches_and_writes_the_digest(sandbox, db_url, se
         captured = set(session.scalars(select(EvidenceCapture.suspect_id).where(EvidenceCapture.status == "ok")))
     assert high and captured == high and run.stages["evidence"]["captured"] == len(high)
     digest = Path(run.stages["digest"]["html"]).read_text(encoding="utf-8")
-    assert digest.count("取证 #") == len(high) and 'href="evidence/blobs/' in digest
+    assert digest.count("取证 #") == len(high) and 'href="file:///' in digest and '/evidence/blobs/' in digest
     shown = run_lijian("runs", "show", str(run.id), "--db", db_url)
     assert "match   finished" in shown.stdout and "Spider closed (finished)" in shown.stdout
     listed = run_lijian("runs", "--campaign", "cable", "--db", db_url)

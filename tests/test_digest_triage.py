@@ -218,3 +218,60 @@ def test_periodic_report_compares_with_the_previous_period_and_last_year(session
     assert "&lt;script&gt;" in html and "<script>alert" not in html  # the typical case's title, escaped
     # By province: this month and last year's (the Zhejiang suspect was last month's).
     assert list(book["按地区"].iter_rows(min_row=2, values_only=True)) == [("广东", 1, 1)]
+
+
+def test_a_later_digest_never_replaces_the_workbook_an_analyst_is_editing(sessions, flagged, tmp_path):
+    first = write_digest(sessions, WATCHLISTS, tmp_path, formats=("xlsx", "html"))
+    book = load_workbook(first.xlsx)
+    sheet = book["新增"]
+    header = [c.value for c in sheet[1]]
+    sheet.cell(row=2, column=header.index("状态") + 1, value="误报")
+    sheet.cell(row=2, column=header.index("备注") + 1, value="正品授权店")
+    book.save(first.xlsx)  # the analyst's edit, not yet imported
+    edited = first.xlsx.read_bytes()
+    second = write_digest(sessions, WATCHLISTS, tmp_path, formats=("xlsx", "html"))
+    third = write_digest(sessions, WATCHLISTS, tmp_path, formats=("xlsx", "html"))
+    assert first.xlsx.read_bytes() == edited
+    assert [p.name for p in (first.xlsx, second.xlsx, third.xlsx)] == [
+        first.xlsx.name, first.xlsx.stem + "-2.xlsx", first.xlsx.stem + "-3.xlsx"]
+    assert second.html.name == first.html.stem + "-2.html"
+
+
+def test_workbook_values_sort_and_link_as_what_they_are(sessions, flagged, tmp_path):
+    from datetime import datetime
+
+    files = write_digest(sessions, WATCHLISTS, tmp_path, formats=("xlsx",), console_url="http://console.example:8600")
+    sheet = load_workbook(files.xlsx)["新增"]
+    header = [c.value for c in sheet[1]]
+    row = [c for c in sheet[2]]
+    assert isinstance(row[header.index("价格")].value, (int, float)) and row[header.index("价格")].value == 199  # a number
+    assert isinstance(row[header.index("首次发现")].value, datetime)
+    link = row[header.index("链接")]
+    assert link.hyperlink is not None and link.hyperlink.target.startswith("http://127.0.0.1/a/item/")
+    console = row[header.index("审核台")]
+    assert console.hyperlink.target.startswith("http://console.example:8600/suspects/")
+    assert sheet.auto_filter.ref.startswith("A1:") and sheet.auto_filter.ref.endswith(str(sheet.max_row))
+    widths = {letter: dimension.width for letter, dimension in sheet.column_dimensions.items()}
+    assert len(widths) == len(header) and widths["C"] == 50  # the title column is wide
+
+
+def test_the_html_digest_puts_the_summary_and_breakdowns_before_the_suspects(sessions, flagged, tmp_path):
+    html = write_digest(sessions, WATCHLISTS, tmp_path, formats=("html",),
+                        console_url="http://console.example:8600").html.read_text(encoding="utf-8")
+    assert html.index("按类别") < html.index("重点店铺") < html.index('class="suspects"')
+    table = html[html.index('class="suspects"'):]
+    assert table.index("<thead>") < table.index("<tbody>") and "<th>" in table[:table.index("<tbody>")]
+    assert 'href="http://console.example:8600/suspects/' in html  # absolute links, to the console
+
+
+def test_a_sampling_order_keeps_the_analysts_note(sessions, flagged, tmp_path, db_url):
+    runner = CliRunner()
+    suspect = flagged["1"]
+    assert runner.invoke(cli, ["triage", "set", str(suspect), "confirmed", "--note", "外观仿冒明显",
+                               "--by", "wang", "--db", db_url]).exit_code == 0
+    ordered = runner.invoke(cli, ["sampling", "orders", "--limit", "5", "--db", db_url, "--out", str(tmp_path)])
+    assert ordered.exit_code == 0, ordered.output
+    with sessions() as session:
+        assert session.get(Suspect, suspect).note == "外观仿冒明显"
+    shown = runner.invoke(cli, ["triage", "show", str(suspect), "--db", db_url])
+    assert shown.exit_code == 0 and "外观仿冒明显" in shown.output and "抽检单" in shown.output

@@ -276,7 +276,8 @@ def _stage_digest(config: Config, sessions, campaign: Campaign, run_id: int, sto
     from watchlists import load_watchlists
 
     lists = load_watchlists(config.watchlists_dir, cache_dir=config.cache_dir)
-    files = write_digest(sessions, lists, config.out_dir, evidence_root=config.out_dir / "evidence")
+    files = write_digest(sessions, lists, config.out_dir, evidence_root=config.out_dir / "evidence",
+                         console_url=config.console_url)
     return {"html": str(files.html), "xlsx": str(files.xlsx), "csv": str(files.csv), "new": files.new_rows}
 
 

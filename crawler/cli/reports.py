@@ -48,7 +48,8 @@ def digest(db_url: str | None, out_dir: Path | None, watchlists_dir: Path | None
     try:
         files = write_digest(sessions_for(db_url), load_lists(watchlists_dir), config.out_dir,
                              day.date() if day else None, campaign=campaign, formats=chosen, lang=lang,
-                             evidence_root=load_config(database_url=db_url).out_dir / "evidence")
+                             evidence_root=load_config(database_url=db_url).out_dir / "evidence",
+                             console_url=config.console_url)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     written = ", ".join(str(p) for p in (files.html, files.xlsx, files.csv) if p)

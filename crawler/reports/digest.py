@@ -15,9 +15,6 @@ sheet per section, frozen headers, and a 状态 column with the triage choices f
 
 from __future__ import annotations
 
-import base64
-import io
-import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -30,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.app.triage import OPEN_STATUSES, STATUS_EN, STATUS_ZH
 from crawler.clock import BEIJING, beijing
 from crawler.files import write_atomic
+from crawler.reports.charts import digest_charts
 from crawler.storage.db import session_scope
 from crawler.storage.models import (
     Campaign,
@@ -57,6 +55,7 @@ COLUMNS = {
     "certificate": ("证书情况", "certificate"), "brand": ("品牌", "brand"), "lookalike_of": ("疑似仿冒", "imitates"),
     "reasons": ("可疑原因", "reasons"), "first_flagged": ("首次发现", "first flagged"),
     "evidence": ("证据", "evidence"), "status": ("状态", "status"), "note": ("备注", "note"),
+    "console": ("审核台", "console"),
 }
 TEXT = {
     "title": ("利剑监测 · 可疑商品日报", "Lijian Monitor · daily suspect digest"),
@@ -73,6 +72,10 @@ TEXT = {
     "per_day": ("每日新增可疑商品（按类别，近30天）", "New suspects per day by area (30 days)"),
     "periods": ("本周、上周与去年同期", "This week, last week, same week last year"),
     "about": ("说明", "About"),
+    "summary": ("概况", "Summary"), "max_score": ("最高风险分", "highest score"), "phone": ("电话", "phone"),
+    "shops": ("店铺数", "shops"), "name": ("名称", "name"), "suspects": ("可疑商品", "suspects"),
+    "where": ("平台 · 类别", "marketplace · area"), "seller_where": ("店铺 · 所在地", "seller · location"),
+    "price_ref": ("价格 / 参考价", "price / reference"), "open_console": ("在审核台中打开", "open in the console"),
     "no_suspects": ("今日无可疑商品。", "No suspects today."),
     "more": ("仅显示风险分最高的 {shown} 件，共 {total} 件；全部见 XLSX / CSV。",
              "Showing the {shown} highest-scoring of {total}; all are in the XLSX / CSV."),
@@ -121,7 +124,7 @@ def _campaign_listing_ids(session: Session, campaign: str) -> set[int]:
 
 
 def suspect_rows(session: Session, categories: dict[str, str], lang: str = "zh",
-                 campaign: str | None = None) -> list[dict]:
+                 campaign: str | None = None, console_url: str | None = None) -> list[dict]:
     """Every suspect, highest score first, as plain values (text is escaped later, by the renderer).
 
     Two Core queries (suspects with their listing, snapshot and seller; then all signals in
@@ -162,6 +165,7 @@ def suspect_rows(session: Session, categories: dict[str, str], lang: str = "zh",
             "province": r.province or "", "city": r.city or "",
             "location": " ".join(x for x in (r.province, r.city) if x), "phone": r.phone or "",
             "price": f"{r.price} {r.currency or ''}".strip() if r.price is not None else "",
+            "price_value": r.price, "currency": r.currency or "",
             "reference": price_reference or "",
             "certificate": "；".join(detail for name, detail, _, _ in found if name.startswith("cert")),
             "brand": r.brand or r.shown_brand or "", "lookalike_of": r.lookalike_of or "",
@@ -170,6 +174,7 @@ def suspect_rows(session: Session, categories: dict[str, str], lang: str = "zh",
             "first_flagged_at": flagged, "first_flagged": flagged.strftime("%Y-%m-%d %H:%M"),
             "evidence": "", "evidence_href": "",  # filled by link_evidence from the captures
             "status_code": r.status, "status": labels.get(r.status, r.status), "note": r.note or "",
+            "console": f"{console_url}/suspects/{r.id}" if console_url else "",
         })
     return rows
 
@@ -228,65 +233,21 @@ def trends(rows: list[dict], day: date) -> dict[str, object]:
     return {"days": [first + timedelta(days=i) for i in range(30)], "per_day": per_day, "periods": periods}
 
 
-def _font() -> list[str]:
-    from matplotlib import font_manager
-
-    wanted = ("Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei")
-    present = {f.name for f in font_manager.fontManager.ttflist}
-    return [name for name in wanted if name in present] + ["DejaVu Sans"]
-
-
-def charts(trend: dict[str, object], lang: str) -> dict[str, str]:
-    """PNG charts as base64 data (for data: URIs): per day by area, and the week comparison."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["font.family"] = _font()
-    plt.rcParams["axes.unicode_minus"] = False
-    images = {}
-    days, per_day = trend["days"], trend["per_day"]
-    figure, axis = plt.subplots(figsize=(9, 3.2), dpi=110)
-    bottom = [0] * len(days)
-    for area, counts in sorted(per_day.items()):
-        values = [counts.get(d, 0) for d in days]
-        axis.bar([d.strftime("%m-%d") for d in days], values, bottom=bottom, label=area)
-        bottom = [b + v for b, v in zip(bottom, values)]
-    axis.set_title(t("per_day", lang))
-    axis.tick_params(axis="x", labelrotation=60, labelsize=7)
-    if per_day:
-        axis.legend(fontsize=7, ncol=3)
-    images["per_day"] = _png(figure)
-    periods = trend["periods"]
-    figure, axis = plt.subplots(figsize=(5, 3), dpi=110)
-    labels = ["本周", "上周", "去年同期"] if lang == "zh" else ["this week", "last week", "last year"]
-    values = [periods["this_week"], periods["last_week"], periods["last_year"]]
-    axis.bar(labels, values, color=["#c0392b", "#e67e22", "#7f8c8d"])
-    for x, value in enumerate(values):
-        axis.annotate(str(value), (x, value), ha="center", va="bottom")
-    axis.set_title(t("periods", lang))
-    images["periods"] = _png(figure)
-    return images
-
-
-def _png(figure) -> str:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 TABLE_KEYS = ("id", "score", "title", "url", "marketplace", "category", "seller", "location", "price", "reference",
-              "certificate", "brand", "lookalike_of", "reasons", "first_flagged", "evidence", "status", "note")
+              "certificate", "brand", "lookalike_of", "reasons", "first_flagged", "evidence", "status", "note",
+              "console")
+# In the workbook: typed values instead of their text (a number, an Excel date), and links.
+TYPED = {"price": "price_value", "first_flagged": "first_flagged_at"}
+LINKED = ("url", "console", "evidence_href")
+WIDTHS = {"id": 7, "score": 7, "title": 50, "url": 28, "marketplace": 12, "category": 10, "seller": 22, "location": 14,
+          "price": 10, "reference": 12, "certificate": 24, "brand": 12, "lookalike_of": 12, "reasons": 60,
+          "first_flagged": 16, "evidence": 24, "status": 12, "note": 30, "console": 30}
 
 
 def link_evidence(session: Session, rows: list[dict], evidence_root: Path, out_dir: Path, lang: str) -> int:
-    """Fill each row's evidence: its latest capture (number and Beijing time) and, for the HTML,
-    a link to the capture's screenshot in the evidence store relative to the digest."""
+    """Fill each row's evidence: its latest capture (number and Beijing time) and a link to the
+    capture's screenshot in the evidence store, as an absolute file URL (it still opens when the
+    digest is copied elsewhere on the same machine, and after the demo's sandbox is gone)."""
     from crawler.evidence.store import EvidenceStore
     from crawler.storage.models import EvidenceCapture
 
@@ -307,18 +268,29 @@ def link_evidence(session: Session, rows: list[dict], evidence_root: Path, out_d
         row["evidence"] = f"{label} #{capture_id} {_local(captured_at).strftime('%Y-%m-%d %H:%M')}"
         shot = files.get("screenshot.png")
         if shot:
-            row["evidence_href"] = Path(os.path.relpath(store.path(shot["sha256"], ".png"), out_dir)).as_posix()
+            row["evidence_href"] = store.path(shot["sha256"], ".png").resolve().as_uri()
         linked += 1
     return linked
 
 
+def free_stem(out_dir: Path, stem: str, formats: tuple[str, ...]) -> str:
+    """`stem`, or `stem-2`, `stem-3` … : the first whose files do not exist yet. A digest never
+    replaces an earlier one, which an analyst may have open in Excel with decisions not yet
+    imported."""
+    candidate, number = stem, 1
+    while any((out_dir / f"{candidate}.{fmt}").exists() for fmt in formats):
+        number += 1
+        candidate = f"{stem}-{number}"
+    return candidate
+
+
 def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_dir: Path, day: date | None = None,
                  campaign: str | None = None, formats: tuple[str, ...] = FORMATS, lang: str = "zh",
-                 evidence_root: Path | None = None) -> DigestFiles:
+                 evidence_root: Path | None = None, console_url: str | None = None) -> DigestFiles:
     day = day or datetime.now(BEIJING).date()
     categories = {slug: (c.zh if lang == "zh" else slug) for slug, c in watchlists.categories.items()}
     with session_scope(sessions) as session:
-        rows = suspect_rows(session, categories, lang, campaign)
+        rows = suspect_rows(session, categories, lang, campaign, console_url)
         if evidence_root is not None:
             link_evidence(session, rows, evidence_root, out_dir, lang)
         same_scope = Digest.campaign.is_(None) if campaign is None else Digest.campaign == campaign
@@ -331,6 +303,7 @@ def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_di
     trend = trends(rows, day)
     stem = f"digest-{day.isoformat()}" + (f"-{campaign}" if campaign else "") + ("" if lang == "zh" else "-en")
     out_dir.mkdir(parents=True, exist_ok=True)
+    stem = free_stem(out_dir, stem, formats)
     paths: dict[str, Path] = {}
     context = {"day": day.isoformat(), "campaign": campaign, "lang": lang, "new": new, "still_open": still_open,
                "parts": parts, "periods": trend["periods"], "total": len(rows),
@@ -339,7 +312,7 @@ def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_di
     if "html" in formats:
         env = Environment(loader=PackageLoader("crawler", "templates"), autoescape=select_autoescape(["html"]))
         env.globals.update(t=lambda key: t(key, lang), col=lambda key: col(key, lang))
-        html = env.get_template("digest.html").render(**context, charts=charts(trend, lang), keys=TABLE_KEYS,
+        html = env.get_template("digest.html").render(**context, charts=digest_charts(trend, lang), keys=TABLE_KEYS,
                                                       html_rows=HTML_ROWS)
         paths["html"] = out_dir / f"{stem}.html"
         write_atomic(paths["html"], html.encode("utf-8"))
@@ -360,6 +333,19 @@ def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_di
     return DigestFiles(paths.get("html"), paths.get("xlsx"), paths.get("csv"), len(rows), len(new))
 
 
+def _typed(row: dict) -> list:
+    """A digest row for the workbook: the price a number, the moment a date, the evidence its link."""
+    values = []
+    for key in TABLE_KEYS:
+        if key in TYPED and row.get(TYPED[key]) not in (None, ""):
+            values.append(row[TYPED[key]])
+        elif key == "evidence" and row.get("evidence_href"):
+            values.append((row["evidence"], row["evidence_href"]))
+        else:
+            values.append(row[key])
+    return values
+
+
 def _workbook(context: dict, lang: str) -> bytes:
     from crawler.reports.workbooks import add_sheet, new_workbook, to_bytes
 
@@ -367,8 +353,10 @@ def _workbook(context: dict, lang: str) -> bytes:
     book = new_workbook()
     for key, rows in (("new", context["new"]), ("open", context["still_open"])):
         title = t(key, lang) if lang == "en" else ("新增" if key == "new" else "待处理")
-        add_sheet(book, title, [col(k, lang) for k in TABLE_KEYS], ([r[k] for k in TABLE_KEYS] for r in rows),
-                  {3: 50, 14: 60, 17: 14, 18: 30}, choices=(TABLE_KEYS.index("status") + 1, labels))
+        add_sheet(book, title, [col(k, lang) for k in TABLE_KEYS], (_typed(r) for r in rows),
+                  {i: WIDTHS[k] for i, k in enumerate(TABLE_KEYS, start=1)},
+                  choices=(TABLE_KEYS.index("status") + 1, labels),
+                  links={TABLE_KEYS.index(k) + 1 for k in ("url", "console", "evidence")})
     count_label = t("count", lang)
     for key in ("by_area", "by_marketplace", "by_region", "by_brand", "by_signal"):
         add_sheet(book, t(key, lang), [t(key, lang), count_label], context["parts"][key], {1: 30})

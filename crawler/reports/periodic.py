@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from crawler.clock import BEIJING
+from crawler.reports.charts import report_charts
 from crawler.reports.digest import web_url
 from crawler.storage.models import (
     CrawlRun,
@@ -132,8 +133,10 @@ def write_report(sessions, watchlists: Watchlists, out_dir: Path, period: str, d
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"report-{period}-{span.start.isoformat()}"
     env = Environment(loader=PackageLoader("crawler", "templates"), autoescape=select_autoescape(["html"]))
+    labels = {k: v.label for k, v in spans.items()}
     html = env.get_template("report.html").render(
-        period=PERIOD_ZH[period], spans={k: v.label for k, v in spans.items()}, table=table, by_area=by_area,
+        period=PERIOD_ZH[period], spans=labels, table=table, by_area=by_area,
+        charts=report_charts(labels, table, by_area),
         by_region=by_region, typical=typical, generated=datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M"))
     html_path, xlsx_path = stem.with_suffix(".html"), stem.with_suffix(".xlsx")
     html_path.write_text(html, encoding="utf-8")

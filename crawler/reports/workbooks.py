@@ -6,7 +6,9 @@ sheet of hundreds of thousands of suspects costs little memory."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -14,7 +16,10 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from crawler.clock import beijing
 from watchlists.sheets import FORMULA_START  # what a spreadsheet program takes for a formula
+
+LINK_SCHEMES = ("http://", "https://", "file://")
 
 
 def new_workbook() -> Workbook:
@@ -22,14 +27,21 @@ def new_workbook() -> Workbook:
 
 
 def add_sheet(book: Workbook, title: str, header: Sequence[str], rows: Iterable[Sequence[object]],
-              widths: dict[int, int] | None = None, choices: tuple[int, Sequence[str]] | None = None) -> int:
-    """Append a sheet and return its number of data rows. `choices` = (column, values): a
-    drop-down list on that column (the triage status)."""
+              widths: dict[int, int] | None = None, choices: tuple[int, Sequence[str]] | None = None,
+              links: Collection[int] = ()) -> int:
+    """Append a sheet and return its number of data rows. Every sheet gets a bold frozen header,
+    an AutoFilter over its data and a width for every column (`widths` by 1-based column, else
+    from the header). Numbers stay numbers (prices with two decimals), moments become Excel
+    dates (Beijing time: Excel has no time zones), and the `links` columns, when they hold an
+    http(s) or file URL (or a (text, URL) pair), are hyperlinks. `choices` = (column, values): a drop-down list on that
+    column (the triage status)."""
     sheet = book.create_sheet(title[:31])
     sheet.freeze_panes = "A2"
-    for column, width in (widths or {}).items():
+    for column, name in enumerate(header, start=1):
+        width = (widths or {}).get(column) or min(40, max(8, 2 * len(str(name)) + 2))
         sheet.column_dimensions[get_column_letter(column)].width = width
     bold = Font(bold=True)
+    link_font = Font(color="0563C1", underline="single")
     cells = []
     for name in header:
         cell = WriteOnlyCell(sheet, value=name)
@@ -39,14 +51,30 @@ def add_sheet(book: Workbook, title: str, header: Sequence[str], rows: Iterable[
     count = 0
     for count, values in enumerate(rows, start=1):
         row = []
-        for value in values:
+        for column, value in enumerate(values, start=1):
             if isinstance(value, str) and value.startswith(FORMULA_START):
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.data_type = "s"
-                row.append(cell)
+            elif column in links and isinstance(value, tuple) and str(value[1]).lower().startswith(LINK_SCHEMES):
+                cell = WriteOnlyCell(sheet, value=value[0])  # (text shown, where it links)
+                cell.hyperlink = value[1]
+                cell.font = link_font
+            elif column in links and isinstance(value, str) and value.lower().startswith(LINK_SCHEMES):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.hyperlink = value
+                cell.font = link_font
+            elif isinstance(value, datetime):
+                cell = WriteOnlyCell(sheet, value=(beijing(value).replace(tzinfo=None) if value.tzinfo else value))
+                cell.number_format = "yyyy-mm-dd hh:mm"
+            elif isinstance(value, Decimal):
+                cell = WriteOnlyCell(sheet, value=float(value))
+                cell.number_format = "0.00"
             else:
-                row.append(value)
+                cell = value
+            row.append(cell)
         sheet.append(row)
+    if count:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(max(len(header), 1))}{count + 1}"
     if choices and count:
         column, values = choices
         letter = get_column_letter(column)
