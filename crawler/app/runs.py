@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.errors import UserError
-from crawler.storage.models import Campaign, CrawlRun
+from crawler.storage.models import Campaign, CrawlRun, ListingSnapshot, Suspect
 from crawler.storage.runs import mark_interrupted
 
 
@@ -17,6 +17,18 @@ from crawler.storage.runs import mark_interrupted
 class RunLine:
     run: CrawlRun  # detached
     campaign: str | None  # its campaign's name; "(removed)" when the campaign is gone
+    suspects: int = 0  # suspects flagged on what this run fetched (a campaign run: its new suspects)
+
+
+def _suspects_of(session: Session, run_ids: list[int]) -> dict[int, int]:
+    """Per run, the suspects whose flagged snapshot this run fetched (a plain crawl's suspects;
+    a campaign run also records its new ones itself)."""
+    if not run_ids:
+        return {}
+    return dict(session.execute(
+        select(ListingSnapshot.crawl_run_id, func.count(Suspect.id))
+        .join(Suspect, Suspect.snapshot_id == ListingSnapshot.id)
+        .where(ListingSnapshot.crawl_run_id.in_(run_ids)).group_by(ListingSnapshot.crawl_run_id)).all())
 
 
 def _campaign_name(names: dict[int, str], run: CrawlRun) -> str | None:
@@ -41,7 +53,10 @@ def recent(sessions: sessionmaker[Session], failed: bool = False, degraded: bool
 
             query = query.where(CrawlRun.campaign_id == get_campaign(session, campaign).id)
         names = dict(session.execute(select(Campaign.id, Campaign.name)).all())
-        lines = [RunLine(run, _campaign_name(names, run)) for run in session.scalars(query)]
+        found = list(session.scalars(query))
+        flagged = _suspects_of(session, [run.id for run in found])
+        lines = [RunLine(run, _campaign_name(names, run), max(run.suspects_new, flagged.get(run.id, 0)))
+                 for run in found]
         session.expunge_all()
     return lines
 
@@ -58,5 +73,6 @@ def one(sessions: sessionmaker[Session], run_id: int) -> RunLine:
         if run is None:
             raise UserError(f"no crawl run {run_id}")
         names = dict(session.execute(select(Campaign.id, Campaign.name)).all())
+        flagged = _suspects_of(session, [run.id]).get(run.id, 0)
         session.expunge_all()
-    return RunLine(run, _campaign_name(names, run))
+    return RunLine(run, _campaign_name(names, run), max(run.suspects_new, flagged))

@@ -61,7 +61,7 @@ def runs(ctx: click.Context, failed: bool, degraded: bool, campaign_name: str | 
         run, stats = line.run, line.run.stats or {}
         table.add_row(str(run.id), escape(line.campaign or "-"), local_time(run.started_at), _duration(run),
                       _state(run), str(run.pages), str(run.items_scraped), str(run.listings_new),
-                      str(stats.get("lijian/blocked", 0)), str(run.errors), str(run.suspects_new),
+                      str(stats.get("lijian/blocked", 0)), str(run.errors), str(line.suspects),
                       escape(",".join(sorted(run.health or {}))))
     if not rows:
         click.echo("no crawl runs" + (" matching the filter" if failed or degraded else ""))
@@ -110,6 +110,7 @@ def runs_show(ctx: click.Context, run_id: int, as_json: bool, db_url: str | None
     if run.campaign_id or run.trigger:
         console.print(f"campaign {escape(line.campaign or '(removed)')}, started by {run.trigger}, "
                       f"new suspects {run.suspects_new}")
+    console.print(f"suspects flagged on this run's pages: {line.suspects}")
     for stage, record in (run.stages or {}).items():
         details = ", ".join(f"{k} {v}" for k, v in record.items() if k not in ("status", "seconds"))
         console.print(f"  {stage:<7} {record.get('status')} in {record.get('seconds', '?')}s"

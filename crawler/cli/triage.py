@@ -20,6 +20,7 @@ from crawler.cli.common import (
     db_option,
     friendly_errors,
     load_lists,
+    local_time,
     out_option,
     sessions_for,
     table_console,
@@ -62,6 +63,30 @@ def triage_list(statuses: tuple[str, ...], area: str | None, limit: int, db_url:
         table.add_row(str(suspect.id), f"{suspect.score:.2f}", STATUS_ZH.get(suspect.status, suspect.status),
                       escape(suspect.status_by or "-"), when, escape(listing.marketplace),
                       escape(listing.category or "-"), escape(snapshot.title[:60]), escape((suspect.note or "")[:40]))
+    table_console().print(table)
+
+
+@triage.command("show", context_settings=CONTEXT)
+@click.argument("suspect_id", type=int)
+@db_option
+@friendly_errors
+def triage_show(suspect_id: int, db_url: str | None) -> None:
+    """A suspect's decision history: every status change, who made it, when (Beijing), the note.
+
+    \b
+    Example:
+      lijian triage show 12
+    """
+    from crawler.app import triage
+
+    events = triage.history(sessions_for(db_url), suspect_id)
+    if not events:
+        click.echo(f"suspect {suspect_id}: no decisions yet (new)")
+        return
+    table = Table("when (Beijing)", "by", "from", "to", "note", "source")
+    for event in events:
+        table.add_row(local_time(event.at), escape(event.by), STATUS_ZH.get(event.from_status, event.from_status),
+                      STATUS_ZH.get(event.to_status, event.to_status), escape(event.note or ""), escape(event.source))
     table_console().print(table)
 
 
