@@ -114,6 +114,26 @@ SETTINGS: tuple[Setting, ...] = (
         "Address that receives notification e-mails (with LIJIAN_SMTP_URL).",
     ),
     Setting(
+        "console_url",
+        "LIJIAN_CONSOLE_URL",
+        "http://127.0.0.1:8600",
+        "Where analysts reach the review console (lijian serve): digests link each suspect to its "
+        "page there.",
+    ),
+    Setting(
+        "console_secret",
+        "LIJIAN_CONSOLE_SECRET",
+        None,
+        "File holding the key that signs console sessions (created, owner-only, on first start). "
+        "Default: ~/.config/lijian/console-secret.",
+    ),
+    Setting(
+        "session_minutes",
+        "LIJIAN_SESSION_MINUTES",
+        "60",
+        "A console session ends after this many minutes without a request (and after 12 hours in any case).",
+    ),
+    Setting(
         "user_agent",
         "LIJIAN_USER_AGENT",
         "LijianMonitor/0.1 (+market-regulation monitoring; operator unset)",
@@ -139,6 +159,9 @@ class Config:
     tsa_url: str | None = None
     redis_url: str | None = None
     tsa_ca: Path | None = None
+    console_url: str = "http://127.0.0.1:8600"
+    console_secret: Path | None = None
+    session_minutes: float = 60.0
 
 
 def load_config(**overrides: object) -> Config:
@@ -160,6 +183,16 @@ def load_config(**overrides: object) -> Config:
         values["profiles_dir"] = Path(str(values["profiles_dir"]))
     values["evidence_key"] = Path(str(values["evidence_key"] or Path.home() / ".config" / "lijian" /
                                       "evidence-ed25519.pem"))
+    try:
+        values["session_minutes"] = float(str(values["session_minutes"]))
+        if values["session_minutes"] <= 0:
+            raise ValueError
+    except ValueError:
+        raise UserError(f"LIJIAN_SESSION_MINUTES must be a positive number of minutes, not "
+                        f"{values['session_minutes']!r}") from None
+    values["console_url"] = str(values["console_url"]).rstrip("/")
+    values["console_secret"] = Path(str(values["console_secret"] or Path.home() / ".config" / "lijian" /
+                                        "console-secret"))
     if values["tsa_ca"] is not None:
         values["tsa_ca"] = Path(str(values["tsa_ca"]))
     if values["cache_dir"] is None:

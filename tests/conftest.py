@@ -70,7 +70,7 @@ def sandbox() -> Iterator[Sandbox]:
 # module's `crawled` store) against a fresh PostgreSQL database instead of a SQLite file, and
 # leaves out the tests that use none (`make test` runs both passes).
 TEST_BACKEND = os.environ.get("LIJIAN_TEST_BACKEND", "sqlite")
-DATABASE_FIXTURES = {"db_url", "crawled"}
+DATABASE_FIXTURES = {"db_url", "crawled", "console_server"}
 # Tests that choose their own services (PostgreSQL and Redis at once) whatever the backend:
 # a plain `pytest` runs them, and so does the PostgreSQL pass (`make test` runs them there only).
 OWN_BACKENDS = ("test_distributed.py", "test_scale_out.py")

@@ -102,10 +102,10 @@ def test_broken_watchlist_is_a_clear_error(tmp_path, db_url):
 
 
 def test_config_lists_every_setting(monkeypatch):
-    monkeypatch.setenv("LIJIAN_DATABASE_URL", "postgresql+psycopg://u:secret@db/x")
+    monkeypatch.setenv("LIJIAN_DATABASE_URL", "postgresql+psycopg://u:pw-7q2x@db/x")
     result = CliRunner().invoke(cli, ["config"])
     assert all(s.env in result.output for s in SETTINGS)
-    assert "secret" not in result.output and "***" in result.output
+    assert "pw-7q2x" not in result.output and "***" in result.output
 
 
 def test_db_upgrade_twice(db_url):

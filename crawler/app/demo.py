@@ -33,7 +33,7 @@ from crawler.items import ListingItem
 from crawler.reports.digest import write_digest
 from crawler.sandbox.catalog import FLAVOUR_NAMES, build_catalog
 from crawler.sandbox.server import make_server
-from crawler.storage.db import open_database, session_factory, session_scope
+from crawler.storage.db import open_database, safe_url, session_factory, session_scope
 from crawler.storage.models import Listing, Suspect, SuspectSignal
 from watchlists import load_watchlists
 
@@ -73,7 +73,8 @@ def run_demo(config: Config, listings: int, seed: int, sites: tuple[str, ...], c
             progress.update(match_task, total=summary.scored or 1, completed=summary.scored or 1)
             captured = _capture(config, sessions, evidence, progress) if evidence else []
             digest_task = progress.add_task("日报 digest", total=1)
-            files = write_digest(sessions, watchlists, config.out_dir, evidence_root=config.out_dir / "evidence")
+            files = write_digest(sessions, watchlists, config.out_dir, evidence_root=config.out_dir / "evidence",
+                                 console_url=config.console_url)
             progress.advance(digest_task)
     finally:
         server.stop()
@@ -84,6 +85,30 @@ def run_demo(config: Config, listings: int, seed: int, sites: tuple[str, ...], c
         console.print(f"evidence: {len(packages.written)} signed packages (with WACZ) in "
                       f"{packages.written[0].parent}\n  check one: lijian evidence verify {packages.written[0]}\n"
                       f"  replay it offline: lijian evidence replay {packages.written[0]} --screenshot replayed.png")
+    password = demo_login(sessions)
+    db = "" if config.database_url == "sqlite:///lijian.db" else f" --db {safe_url(config.database_url)}"
+    console.print(f"next: review the suspects in the browser: lijian serve{db}\n"
+                  f"  then open http://127.0.0.1:8600/ and sign in as {DEMO_USER} / {password}  (an admin account "
+                  f"of this demo database; a new password each demo run)")
+
+
+DEMO_USER = "demo"
+
+
+def demo_login(sessions) -> str:
+    """An admin account for trying the console on the demo database, with a new random password
+    each run (printed, never stored in clear)."""
+    import secrets
+
+    from crawler.app.accounts import AccountError, add_user, set_active, set_password
+
+    password = secrets.token_urlsafe(9)
+    try:
+        add_user(sessions, DEMO_USER, "admin", password)
+    except AccountError:
+        set_password(sessions, DEMO_USER, password)
+        set_active(sessions, DEMO_USER, True, role="admin")
+    return password
 
 
 def _capture(config: Config, sessions, limit: int, progress: Progress) -> list[int]:

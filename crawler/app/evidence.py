@@ -159,3 +159,31 @@ def replay(config: Config, package: Path, url: str | None = None, unverified: bo
         return url, render(package_warcs(package), url, config.chromium_path)
     except (KeyError, TypeError) as exc:
         raise UserError(f"{package}: not an evidence package (no {exc})") from None
+
+
+def check_capture(config: Config, capture: EvidenceCapture, store_dir: Path | None = None) -> list[str]:
+    """What no longer matches in a stored capture: each file against its SHA-256, and the
+    record hash pinned when it was taken. Empty: the capture is as it was captured."""
+    from crawler.evidence.capture import record_hash
+    from crawler.evidence.store import EvidenceStore
+
+    store = EvidenceStore(store_of(config, store_dir))
+    problems = []
+    for name, info in sorted((capture.files or {}).items()):
+        try:
+            store.read(info)
+        except EvidenceError as exc:
+            problems.append(f"{name}: {exc}")
+    if capture.record_sha256 and record_hash(capture.files or {}, capture.meta or {}) != capture.record_sha256:
+        problems.append("the capture's files or facts differ from the record hash pinned when it was taken")
+    return problems
+
+
+def capture_file(config: Config, capture: EvidenceCapture, name: str, store_dir: Path | None = None) -> bytes:
+    """One file of a capture, read back only if it still matches its SHA-256."""
+    from crawler.evidence.store import EvidenceStore
+
+    info = (capture.files or {}).get(name)
+    if info is None:
+        raise EvidenceError(f"capture #{capture.id} has no file {name!r}")
+    return EvidenceStore(store_of(config, store_dir)).read(info)

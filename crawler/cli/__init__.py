@@ -39,6 +39,8 @@ COMMANDS = {
     "extract": "crawler.cli.extract:extract",
     "profiles": "crawler.cli.extract:profiles_group",
     "watchlist": "crawler.cli.watchlists:watchlist",
+    "serve": "crawler.cli.console:serve",
+    "user": "crawler.cli.console:user",
 }
 
 

@@ -229,8 +229,7 @@ class Capturer:
         files["capture.json"] = _json({**meta, "error": error})
         stored = {name: self.store.put(data, suffix_of(name)) for name, data in files.items()}
         status = "ok" if error is None and "screenshot.png" in files else "failed"
-        record = hashlib.sha256(_json({"files": {n: i["sha256"] for n, i in sorted(stored.items())},
-                                       "meta": meta})).hexdigest()
+        record = record_hash(stored, meta)
         with session_scope(self.sessions) as session:
             row = EvidenceCapture(listing_id=listing_id, suspect_id=target.suspect_id, snapshot_id=target.snapshot_id,
                                   url=target.url, captured_at=captured_at, trigger=self.trigger, status=status,
@@ -245,6 +244,12 @@ class Capturer:
 
 def _json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True, default=str).encode("utf-8")
+
+
+def record_hash(stored: dict[str, dict], meta: dict) -> str:
+    """The hash pinned on a capture row: its files' SHA-256s and its facts, as captured."""
+    return hashlib.sha256(_json({"files": {n: i["sha256"] for n, i in sorted(stored.items())},
+                                 "meta": meta})).hexdigest()
 
 
 def _version(package: str) -> str | None:
@@ -277,4 +282,4 @@ def capture_many(sessions: sessionmaker[Session], store_root: Path, chromium: st
 
 
 __all__ = ["Capturer", "CaptureResult", "EvidenceStore", "Target", "WarcRecorder", "capture_many", "find_listing",
-           "latest_captures", "listings_to_capture", "load_target", "tool_version"]
+           "latest_captures", "listings_to_capture", "load_target", "record_hash", "tool_version"]
