@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crawler.storage.db import open_database, session_factory
-from crawler.storage.models import EvidenceCapture, ListingSnapshot, Suspect, SuspectEvent
+from crawler.storage.models import CrawlRun, EvidenceCapture, ListingSnapshot, Suspect, SuspectEvent
 from tests.conftest import LIJIAN, fresh_database, run_lijian
 
 pytestmark = pytest.mark.browser
@@ -218,6 +218,11 @@ def test_roles_are_enforced_on_the_server(console, browser):
     operator.goto(console.url + "/operations")
     operator.click("#campaigns form[action$='/pause'] button")
     operator.wait_for_selector("#campaigns >> text=已暂停")
+    operator.click("#campaigns form[action$='/run'] button")  # run now: lands on the run's page
+    operator.wait_for_url(re.compile(r".*/operations/runs/\d+$"))
+    run_id = int(operator.url.rsplit("/", 1)[1])
+    with sessions_of(console)() as session:
+        assert session.get(CrawlRun, run_id).trigger == "console"
     operator.goto(console.url + "/operations/campaigns/cable-daily")
     operator.fill("input[name=max_pages]", "3")
     operator.click("#campaign-edit button[type=submit]")

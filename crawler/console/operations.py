@@ -93,7 +93,11 @@ def campaign_action(name: str, action: str):
         if action in ("pause", "resume"):
             campaigns.set_enabled(console().sessions, name, action == "resume")
         elif action == "run":
-            _run_in_background(name)
+            event = _run_in_background(name)
+            if event.get("event") == "run_started":
+                return redirect(url_for("operations.run", run_id=event["run"]))
+            if event.get("event") == "run_skipped":
+                raise UserError(f"campaign {name}: not run, {event.get('reason')}")
         else:
             abort(404)
     except UserError as exc:
@@ -103,19 +107,31 @@ def campaign_action(name: str, action: str):
     return redirect(url_for("operations.overview"))
 
 
-def _run_in_background(name: str) -> None:
-    """Start a campaign run now, beside the console's requests; its lease keeps it the only
-    run of that campaign, and its progress shows under runs."""
+def _run_in_background(name: str, wait: float = 30.0) -> dict:
+    """Start a campaign run beside the console's requests and wait until it has started (or
+    was skipped: another run of it holds its lease); the event that said so, or {} when it
+    did not say within `wait` seconds. Its progress shows on the run's page."""
     from crawler.campaigns import run_campaign
 
     config, sessions = console().config, console().sessions
     campaigns.details(config, sessions, name)  # an unknown campaign fails here, in the request
+    said: dict = {}
+    started = threading.Event()
+
+    def on_event(event: str, **fields) -> None:
+        if event in ("run_started", "run_skipped") and not started.is_set():
+            said.update(event=event, **fields)
+            started.set()
 
     def run() -> None:
         try:
-            outcome = run_campaign(config, sessions, name, trigger="console")
+            outcome = run_campaign(config, sessions, name, trigger="console", on_event=on_event)
             logger.info("campaign %s run %s: %s", name, outcome.run_id, outcome.status)
         except Exception:  # noqa: BLE001 - a background run must not take the console down
             logger.exception("campaign %s run from the console failed", name)
+        finally:
+            started.set()
 
     threading.Thread(target=run, name=f"campaign-{name}", daemon=True).start()
+    started.wait(wait)
+    return said
