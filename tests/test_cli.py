@@ -191,6 +191,11 @@ def test_the_input_limits_table_matches_the_constants_that_enforce_them():
     from crawler.cli import matching
 
     assert f"{matching.MAX_LINE_CHARS // mb} MB a line" in row("a listing given to")
+    from crawler.app import accounts
+    from crawler.console import app
+
+    assert f"{app.MAX_UPLOAD // mb} MB" in row("a request to the console")
+    assert f"{accounts.MIN_PASSWORD} to {accounts.MAX_PASSWORD:,} characters" in row("a console password")
 
 
 def test_check_skips_an_overlong_line_and_reads_the_next():
