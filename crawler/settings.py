@@ -33,6 +33,9 @@ FEED_EXPORT_ENCODING = "utf-8"
 
 # Playwright only for requests that ask for it (meta playwright=True); all others take
 # Scrapy's own HTTP download path through the same handler.
+# The declared charset checked against the bytes (after decompression, which runs at 590).
+DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.EncodingMiddleware": 580}
+
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 DOWNLOAD_HANDLERS = {
     "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",

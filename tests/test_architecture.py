@@ -16,7 +16,7 @@ LAYERS = (
     ("core", ("crawler", "crawler.config", "crawler.errors", "crawler.clock", "crawler.files", "crawler.normalise",
               "crawler.reports.workbooks", "crawler.browser", "crawler.health", "crawler.items", "crawler.storage",
               "crawler.extract", "crawler.profiles", "crawler.crawlspec")),
-    ("scrapy", ("crawler.settings", "crawler.signals", "crawler.pipelines", "crawler.extensions",
+    ("scrapy", ("crawler.settings", "crawler.signals", "crawler.pipelines", "crawler.extensions", "crawler.middlewares",
                 "crawler.scheduling.frontier", "spiders")),
     ("services", ("crawler.app", "crawler.scheduling", "crawler.campaigns", "crawler.reports", "crawler.evidence",
                   "crawler.sandbox")),

@@ -12,7 +12,7 @@ from typing import Any
 from parsel import Selector
 
 from crawler.extract.product import extract_product
-from crawler.extract.rules import Context, first_value, node_text, select_nodes, compile_rule
+from crawler.extract.rules import Context, compile_rule, first_value, node_text, select_nodes
 from crawler.extract.search import link, page_json
 from crawler.normalise import split_location
 from crawler.profiles import Profile, SpecRules

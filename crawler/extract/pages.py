@@ -1,7 +1,9 @@
 """Saved pages: read .html / .html.gz files and decode them as a browser would.
 
-Encoding: the HTTP header's charset when known, else BOM, else <meta charset>, else detection
-(w3lib's html_to_unicode, which Scrapy uses too), so GBK/GB18030 pages come out right.
+Encoding: checked against the bytes before any declaration is trusted (crawler/extract/
+encoding.py: BOM, valid UTF-8, the declared charset if the bytes decode in it, Chinese text in
+GB18030, then w3lib's detection), so GBK pages without a charset and UTF-8 pages declaring gbk
+come out right.
 """
 
 from __future__ import annotations
@@ -11,8 +13,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from w3lib.encoding import html_to_unicode
-
+from crawler.extract.encoding import decode_html
 
 # The largest page read from a file or an archive record (decompressed): real product and
 # search pages are well under 5 MB; past this, a page is refused with a PageError rather than
@@ -46,8 +47,7 @@ class SavedPage:
 
 def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """(encoding, text) of an HTML body; undecodable bytes become U+FFFD, never an exception."""
-    encoding, text = html_to_unicode(content_type, body)
-    return encoding, text
+    return decode_html(body, content_type)
 
 
 def read_page(path: Path, encoding: str | None = None) -> SavedPage:
