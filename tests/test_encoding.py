@@ -1,5 +1,6 @@
 """A page's encoding is checked against its bytes before its declaration is trusted: saved
-pages (lijian extract) and crawled ones (the downloader middleware) alike."""
+pages (lijian extract) and crawled ones (the downloader middleware) alike. And a crawl, cookies
+and all, contacts no host but the ones it was given (crawler/middlewares.py)."""
 
 from __future__ import annotations
 
@@ -94,3 +95,61 @@ def test_a_crawl_reads_a_mislabelled_page_in_the_encoding_of_its_bytes(tmp_path,
     with session_factory(open_database(db_url))() as session:
         titles = set(session.scalars(select(ListingSnapshot.title)))
     assert titles == {TITLE, TITLE + " 2"}
+
+
+AUDIT = '''
+import os, sys
+_log = open(os.environ["LIJIAN_TEST_CONNECTIONS"], "a", buffering=1)
+def _hook(event, args):
+    if event == "socket.connect":
+        address = args[1]
+        if isinstance(address, tuple):
+            _log.write(f"connect {address[0]}\\n")
+    elif event == "socket.getaddrinfo":
+        _log.write(f"lookup {args[0]}\\n")
+sys.addaudithook(_hook)
+'''
+
+
+def test_a_crawl_contacts_no_host_but_the_one_it_was_given(tmp_path, db_url):
+    """Every connection and name lookup of the crawling process, recorded by an audit hook
+    (sitecustomize): a shop that sets cookies makes Scrapy ask for the public-suffix list,
+    which tldextract would download from publicsuffix.org; nothing but loopback is reached."""
+    import os
+
+    cookies = {"/p/1.html": (page(TITLE).encode("utf-8"), "text/html; charset=utf-8")}
+
+    class Shop(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body, content_type = cookies.get(self.path, (b"not found", "text/plain"))
+            self.send_response(200 if self.path in cookies else 404)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Set-Cookie", "session=abc; Domain=shop.example.com; Path=/")
+            self.send_header("Set-Cookie", "cart=1; Path=/")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(AUDIT, encoding="utf-8")
+    log = tmp_path / "connections.log"
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Shop)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/p/1.html"
+        env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(hooks), os.environ.get("PYTHONPATH")])),
+               "LIJIAN_TEST_CONNECTIONS": str(log), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+               "TLDEXTRACT_CACHE": str(tmp_path / "tld-cache"), "HOME": str(tmp_path)}
+        done = run_lijian("crawl-shop", url, "--depth", "0", "--generic", "--db", db_url, env=env)
+        assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    finally:
+        server.shutdown()
+    seen = set(log.read_text(encoding="utf-8").split("\n")) - {""}
+    assert any(line.startswith("connect 127.0.0.1") for line in seen)  # the hook saw the crawl
+    database_host = {f"connect {h}" for h in ("127.0.0.1", "::1", "localhost")} | {
+        f"lookup {h}" for h in ("127.0.0.1", "localhost", "::1")}
+    assert seen <= database_host, seen - database_host
