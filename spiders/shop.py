@@ -35,13 +35,26 @@ MAX_PAGES = 200  # pages in all, unless the spec says
 _SKIP = re.compile(r"/(cart|login|signin|register|account|checkout|help|about)\b|\.(jpg|png|gif|pdf|zip)$", re.I)
 
 
+# Query parameters that track a visit, not name a product: left out of a listing's key.
+_TRACKING = re.compile(r"^(utm_\w+|spm|scm|ref|ref_|from|source|src|trk|track\w*|fbclid|gclid|_ga|sessionid|sid)$", re.I)
+
+
 def listing_key_for(url: str, fields: dict[str, Any]) -> str:
-    """The listing's id on its site: a profile's id, the SKU, else the URL path (stable per page)."""
-    key = fields.get("listing_key") or fields.get("sku")
+    """The listing's id on its site: a profile's id; else the SKU the shop itself declares in
+    its structured data (schema.org sku in JSON-LD, microdata or RDFa); else the page's URL
+    path with the query parameters that are not tracking. Never a code read from the visible
+    page or guessed from the URL: a model number in two products' titles would merge them into
+    one listing, and a flag raised on one could be cleared by a snapshot of the other."""
+    key = fields.get("listing_key")
     if key:
         return str(key)[:255]
+    source = str((fields.get("sources") or {}).get("sku", ""))
+    if fields.get("sku") and source.removeprefix("generic: ").startswith(("json-ld", "microdata", "rdfa")):
+        return str(fields["sku"])[:255]
     parts = urlsplit(url)
-    return (parts.path + ("?" + parts.query if parts.query else ""))[:255] or "/"
+    query = "&".join(pair for pair in parts.query.split("&")
+                     if pair and not _TRACKING.match(pair.split("=", 1)[0]))
+    return (parts.path + ("?" + query if query else ""))[:255] or "/"
 
 
 class ShopSpider(scrapy.Spider):

@@ -84,7 +84,8 @@ _REFERENCE_PREFIX = ("建议", "建議", "市场", "市場", "原", "参考", "�
 _CN_PRICE = re.compile("(" + "|".join(sorted(_PROMO_LABELS + _SELLING_LABELS, key=len, reverse=True)) + ")"
                        r"\s*[：:]?\s*(?:[¥￥$]|RMB|CNY|NT\$)?\s*(\d[\d,]*(?:\.\d+)?)(?![\d.,]|\s*折)\s*(万)?")
 # A product code the page labels as such: what a shop calls its SKU.
-_CODE_LABEL = re.compile(r"(?<![A-Za-z])(?:product code|item code|item number|item no\.?|sku|art\.?-?nr\.?|artikelnummer|"
+_CODE_LABEL = re.compile(r"(?<![A-Za-z])(?:product code|item code|item number|item no\.?|sku|upc|ean|gtin(?:-?(?:8|12|13|14))?|"
+                         r"isbn|art\.?-?nr\.?|artikelnummer|"
                          r"kod produktu|código|codice articolo|référence|商品编号|商品編號|货号|貨號|商品编码)"
                          r"\s*[:：#\-–]?\s*([A-Za-z0-9\-_/.]*\d[A-Za-z0-9\-_/.]*)", re.IGNORECASE)
 _CODE_ELEMENTS = ("//*[contains(@data-qa-qualifier,'product-reference') or contains(@class,'product-code') or "
