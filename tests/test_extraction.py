@@ -77,3 +77,16 @@ def test_shared_product_corpus_does_not_regress():
     assert report.pages >= 40
     assert f1["price"] >= 0.92 and f1["sku"] >= 0.85 and f1["availability"] >= 0.95 and f1["brand"] >= 0.75, f1
     assert CliRunner().invoke(cli, ["eval", "products", str(CORPUS)]).exit_code == 0
+
+@pytest.mark.parametrize("body, expected", [
+    ("<p class='availability'>Unavailable</p>", "OutOfStock"),
+    ("<p class='availability'>In stock (12 available)</p>", "InStock"),
+    ("<form><p>Email me when this product is back in stock</p><button>Notify me</button></form>", "OutOfStock"),
+    ("<p>到货通知</p>", "OutOfStock"),
+    ("<p>Unavailable in your region? No: ships worldwide.</p><button id='add-to-cart'>Add to basket</button>",
+     "InStock"),
+])
+def test_stock_wording_a_shop_uses_for_what_cannot_be_bought(body, expected):
+    page = extract_product(f"<html><body><h1>Toy train</h1><p class='price'>£12.99</p>{body}</body></html>",
+                           "https://shop.example/catalogue/toy-train_1/")
+    assert page.availability == expected, page.sources.get("availability")

@@ -26,7 +26,8 @@ _BUY_WORDS = ("add to cart", "add to basket", "add to your basket", "add to bag"
 _IN_WORDS = ("in stock", "en stock", "auf lager", "disponible", "disponibile", "em estoque", "в наличии", "有货", "现货",
              "재고있음", "在庫あり", "na sklade", "na stanie",
              "ships from and sold by", "有貨", "現貨")
-OUT_WORDS = ("out of stock", "sold out", "currently unavailable", "agotado", "esgotado", "non disponibile",
+OUT_WORDS = ("out of stock", "sold out", "currently unavailable", "unavailable", "back in stock", "notify me when",
+             "email me when", "到货通知", "到貨通知", "agotado", "esgotado", "non disponibile",
               "нет в наличии", "缺货", "无货", "已售罄", "품절", "在庫切れ", "nicht verfügbar", "épuisé", "rupture de stock",
               "nie je možné produkt kúpiť", "není skladem", "vyprodáno", "已下架", "暂时缺货", "暫時缺貨")
 
@@ -151,7 +152,9 @@ def page_availability(selector: Selector, body: str) -> tuple[str | None, str]:
         return "OutOfStock", "page text"
     if buy:
         return "InStock", "buy button"
-    if any(word in lowered for word in _IN_WORDS):  # after the sold-out words: нет в наличии contains в наличии
+    # After the sold-out words (нет в наличии contains в наличии), and not inside a
+    # notify-me offer ("email me when this product is back in stock" says it is not).
+    if any(word in lowered.replace("back in stock", "") for word in _IN_WORDS):
         return "InStock", "page text"
     return None, ""
 
