@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
+from w3lib.url import canonicalize_url
 
 from crawler.crawlspec import CrawlSpec, check
 from crawler.extract.detail import extract_detail
@@ -75,19 +76,31 @@ class ShopSpider(scrapy.Spider):
         self.hosts = {urlsplit(u).hostname for u in self.start_urls_given}
         self.links = LinkExtractor(deny_extensions=None)
         self.scheduled = 0
+        self.planned: set[str] = set()  # canonical URLs already requested: the budget counts each once
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.start_urls_given:
+            if canonicalize_url(url) in self.planned:
+                continue
             request = self._request(url, 0, priority=10)
             if request is not None:
                 yield request
 
     def _request(self, url: str, depth: int, priority: int = 0) -> scrapy.Request | None:
+        """A request for a page not asked for yet, within the page budget (None past it). The
+        budget counts pages, each once: the same page linked twice (or with a #fragment) is
+        skipped here, not by Scrapy's duplicate filter after it was counted. No cookies travel
+        between pages unless a site profile covers the page: a shop's "recently viewed" block,
+        driven by the crawl's own cookies, would change what later pages show."""
+        key = canonicalize_url(url)
         if self.scheduled >= self.max_pages:
             return None
+        self.planned.add(key)
         self.scheduled += 1
+        profiled = not self.generic and profile_for_url(self.profiles, url) is not None
         return scrapy.Request(url, callback=self.parse_page, priority=priority,
-                              meta={"shop_depth": depth, "download_slot": urlsplit(url).hostname or "shop"})
+                              meta={"shop_depth": depth, "download_slot": urlsplit(url).hostname or "shop",
+                                    "dont_merge_cookies": not profiled})
 
     def parse_page(self, response: Response) -> Iterator[ListingItem | scrapy.Request]:
         if not hasattr(response, "text"):
@@ -108,7 +121,10 @@ class ShopSpider(scrapy.Spider):
             return
         links = [link.url for link in self.links.extract_links(response)
                  if urlsplit(link.url).hostname in self.hosts and not _SKIP.search(link.url)]
-        for url in sorted(set(links), key=lambda u: not _PRODUCT_LINK.search(u)):
+        fresh = {canonicalize_url(url): url for url in links}
+        for key, url in sorted(fresh.items(), key=lambda pair: not _PRODUCT_LINK.search(pair[1])):
+            if key in self.planned:
+                continue
             request = self._request(url, depth + 1, priority=5 if _PRODUCT_LINK.search(url) else 0)
             if request is None:
                 self.crawler.stats.inc_value("lijian/shop/links_over_limit")

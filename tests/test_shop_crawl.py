@@ -1,0 +1,78 @@
+"""The generic shop crawler's budget and manners: the page budget counts pages fetched (a page
+linked many times counts once), and no cookie travels between pages of a shop without a
+profile (a "recently viewed" block the crawl's own cookies would fill changes what later
+pages show)."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from sqlalchemy import func, select
+
+from crawler.storage.db import open_database, session_factory
+from crawler.storage.models import CrawlRun, Listing
+from tests.conftest import run_lijian
+
+PRODUCTS = 12
+
+
+def product_page(number: int, viewed: list[str]) -> str:
+    # Like django-oscar: with the visitor's cookie, a "recently viewed" block lists other products
+    # with their prices; a product page then shows many prices.
+    recent = "".join(f"<li><a href='/catalogue/p-{v}/'>product {v}</a> <p class='price_color'>£{v}.00</p></li>"
+                     for v in viewed)
+    return (f"<html><head><title>Product {number}</title></head><body><h1>Wooden toy {number}</h1>"
+            f"<p class='price_color'>£{number}.50</p><p class='availability'>In stock</p>"
+            f"<form action='/basket/add/{number}/' method='post'><button type='submit'>Add to basket</button></form>"
+            f"<ul class='recently-viewed'>{recent}</ul></body></html>")
+
+
+def index_page() -> str:
+    links = "".join(f"<a href='/catalogue/p-{n}/'>toy {n}</a><a href='/catalogue/p-{n}/#reviews'>reviews</a>"
+                    f"<a href='/catalogue/p-{n}/'>again</a>" for n in range(1, PRODUCTS + 1))
+    return f"<html><body><h1>All products</h1>{links}</body></html>"
+
+
+class Shop(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - http.server's name
+        viewed = [v for v in (self.headers.get("Cookie") or "").replace("viewed=", "").split("|") if v.isdigit()]
+        if self.path in ("/", "/index.html"):
+            body, cookie = index_page(), None
+        elif self.path.startswith("/catalogue/p-"):
+            number = self.path.split("p-")[1].strip("/")
+            body, cookie = product_page(int(number), viewed[-5:]), "|".join([*viewed, number])
+        elif self.path == "/robots.txt":
+            body, cookie = "User-agent: *\nAllow: /\n", None
+        else:
+            self.send_response(404)
+            self.end_headers()
+            return
+        data = body.encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        if cookie:
+            self.send_header("Set-Cookie", f"viewed={cookie}; Path=/")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_every_product_within_the_budget_and_no_cookie_between_pages(db_url):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Shop)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        # The index and its 12 products: 13 pages. Each product is linked three times.
+        done = run_lijian("crawl-shop", f"http://127.0.0.1:{server.server_address[1]}/", "--max-pages",
+                          str(PRODUCTS + 1), "--depth", "1", "--generic", "--db", db_url)
+        assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    finally:
+        server.shutdown()
+    with session_factory(open_database(db_url))() as session:
+        stored = session.scalar(select(func.count()).select_from(Listing))
+        run = session.scalar(select(CrawlRun))
+    assert stored == PRODUCTS  # every product page, none taken for a list page
+    assert run.pages == PRODUCTS + 2  # the index, the products and robots.txt: none twice
