@@ -113,7 +113,11 @@ class ShopSpider(scrapy.Spider):
         # many prices is a list of products (search, category, shop front).
         one_product = (fields.get("price") and fields.get("price_elements", 0) < LIST_PAGE_PRICES
                        and fields.get("sources", {}).get("availability") == "generic: buy button")
-        if fields.get("title") and (structured or one_product):
+        # A page a site profile read a title and a price from is a product page: the profile
+        # knows the site (its availability rule is no "buy button" of the generic reading).
+        profiled = profile is not None and fields.get("price") and any(
+            str(fields.get("sources", {}).get(name, "")).startswith("profile ") for name in ("title", "price"))
+        if fields.get("title") and (structured or one_product or profiled):
             self.crawler.stats.inc_value("lijian/shop/product_pages")
             yield self._item(response, fields, profile.name if profile else None)
         depth = response.meta.get("shop_depth", 0)

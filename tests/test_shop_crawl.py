@@ -76,3 +76,16 @@ def test_every_product_within_the_budget_and_no_cookie_between_pages(db_url):
         run = session.scalar(select(CrawlRun))
     assert stored == PRODUCTS  # every product page, none taken for a list page
     assert run.pages == PRODUCTS + 2  # the index, the products and robots.txt: none twice
+
+
+def test_crawl_shop_through_a_matching_profile_stores_what_the_profile_reads(sandbox, db_url):
+    """A page a site profile covers is read by the profile; its availability rule is no generic
+    "buy button", and such pages used to be dropped: nothing was stored."""
+    from crawler.sandbox.catalog import build_catalog
+
+    item = next(listing for listing in build_catalog(sandbox.listings, sandbox.seed).listings if listing.flavour == "a")
+    done = run_lijian("crawl-shop", sandbox.url + item.path, "--depth", "0", "--db", db_url)
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    with session_factory(open_database(db_url))() as session:
+        rows = session.execute(select(Listing.marketplace, Listing.listing_key)).all()
+    assert [tuple(row) for row in rows] == [("sandbox-a", str(item.id))]
