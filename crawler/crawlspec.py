@@ -55,7 +55,7 @@ class CrawlSpec(BaseModel):
     sites: tuple[str, ...] = SANDBOX_SITES
     categories: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
-    base_url: str | None = None  # the sandbox marketplace's address, for its flavours a-d
+    base_url: str | None = None  # the site's address for profiles searching {base}: the sandbox, a shop on any host
     max_pages: int | None = Field(None, ge=1)  # marketplace: result pages per keyword; shop: pages in all
     # shop: start pages on any host
     urls: tuple[str, ...] = ()
@@ -143,8 +143,12 @@ def check(spec: CrawlSpec, profiles: dict[str, Profile] | None = None,
         raise SpecError(f"profile {no_search[0]!r} has no search rules", "sites")
     if any(p.sandbox for p in chosen) and not spec.base_url:
         raise SpecError(SANDBOX_URL_NEEDED, "base_url")
+    based = [p.name for p in chosen if p.needs_base]
+    if based and not spec.base_url:
+        raise SpecError(f"profile {based[0]!r} searches from the site's address ({{base}}): give it with --base-url URL",
+                        "base_url")
     if spec.base_url and not spec.base_url.startswith(SCHEMES):
-        raise SpecError(f"sandbox URL {spec.base_url!r} must start with http:// or https://", "base_url")
+        raise SpecError(f"base URL {spec.base_url!r} must start with http:// or https://", "base_url")
     if taxonomy is None:
         taxonomy = read_categories(Path(spec.watchlists_dir) if spec.watchlists_dir else BUNDLED)
     unknown = [c for c in spec.categories if c not in taxonomy]

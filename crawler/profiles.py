@@ -110,7 +110,8 @@ class SpecRules(_Strict):
 
 
 class SearchRules(_Strict):
-    url: str = Field(description="URL template with {keyword} and {page} ({base} for the sandbox)")
+    url: str = Field(description="URL template with {keyword} and {page}; {base} for a site whose address is "
+                                 "given at crawl time (the sandbox, a shop on any host: --base-url)")
     keyword_encoding: str = Field("utf-8", description="encoding of the keyword in the URL (e.g. gbk)")
     first_page: int = Field(1, ge=0, description="value of {page} on the first results page")
     page_step: int = Field(1, ge=1, description="increment of {page} per results page (JD: 2)")
@@ -270,6 +271,11 @@ class Profile(_Strict):
         if not any(host == d or host.endswith("." + d) for d in self.domains):
             return False
         return not self.url_patterns or any(re.search(p, url) for p in self.url_patterns)
+
+    @property
+    def needs_base(self) -> bool:
+        """Its search URL starts from an address given at crawl time ({base})."""
+        return self.search is not None and "{base}" in self.search.url
 
     def search_url(self, keyword: str, page_number: int = 1, base: str = "") -> str:
         """The URL of results page `page_number` (1-based) for `keyword`."""

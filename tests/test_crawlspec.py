@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from crawler.app.crawls import CrawlJob
 from crawler.crawlspec import CrawlSpec, SpecError, check
+from crawler.storage.db import open_database, session_factory
 from crawler.storage.models import CrawlRun, Listing
+from tests.conftest import run_lijian
 
 
 def test_fields_arrive_as_scrapy_arguments_or_lists_alike():
@@ -75,3 +77,23 @@ def test_the_child_entry_point_runs_a_job_given_as_json(sandbox, db_url, session
 def test_the_child_refuses_a_malformed_job_in_one_line(raw, words, db_url):
     done = _child(raw, {"LIJIAN_DATABASE_URL": db_url})
     assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr
+
+
+def test_any_profile_may_search_from_an_address_given_at_crawl_time(sandbox, db_url, tmp_path):
+    """{base} is not only for the sandbox: a profile of a shop on any host (here the sandbox's
+    flavour a, renamed and no longer marked sandbox) takes its address from --base-url."""
+    from crawler.profiles import BUNDLED_PROFILES
+
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    text = (BUNDLED_PROFILES / "sandbox-a.yaml").read_text(encoding="utf-8")
+    (folder / "myshop.yaml").write_text(text.replace("name: sandbox-a", "name: myshop").replace("sandbox: true\n", ""),
+                                        encoding="utf-8")
+    missing = run_lijian("crawl", "--profiles", str(folder), "--site", "myshop", "--keyword", "电线", "--db", db_url)
+    assert missing.returncode == 2 and "give it with --base-url URL" in missing.stderr
+    done = run_lijian("crawl", "--profiles", str(folder), "--site", "myshop", "--keyword", "电线", "--max-pages", "1",
+                      "--base-url", sandbox.url, "--db", db_url)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with session_factory(open_database(db_url))() as session:
+        markets = set(session.scalars(select(Listing.marketplace)))
+    assert markets == {"myshop"}

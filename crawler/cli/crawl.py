@@ -18,7 +18,7 @@ from crawler.cli.common import (
 from crawler.config import load_config
 
 # Which option of `lijian crawl` each field of a crawl spec comes from, for error messages.
-SPEC_OPTIONS = {"sites": "--site", "base_url": "--sandbox", "categories": "--category", "keywords": "--keyword",
+SPEC_OPTIONS = {"sites": "--site", "base_url": "--sandbox / --base-url", "categories": "--category", "keywords": "--keyword",
                 "max_pages": "--max-pages", "max_listings": "--max-listings", "max_runtime": "--max-runtime"}
 
 
@@ -36,7 +36,9 @@ def say_summary(told) -> None:
 
 
 @click.command(context_settings=CONTEXT)
-@click.option("--sandbox", "base_url", metavar="URL", help="Base URL of a sandbox marketplace (for its flavours a-d).")
+@click.option("--sandbox", "--base-url", "base_url", metavar="URL",
+              help="The site's address for profiles whose search URL starts with {base}: the sandbox marketplace "
+                   "(its flavours a-d), or a shop on any host.")
 @click.option("--site", "sites", multiple=True, metavar="PROFILE",
               help="Site profiles to search (`lijian profiles list`; a-d are the sandbox flavours). "
                    "Default: the four sandbox flavours.")
