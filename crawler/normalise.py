@@ -7,9 +7,9 @@ comparable (and the raw value is always kept beside the normalised one).
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 import unicodedata
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
 
 from price_parser import Price
 
@@ -91,6 +91,23 @@ def parse_price(text: object) -> tuple[Decimal | None, str | None]:
         except InvalidOperation:
             amount = None
     return amount, currency
+
+
+_RANGE = re.compile(r"(\d[\d,.]*)\s*(?:-|~|～|–|—|至|到)\s*[¥￥$€£]?\s*(\d[\d,.]*)")
+
+
+def price_value(text: object) -> tuple[str | None, str | None]:
+    """A shown price in the one form every extraction path reports: a decimal ("129.00") or a
+    low-high range ("149.00-159.00"), with the ISO currency when the text shows one."""
+    amount, currency = parse_price(text)
+    if amount is None:
+        return None, currency
+    match = _RANGE.search(clean_text(text))
+    if match:
+        high, _ = parse_price(match.group(2))
+        if high is not None and high > amount:
+            return f"{amount}-{high}", currency
+    return str(amount), currency
 
 
 def split_location(text: object) -> tuple[str | None, str | None]:

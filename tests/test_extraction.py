@@ -90,3 +90,33 @@ def test_stock_wording_a_shop_uses_for_what_cannot_be_bought(body, expected):
     page = extract_product(f"<html><body><h1>Toy train</h1><p class='price'>£12.99</p>{body}</body></html>",
                            "https://shop.example/catalogue/toy-train_1/")
     assert page.availability == expected, page.sources.get("availability")
+
+
+PROFILE_YAML = """
+name: tinyshop
+title: A shop read by its own profile
+domains: [tinyshop.example]
+detail:
+  generic_fallback: false
+  fields:
+    title: ["css:h1"]
+    price: ["css:.price"]
+    availability: ["css:.stock"]
+"""
+
+
+@pytest.mark.parametrize("price, stock, want_price, want_currency, want_stock", [
+    ("¥129.00", "In stock (50 available)", "129.00", "CNY", "InStock"),
+    ("￥149.00 - 159.00", "有货", "149.00-159.00", "CNY", "InStock"),
+    ("12,44 €", "Unavailable", "12.44", "EUR", "OutOfStock"),
+    ("£48.99", "https://schema.org/PreOrder", "48.99", "GBP", "PreOrder"),
+])
+def test_a_profile_s_values_come_out_in_the_same_form_as_the_generic_reading(tmp_path, price, stock, want_price,
+                                                                               want_currency, want_stock):
+    (tmp_path / "tinyshop.yaml").write_text(PROFILE_YAML, encoding="utf-8")
+    html = f"<html><body><h1>Wooden train</h1><p class='price'>{price}</p><p class='stock'>{stock}</p></body></html>"
+    (tmp_path / "page.html").write_text(html, encoding="utf-8")
+    page = next(read_inputs(tmp_path / "page.html"))
+    (record,) = extract_page(page, load_profiles(tmp_path), url="https://tinyshop.example/p/1", page_type="product")
+    assert (record["price"], record["currency"], record["availability"]) == (want_price, want_currency, want_stock)
+    assert record["price_shown"] == price  # what the page showed stays beside it

@@ -14,7 +14,8 @@ from parsel import Selector
 from crawler.extract.product import extract_product
 from crawler.extract.rules import Context, compile_rule, first_value, node_text, select_nodes
 from crawler.extract.search import link, page_json
-from crawler.normalise import split_location
+from crawler.extract.visible import availability_name
+from crawler.normalise import price_value, split_location
 from crawler.profiles import Profile, SpecRules
 
 # Generic-extractor fields a profile field falls back to (same meaning, same name).
@@ -40,6 +41,31 @@ def read_specs(rules: SpecRules, root: Context) -> dict[str, str]:
                 specs[key.strip()] = value.strip()
         break
     return specs
+
+
+def _normalise(found: dict[str, Any]) -> None:
+    """One form for every extraction path (profile rules and the generic reading alike): the
+    price a decimal or a low-high range with its ISO currency, availability a schema.org name.
+    What the page showed, when it differs, is kept as price_shown / availability_shown."""
+    shown = found.get("price")
+    if shown:
+        price, currency = price_value(shown)
+        if price is None:
+            found.pop("price")
+        elif price != str(shown):
+            found["price"] = price
+        if price != str(shown):
+            found["price_shown"] = str(shown)
+        if currency and not found.get("currency"):
+            found["currency"] = currency
+    stated = found.get("availability")
+    if stated:
+        name = availability_name(stated)
+        if name != stated:
+            found["availability_shown"] = str(stated)
+            found["availability"] = name
+            if name is None:
+                found.pop("availability")
 
 
 def extract_detail(selector: Selector, url: str, profile: Profile | None, html: str | None = None) -> dict[str, Any]:
@@ -68,6 +94,7 @@ def extract_detail(selector: Selector, url: str, profile: Profile | None, html: 
         found.setdefault("images", generic.images)
         found["certificates"] = generic.certificates
         found["price_elements"] = generic.price_elements
+    _normalise(found)
     for key in ("seller_url", "image"):
         if found.get(key):
             found[key] = link(url, found[key])

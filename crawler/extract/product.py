@@ -19,6 +19,7 @@ from w3lib.html import get_base_url
 
 from crawler.extract.certs import find_certificates, unique
 from crawler.extract.visible import (
+    AVAILABILITY,
     LOCATION_LABEL,
     OUT_WORDS,
     SELLER_LABEL,
@@ -37,8 +38,6 @@ from crawler.extract.visible import (
 )
 from crawler.normalise import clean_text, iso_currency, parse_price
 
-AVAILABILITY = ("InStock", "OutOfStock", "PreOrder", "BackOrder", "Discontinued", "InStoreOnly", "LimitedAvailability",
-                "OnlineOnly", "SoldOut", "PreSale", "Reserved", "MadeToOrder")
 _AVAILABILITY_WORDS = {a.lower(): a for a in AVAILABILITY} | {"in stock": "InStock", "out of stock": "OutOfStock",
                                                                "instock": "InStock", "outofstock": "OutOfStock"}
 _GTIN_KEYS = ("gtin13", "gtin", "gtin12", "gtin14", "gtin8", "isbn")

@@ -23,6 +23,8 @@ _BUY_WORDS = ("add to cart", "add to basket", "add to your basket", "add to bag"
               "agregar al carro", "añadir al carrito", "comprar", "adicionar ao carrinho", "aggiungi al carrello",
               "в корзину", "купить", "加入购物车", "立即购买", "马上抢", "加入購物車", "立即購買", "直接購買",
               "放入購物車", "领券购买", "立即抢购", "바로구매", "장바구니", "カートに入れる", "أضف إلى")
+AVAILABILITY = ("InStock", "OutOfStock", "PreOrder", "BackOrder", "Discontinued", "InStoreOnly", "LimitedAvailability",
+                "OnlineOnly", "SoldOut", "PreSale", "Reserved", "MadeToOrder")
 _IN_WORDS = ("in stock", "en stock", "auf lager", "disponible", "disponibile", "em estoque", "в наличии", "有货", "现货",
              "재고있음", "在庫あり", "na sklade", "na stanie",
              "ships from and sold by", "有貨", "現貨")
@@ -138,6 +140,24 @@ def _buy_text(selector: Selector) -> str:
         "//button//text() | //input[@type='submit']/@value | //input[@type='button']/@value | "
         "//a[contains(@class,'cart') or contains(@class,'buy') or contains(@class,'basket')]//text() | "
         "//*[contains(@class,'buyBtn') or contains(@class,'buy-btn')]//a//text()").getall()).lower()
+
+
+def availability_name(value: object) -> str | None:
+    """Any statement of stock as its schema.org name: a schema.org URL or name as it is, else
+    sold-out wording (OutOfStock), else in-stock wording or a buy word (InStock); None when it
+    says neither ("In stock (50 available)" is InStock, "Unavailable" OutOfStock)."""
+    text = clean_text(value).lower()
+    if not text:
+        return None
+    key = text.rsplit("/", 1)[-1].replace(" ", "").replace("_", "")
+    for name in AVAILABILITY:
+        if key == name.lower():
+            return name
+    if any(word in text for word in OUT_WORDS):
+        return "OutOfStock"
+    if any(word in text.replace("back in stock", "") for word in _IN_WORDS) or any(word in text for word in _BUY_WORDS):
+        return "InStock"
+    return None
 
 
 def page_availability(selector: Selector, body: str) -> tuple[str | None, str]:
