@@ -14,7 +14,7 @@ from crawler.extract.page import extract_page
 from crawler.extract.pages import decode
 from crawler.extract.product import extract_product
 from crawler.profiles import load_profiles
-from tests.conftest import needs_corpus
+from tests.conftest import needs_corpus, run_lijian
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extraction"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "products"
@@ -120,3 +120,24 @@ def test_a_profile_s_values_come_out_in_the_same_form_as_the_generic_reading(tmp
     (record,) = extract_page(page, load_profiles(tmp_path), url="https://tinyshop.example/p/1", page_type="product")
     assert (record["price"], record["currency"], record["availability"]) == (want_price, want_currency, want_stock)
     assert record["price_shown"] == price  # what the page showed stays beside it
+
+
+CN = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "cn-marketplaces"
+
+
+@needs_corpus(CN)
+def test_the_chinese_marketplace_pages_are_scored_per_field_and_marketplace():
+    """`lijian eval cn`: the figures as measured when it was written (docs/EXTRACTION.md), as
+    floors, so that a change that loses ground shows. Pinduoduo and 1688 search pages are not
+    read yet (their state is embedded JSON no profile rule reaches)."""
+    from crawler.extract.evaluation import evaluate_cn
+
+    report = evaluate_cn(CN)
+    assert report.pages == 26 and set(report.markets) == {"jd", "taobao", "tmall", "pinduoduo", "1688"}
+    jd, taobao, tmall = report.markets["jd"], report.markets["taobao"], report.markets["tmall"]
+    assert jd.recall >= 0.95 and jd.precision >= 0.95 and jd.search["price"].share == 1.0
+    assert taobao.recall >= 0.65 and taobao.precision == 1.0
+    assert taobao.detail["title"].share == 1.0 and taobao.detail["price"].share == 1.0
+    assert tmall.detail["title"].right >= 5 and tmall.detail["price"].right >= 5
+    result = run_lijian("eval", "cn", str(CN))
+    assert result.returncode == 0 and "pinduoduo" in result.stdout and "26 pages" in result.stdout

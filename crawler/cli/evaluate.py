@@ -318,3 +318,41 @@ def eval_serps(folder: Path, verbose: bool) -> None:
     click.echo(f"{'all':<12} recall {total.recall:.3f} precision {total.precision:.3f} "
                f"(expected {total.expected}, found {total.found}, right {total.both_hits}; "
                f"{total.pages_in_order} of {total.pages} pages in the expected order)")
+
+
+@evaluate.command("cn", context_settings=CONTEXT)
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--verbose", "-v", is_flag=True, help="Print every wrong field and every page with cards missed.")
+def eval_cn(folder: Path, verbose: bool) -> None:
+    """Chinese marketplace pages against hand-written truth: per marketplace, product-page
+    fields right (title, the buyer's price, seller, item id, brand) and search-result recall
+    and precision by item id, with title and price right on the cards found.
+
+    FOLDER holds truth_detail.json, truth_search.json and the pages they name (as
+    ../shared/corpus/cn-marketplaces does). Each page is read through its marketplace's profile.
+
+    \b
+    Example:
+      lijian eval cn ../shared/corpus/cn-marketplaces -v
+    """
+    from crawler.extract.evaluation import CN_DETAIL_FIELDS, evaluate_cn
+    from crawler.extract.pages import PageError
+
+    try:
+        report = evaluate_cn(folder, loaded_profiles(None))
+    except PageError as exc:
+        raise UserError(str(exc)) from None
+    if not report.pages:
+        raise UserError(f"{folder}: no pages of a known marketplace in truth_detail.json / truth_search.json")
+    if verbose:
+        for line in report.wrong:
+            click.echo("  " + line)
+    click.echo(f"{'':<10} {'product pages: ' + ', '.join(CN_DETAIL_FIELDS):<58} search results")
+    for name, market in sorted(report.markets.items()):
+        detail = ", ".join(f"{key} {score.right}/{score.total}" for key, score in market.detail.items() if score.total)
+        search = (f"recall {market.recall:.2f} precision {market.precision:.2f} ({market.matched} of "
+                  f"{market.expected}, found {market.found}); title {market.search['title'].right}/"
+                  f"{market.search['title'].total}, price {market.search['price'].right}/{market.search['price'].total}"
+                  if market.expected or market.found else "-")
+        click.echo(f"{name:<10} {detail or '-':<58} {search}")
+    click.echo(f"{report.pages} pages")
