@@ -25,8 +25,8 @@ BUNDLED_PROFILES = Path(__file__).resolve().parent.parent / "spiders" / "profile
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Fields a profile may extract; the spider and `lijian extract` know what each means.
-CARD_FIELDS = ("title", "subtitle", "url", "price", "currency", "seller_name", "seller_url", "seller_location", "image",
-               "item_id", "sponsored")
+CARD_FIELDS = ("title", "subtitle", "promo", "url", "price", "currency", "seller_name", "seller_url", "seller_location",
+               "image", "item_id", "sponsored")
 DETAIL_FIELDS = ("title", "price", "currency", "brand", "sku", "mpn", "gtin", "availability", "listing_key",
                  "seller_name", "seller_key", "seller_url", "seller_location", "category_label", "image")
 SHOP_FIELDS = ("seller_key", "name", "phone", "location")

@@ -136,6 +136,7 @@ def test_the_chinese_marketplace_pages_are_scored_per_field_and_marketplace():
     assert report.pages == 26 and set(report.markets) == {"jd", "taobao", "tmall", "pinduoduo", "1688"}
     jd, taobao, tmall = report.markets["jd"], report.markets["taobao"], report.markets["tmall"]
     assert jd.recall >= 0.95 and jd.precision >= 0.95 and jd.search["price"].share == 1.0
+    assert jd.search["title"].share == 1.0  # without the promo slogan beside it
     assert taobao.recall >= 0.65 and taobao.precision == 1.0
     assert taobao.detail["title"].share == 1.0 and taobao.detail["price"].share == 1.0
     assert tmall.detail["title"].right >= 5 and tmall.detail["price"].right >= 5

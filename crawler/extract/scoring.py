@@ -100,6 +100,8 @@ def score_serp(score: SerpScore, found: list[dict], expected: list[dict]) -> lis
         elif result.get("subtitle") and title_key(result["subtitle"]) == title_key(want["title"]):
             score.both_hits += 1
             score.by_subtitle += 1
+        elif result.get("promo") and title_key(f"{result.get('title')}{result['promo']}") == title_key(want["title"]):
+            score.both_hits += 1  # the card's text as shown: the title, then the promo slogan (JD)
         else:
             problems.append(f"title   #{want['rank']} got {result.get('title', '')[:70]!r} "
                             f"want {want['title'][:70]!r}")
