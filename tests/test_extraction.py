@@ -142,3 +142,12 @@ def test_the_chinese_marketplace_pages_are_scored_per_field_and_marketplace():
     assert tmall.detail["title"].right >= 5 and tmall.detail["price"].right >= 5
     result = run_lijian("eval", "cn", str(CN))
     assert result.returncode == 0 and "pinduoduo" in result.stdout and "26 pages" in result.stdout
+
+
+def test_a_login_wall_saved_without_its_address_is_no_product(tmp_path):
+    saved = tmp_path / "login.html"
+    saved.write_text("<html><head><meta charset='utf-8'><title>京东-欢迎登录</title></head><body>"
+                     "<form id='formlogin'><input name='loginname'><input type='password'></form></body></html>",
+                     encoding="utf-8")
+    (record,) = extract_page(next(read_inputs(saved)), PROFILES, profile_name="jd", page_type="auto")
+    assert record["page_type"] == "blocked" and record["blocked"] == "login" and "title" not in record

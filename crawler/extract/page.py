@@ -37,5 +37,9 @@ def extract_page(page: InputPage, profiles: dict[str, Profile], url: str | None 
         if page_type == "search":
             # Neither result cards nor the site's "nothing found": the layout has probably changed.
             return [{**common, "page_type": "search_unrecognised"}]
+    if profile is not None:
+        kind = profile.is_blocked(address, page.html[:20000], selector)
+        if kind is not None:  # a login wall or a captcha is no product (the search path says so too)
+            return [{**common, "page_type": "blocked", "blocked": kind}]
     fields = extract_detail(selector, address, profile, page.html)
     return [{**common, "page_type": "product", **fields}]
