@@ -142,6 +142,12 @@ def evidence_export():
     if not ids:
         flash(("error", "0"))
         return redirect(url_for("casework.evidence"))
+    return export_packages(ids)
+
+
+def export_packages(ids: list[int]):
+    """Export the cases `ids` as signed packages for the signed-in account (the evidence page's
+    form and the queue's bulk action); the evidence page says what was written and skipped."""
     config = console().config
     try:
         result = app_evidence.export(config, console().sessions, ids, config.out_dir / "packages",

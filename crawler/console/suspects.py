@@ -162,17 +162,11 @@ def bulk():
 
 
 def _export(ids: list[int]):
+    from crawler.console.casework import export_packages
+
     if not may(g.user.role, "evidence"):
         abort(403)
-    config = console().config
-    try:
-        result = app_evidence.export(config, console().sessions, ids, config.out_dir / "packages",
-                                     app_evidence.store_of(config), None, g.user.username)
-    except UserError as exc:
-        flash(("error", str(exc)))
-        return redirect(url_for("casework.evidence"))
-    flash(("exported", str(len(result.written)), "; ".join(f"#{i}: {why}" for i, why in result.skipped)))
-    return redirect(url_for("casework.evidence"))
+    return export_packages(ids)
 
 
 @blueprint.route("/captures/<int:capture_id>/<path:name>")
