@@ -211,6 +211,8 @@ class Profile(_Strict):
                                                                       "site's (sandbox flavours share a host)")
     sandbox: bool = Field(False, description="a bundled sandbox flavour (search URL uses {base})")
     encoding: str | None = Field(None, description="override the page encoding (else header, BOM, meta, detection)")
+    item_url: str | None = Field(None, description="a listing's address from its id ({item_id}): for search results "
+                                                   "read from the page's embedded state, which carry an id, not a link")
     search: SearchRules | None = None
     detail: DetailRules = Field(default_factory=DetailRules)
     shop: ShopRules | None = None
@@ -276,6 +278,9 @@ class Profile(_Strict):
     def needs_base(self) -> bool:
         """Its search URL starts from an address given at crawl time ({base})."""
         return self.search is not None and "{base}" in self.search.url
+
+    def listing_url(self, item_id: object) -> str | None:
+        return self.item_url.format(item_id=item_id) if self.item_url else None
 
     def search_url(self, keyword: str, page_number: int = 1, base: str = "") -> str:
         """The URL of results page `page_number` (1-based) for `keyword`."""

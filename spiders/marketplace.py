@@ -153,7 +153,7 @@ class MarketplaceSpider(scrapy.Spider):
     @unless_blocked
     def parse_search(self, response: Response) -> Iterator[scrapy.Request]:
         profile = self._profile(response)
-        page = extract_search(response, response.url, profile)
+        page = extract_search(response, response.url, profile, response.text)
         self.crawler.stats.inc_value(f"lijian/search_pages/{profile.name}")
         self._count(profile, "search_pages")
         self._count(profile, "results", len(page.results))

@@ -127,9 +127,8 @@ CN = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "cn-marketplace
 
 @needs_corpus(CN)
 def test_the_chinese_marketplace_pages_are_scored_per_field_and_marketplace():
-    """`lijian eval cn`: the figures as measured when it was written (docs/EXTRACTION.md), as
-    floors, so that a change that loses ground shows. Pinduoduo and 1688 search pages are not
-    read yet (their state is embedded JSON no profile rule reaches)."""
+    """`lijian eval cn`: the figures as measured (docs/EXTRACTION.md), as floors, so that a change
+    that loses ground shows; the search figures are the issue's bar (recall 0.9, precision 0.95)."""
     from crawler.extract.evaluation import evaluate_cn
 
     report = evaluate_cn(CN)
@@ -137,7 +136,10 @@ def test_the_chinese_marketplace_pages_are_scored_per_field_and_marketplace():
     jd, taobao, tmall = report.markets["jd"], report.markets["taobao"], report.markets["tmall"]
     assert jd.recall >= 0.95 and jd.precision >= 0.95 and jd.search["price"].share == 1.0
     assert jd.search["title"].share == 1.0  # without the promo slogan beside it
-    assert taobao.recall >= 0.65 and taobao.precision == 1.0
+    for name, market in report.markets.items():
+        if market.expected:
+            assert market.recall >= 0.9 and market.precision >= 0.95, name
+            assert market.search["title"].share >= 0.95 and market.search["price"].share >= 0.95, name
     assert taobao.detail["title"].share == 1.0 and taobao.detail["price"].share == 1.0
     assert tmall.detail["title"].right >= 5 and tmall.detail["price"].right >= 5
     result = run_lijian("eval", "cn", str(CN))

@@ -26,7 +26,7 @@ def extract_page(page: InputPage, profiles: dict[str, Profile], url: str | None 
     if page.archived_url:
         common["archived_url"] = page.archived_url
     if page_type in ("auto", "search") and profile is not None and profile.search is not None:
-        found = extract_search(selector, address, profile)
+        found = extract_search(selector, address, profile, page.html)
         if found.blocked:
             return [{**common, "page_type": "blocked", "blocked": found.blocked}]
         if found.results:

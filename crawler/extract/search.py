@@ -17,6 +17,7 @@ from parsel import Selector
 
 from crawler.extract.archive import original_url
 from crawler.extract.rules import Context, embedded_json, first_value, select_nodes
+from crawler.extract.state import state_cards
 from crawler.profiles import JsonSource, Profile
 
 
@@ -56,7 +57,10 @@ def link(page_url: str, href: str | None) -> str | None:
     return original_url(urljoin(page_url, href.strip()))
 
 
-def extract_search(selector: Selector, url: str, profile: Profile) -> SearchPage:
+def extract_search(selector: Selector, url: str, profile: Profile, html: str | None = None) -> SearchPage:
+    """The result cards of a search page by the profile's rules; when they find none, the
+    product list of the page's embedded state, found by its shape (crawler/extract/state.py),
+    so a redesign that moves the results into a script does not zero a marketplace."""
     page = SearchPage(url=url, profile=profile.name)
     page.blocked = profile.is_blocked(url, selector.xpath("string(//body)").get("")[:20000], selector)
     if page.blocked or profile.search is None:
@@ -91,4 +95,8 @@ def extract_search(selector: Selector, url: str, profile: Profile) -> SearchPage
     page.next_url = link(url, next_href)
     if not page.results:
         page.no_results = any(first_value([rule], root)[0] for rule in compiled["no_results"])
+    if not page.results and not page.no_results:
+        for card in state_cards(html if html is not None else selector.get()):
+            page.results.append({"rank": len(page.results) + 1, **card, "url": profile.listing_url(card["item_id"]),
+                                 "from_state": True})
     return page
