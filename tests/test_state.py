@@ -66,3 +66,17 @@ def test_a_search_page_whose_profile_rules_find_nothing_falls_back_to_its_state(
                            load_profiles()["pinduoduo"], page)
     assert len(found.results) == len(GOODS)
     assert found.results[0]["url"] == "https://mobile.yangkeduo.com/goods.html?goods_id=100000"
+
+
+def test_a_product_page_whose_product_is_only_in_its_state():
+    """Tmall's item-data layout: the product, the seller and nested prices in `_DATA_Detail`."""
+    from crawler.extract.state import state_product
+
+    detail = {"seller": {"userId": 1648683338, "shopName": "卡贝琳服饰旗舰店", "shopUrl": "//kabeilin.m.tmall.com"},
+              "item": {"itemId": 583789686010, "title": "法式复古红色针织连衣裙", "images": ["//img/1.jpg"]},
+              "mock": {"price": {"price": {"priceText": "258.00", "priceTitle": "价格"}}},
+              "props": {"groupProps": [{"基本信息": [{"品牌": "卡贝琳"}]}]}}
+    page = "\n\nvar _DATA_Detail = " + json.dumps(detail, ensure_ascii=False, indent=2) + ";\nvar _DATA_Mdskip = {};"
+    assert state_product(page) == {"title": "法式复古红色针织连衣裙", "listing_key": "583789686010", "price": "258.00",
+                                   "seller_name": "卡贝琳服饰旗舰店"}
+    assert state_product("<html><body><h1>No state</h1></body></html>") == {}

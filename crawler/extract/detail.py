@@ -14,6 +14,7 @@ from parsel import Selector
 from crawler.extract.product import extract_product
 from crawler.extract.rules import Context, compile_rule, first_value, node_text, select_nodes
 from crawler.extract.search import link, page_json
+from crawler.extract.state import state_product
 from crawler.extract.visible import availability_name
 from crawler.normalise import price_value, split_location
 from crawler.profiles import Profile, SpecRules
@@ -94,6 +95,11 @@ def extract_detail(selector: Selector, url: str, profile: Profile | None, html: 
         found.setdefault("images", generic.images)
         found["certificates"] = generic.certificates
         found["price_elements"] = generic.price_elements
+    if html is not None and not (found.get("title") and found.get("price")):
+        # A page (or a detail API response) whose product is only in its embedded state.
+        for name, value in state_product(html).items():
+            if not found.get(name):
+                found[name], sources[name] = value, "embedded state"
     _normalise(found)
     for key in ("seller_url", "image"):
         if found.get(key):

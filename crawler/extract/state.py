@@ -27,7 +27,7 @@ TITLE_KEYS = ("title", "raw_title", "goods_name", "goodsName", "subject", "itemT
               "productName", "product_name", "name", "short_name")
 ID_KEYS = ("nid", "item_id", "itemId", "itemid", "goods_id", "goodsId", "goodsID", "offerId", "offerid", "offer_id", "num_iid",
            "auctionId", "sku_id", "skuId", "id")
-PRICE_KEYS = ("view_price", "price_info", "priceInfo", "price", "priceShow", "price_show", "sale_price", "salePrice", "promotionPrice",
+PRICE_KEYS = ("view_price", "price_info", "priceInfo", "price", "priceText", "priceShow", "price_show", "sale_price", "salePrice", "promotionPrice",
               "min_group_price", "minGroupPrice", "group_price", "normal_price", "normalPrice", "showPrice", "reserve_price")
 # Keys whose integers count fen (1/100 yuan): Pinduoduo's app data.
 FEN_KEYS = {"min_group_price", "minGroupPrice", "group_price", "normal_price", "normalPrice", "min_normal_price"}
@@ -149,3 +149,62 @@ def state_cards(html: str) -> list[dict[str, Any]]:
             card["seller_name"] = str(seller)
         cards.append({k: v for k, v in card.items() if v not in (None, "")})
     return cards
+
+
+def _deep_first(value: Any, keys: tuple[str, ...], depth: int = 0) -> Any:
+    """The first scalar under any of `keys`, breadth first, at most four levels down."""
+    if depth > 4:
+        return None
+    if isinstance(value, dict):
+        for key in keys:
+            found = value.get(key)
+            if found not in (None, "", 0) and not isinstance(found, (dict, list)):
+                return found
+        for child in value.values():
+            if isinstance(child, (dict, list)):
+                found = _deep_first(child, keys, depth + 1)
+                if found not in (None, ""):
+                    return found
+    elif isinstance(value, list):
+        for child in value[:20]:
+            found = _deep_first(child, keys, depth + 1)
+            if found not in (None, ""):
+                return found
+    return None
+
+
+def _objects(value: Any, depth: int = 0) -> Iterator[dict]:
+    if depth > 6:
+        return
+    if isinstance(value, dict):
+        yield value
+        for child in value.values():
+            yield from _objects(child, depth + 1)
+    elif isinstance(value, list):
+        for child in value[:50]:
+            yield from _objects(child, depth + 1)
+
+
+def state_product(html: str) -> dict[str, Any]:
+    """One product page's fields from its embedded state (a detail JSON such as Tmall's
+    _DATA_Detail): the object that looks most like one product — a title and an id, then a
+    seller and a price — read with the same keys as the search cards. {} when there is none."""
+    best, best_score = None, 0
+    for state in json_values(html):
+        for obj in _objects(state):
+            flat = _flat(obj)
+            if not _is_product(flat):
+                continue
+            score = 2 + bool(_first(flat, SELLER_KEYS)[1]) + bool(_first(flat, PRICE_KEYS)[1])
+            if score > best_score:
+                best, best_score = obj, score
+    if best is None:
+        return {}
+    flat = _flat(best)
+    _, title = _first(flat, TITLE_KEYS)
+    _, ident = _first(flat, ID_KEYS)
+    _, seller = _first(flat, SELLER_KEYS)
+    price = price_text(flat) or price_text({"price": _deep_first(best, ("priceText", "price"))})
+    found = {"title": re.sub(r"<[^>]+>", "", str(title)).strip(), "listing_key": str(ident), "price": price,
+             "seller_name": str(seller) if seller else None}
+    return {k: v for k, v in found.items() if v not in (None, "")}
