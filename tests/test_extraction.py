@@ -1,6 +1,7 @@
 """The generic product extractor: golden cases (a folder each), hostile input, the shared corpus."""
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,21 @@ def test_a_login_wall_saved_without_its_address_is_no_product(tmp_path):
                      encoding="utf-8")
     (record,) = extract_page(next(read_inputs(saved)), PROFILES, profile_name="jd", page_type="auto")
     assert record["page_type"] == "blocked" and record["blocked"] == "login" and "title" not in record
+
+
+@pytest.mark.parametrize("head, want", [
+    ("<title>纯棉四件套 床单被套-淘宝网</title>", "纯棉四件套 床单被套"),
+    ("<title>【小米13】小米 13 5G手机【行情 报价 价格 评测】-京东</title>", "【小米13】小米 13 5G手机"),
+    ("<title>天猫Tmall.com</title>", None),  # only the site's name: no title at all
+    ("<title>Faux fur throw | John Lewis</title>", "Faux fur throw | John Lewis"),  # a shop's own name stays
+])
+def test_a_title_read_from_the_page_title_loses_the_marketplace_name(head, want):
+    assert extract_product(f"<html><head>{head}</head><body><p>¥12.00</p></body></html>",
+                           "https://shop.example/p/1").title == want
+
+
+def test_the_buyer_s_price_is_the_platform_price_over_a_struck_list_price():
+    from crawler.extract.visible import chinese_prices
+
+    selling, _ = chinese_prices("价格 ¥258.00 淘宝价 ¥146.00 月销量 120")
+    assert selling == Decimal("146.00")

@@ -33,6 +33,7 @@ from crawler.extract.visible import (
     page_availability,
     price_candidates,
     spec_table,
+    title_without_site,
     visible_code,
     visible_text,
 )
@@ -291,9 +292,13 @@ def _from_page(page: ProductPage, html: str) -> None:
         if guessed:
             page.sku, page.sources["sku"] = guessed, "url id shown on the page"
     if page.title is None:
-        page.title = _text(selector.css("h1").xpath("string()").get()) or _text(selector.css("title::text").get())
+        page.title = _text(selector.css("h1").xpath("string()").get())
         if page.title:
             page.sources["title"] = "page heading"
+        else:
+            page.title = title_without_site(_text(selector.css("title::text").get()))
+            if page.title:
+                page.sources["title"] = "page title"
     if not page.specs:
         page.specs = spec_table(selector)
     if not page.breadcrumb:

@@ -82,6 +82,7 @@ def guess_sku(url: str, visible: str) -> str | None:
 # the selling price. Reference prices (建议售价, 市场价, 原价, 参考价) are never the price.
 _PROMO_LABELS = ("到手价", "到手價", "券后价", "券后", "券後價", "券後")
 _SELLING_LABELS = ("直购价", "直購價", "促销价", "促銷價", "秒杀价", "秒殺價", "优惠价", "優惠價", "团购价", "團購價",
+                   "淘宝价", "淘寶價", "天猫价", "天貓價", "京东价", "京東價", "拼单价", "拼單價",
                    "现价", "現價", "特价", "特價", "售价", "售價", "价格", "價格")
 _REFERENCE_PREFIX = ("建议", "建議", "市场", "市場", "原", "参考", "參考", "吊牌", "划线", "劃線")
 _CN_PRICE = re.compile("(" + "|".join(sorted(_PROMO_LABELS + _SELLING_LABELS, key=len, reverse=True)) + ")"
@@ -254,3 +255,15 @@ def spec_table(selector: Selector) -> dict[str, str]:
     return specs
 
 
+# What a marketplace appends to a page's <title>: "…-淘宝网", "【行情 报价 价格 评测】-京东", "天猫Tmall.com".
+_SITE_TAIL = re.compile(r"\s*(?:[-_|–—]\s*)?(?:【[^】]*】\s*)?[-_|–—]?\s*(?:淘宝网|淘寶網|tmall\.com天猫|天猫tmall\.com|天猫|"
+                        r"京东|京東|jd\.com|1688\.com|阿里巴巴|拼多多|苏宁易购|当当网?|亚马逊|amazon\.\w+)\s*$", re.I)
+
+
+def title_without_site(title: str | None) -> str | None:
+    """A page <title> without the marketplace's name (and its bracketed SEO words) after it;
+    None when nothing else is left (the title was only the site's name)."""
+    if not title:
+        return title
+    kept = _SITE_TAIL.sub("", title).strip(" -_|–—")
+    return kept or None
