@@ -114,6 +114,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Address that receives notification e-mails (with LIJIAN_SMTP_URL).",
     ),
     Setting(
+        "sessions_dir",
+        "LIJIAN_SESSIONS",
+        None,
+        "Folder of the signed-in sessions imported for site profiles (lijian session import), kept "
+        "owner-only. Default: ~/.config/lijian/sessions.",
+    ),
+    Setting(
         "console_url",
         "LIJIAN_CONSOLE_URL",
         "http://127.0.0.1:8600",
@@ -160,6 +167,7 @@ class Config:
     redis_url: str | None = None
     tsa_ca: Path | None = None
     console_url: str = "http://127.0.0.1:8600"
+    sessions_dir: Path | None = None
     console_secret: Path | None = None
     session_minutes: float = 60.0
 
@@ -191,6 +199,7 @@ def load_config(**overrides: object) -> Config:
         raise UserError(f"LIJIAN_SESSION_MINUTES must be a positive number of minutes, not "
                         f"{values['session_minutes']!r}") from None
     values["console_url"] = str(values["console_url"]).rstrip("/")
+    values["sessions_dir"] = Path(str(values["sessions_dir"] or Path.home() / ".config" / "lijian" / "sessions"))
     values["console_secret"] = Path(str(values["console_secret"] or Path.home() / ".config" / "lijian" /
                                         "console-secret"))
     if values["tsa_ca"] is not None:

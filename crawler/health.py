@@ -58,6 +58,7 @@ def summarise(tallies: dict[str, ProfileTally], stats: dict[str, Any]) -> dict[s
             "search_pages": search_pages,
             "results_per_page": round(results / search_pages, 2) if search_pages else 0.0,
             "empty_search_pages": int(stats.get(f"lijian/profile/{name}/empty_search_pages", 0)),
+            "session_expired": int(stats.get(f"lijian/profile/{name}/session_expired", 0)),
         }
     return health
 
@@ -66,6 +67,10 @@ def degradation(health: dict[str, dict[str, Any]], recent: list[dict[str, dict[s
     """Reasons this run is degraded against `recent` healthy runs' health records (newest first)."""
     reasons: list[str] = []
     for name, now in health.items():
+        if now.get("session_expired"):
+            reasons.append(f"{name}: session expired (its login wall came back {now['session_expired']} times): "
+                           f"import a fresh one with lijian session import {name} FILE")
+            continue
         history = [h[name] for h in recent if name in h and h[name].get("listings", 0) >= MIN_LISTINGS]
         if now["search_pages"] and now["empty_search_pages"] == now["search_pages"]:
             reasons.append(f"{name}: no result cards on any of {now['search_pages']} search pages")

@@ -33,8 +33,9 @@ FEED_EXPORT_ENCODING = "utf-8"
 
 # Playwright only for requests that ask for it (meta playwright=True); all others take
 # Scrapy's own HTTP download path through the same handler.
-# The declared charset checked against the bytes (after decompression, which runs at 590).
-DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.EncodingMiddleware": 580}
+# The declared charset checked against the bytes (after decompression, which runs at 590); a
+# profile's signed-in session added before Scrapy's cookie middleware (700) reads the request.
+DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.EncodingMiddleware": 580, "crawler.middlewares.SessionMiddleware": 650}
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 DOWNLOAD_HANDLERS = {

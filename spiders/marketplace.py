@@ -24,7 +24,9 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.http import Response
 from scrapy_playwright.page import PageMethod
 
+from crawler import sessions as session_store
 from crawler.browser import keep_media
+from crawler.config import load_config
 from crawler.crawlspec import CrawlSpec, check
 from crawler.extract.detail import extract_detail
 from crawler.extract.rules import Context, first_value
@@ -116,6 +118,10 @@ class MarketplaceSpider(scrapy.Spider):
             wanted = self.spec.categories or tuple(taxonomy)
             self.searches = [(w, slug) for slug in wanted for w in taxonomy[slug].keywords]
         self.max_pages = self.spec.max_pages
+        # The profiles with a signed-in session imported (crawler/sessions.py): their login wall
+        # means the session expired.
+        folder = load_config().sessions_dir
+        self.sessions = {name for name in self.profiles if session_store.load(folder, name)}
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for profile in self.profiles.values():
@@ -124,8 +130,11 @@ class MarketplaceSpider(scrapy.Spider):
                 yield self._request(profile, url, self.parse_search,
                                     {"keyword": keyword, "category": category, "page": 1})
 
-    def _request(self, profile: Profile, url: str, callback, meta: dict[str, Any]) -> scrapy.Request:
-        return scrapy.Request(url, callback=callback, meta={**meta, **request_meta(profile)})
+    def _request(self, profile: Profile, url: str, callback, meta: dict[str, Any],
+                 screenshot: bool = False) -> scrapy.Request:
+        # A profile's signed-in session is added at download time (crawler/middlewares.py), so
+        # its cookies are never part of a request queued in Redis.
+        return scrapy.Request(url, callback=callback, meta={**meta, **request_meta(profile, screenshot=screenshot)})
 
     def _profile(self, response: Response) -> Profile:
         return self.profiles[response.meta["profile"]]
@@ -139,6 +148,10 @@ class MarketplaceSpider(scrapy.Spider):
         if kind is None:
             return False, None
         stats = self.crawler.stats
+        if kind == "login" and profile.name in self.sessions:
+            stats.inc_value(f"lijian/profile/{profile.name}/session_expired")
+            self.logger.warning("%s: the login wall came back although a session was imported: session expired "
+                                "(lijian session import %s FILE)", profile.name, profile.name)
         stats.inc_value("lijian/blocked")
         stats.inc_value(f"lijian/blocked/{kind}")
         stats.inc_value(f"lijian/profile/{profile.name}/blocked")
@@ -162,9 +175,8 @@ class MarketplaceSpider(scrapy.Spider):
             self._count(profile, "empty_search_pages")
             self.logger.warning("no result cards on %s (and no 'nothing found' notice)", response.url)
         for result in page.results:
-            yield scrapy.Request(result["url"], callback=self.parse_detail,
-                                 meta={"category": response.meta.get("category"),
-                                       **request_meta(profile, screenshot=self.screenshot_dir is not None)})
+            yield self._request(profile, result["url"], self.parse_detail, {"category": response.meta.get("category")},
+                                screenshot=self.screenshot_dir is not None)
         limit = self.max_pages or (profile.search.max_pages if profile.search else 1)
         if page.next_url and response.meta["page"] < limit:
             meta = {k: response.meta[k] for k in ("keyword", "category")}

@@ -1,5 +1,6 @@
-"""Notifications of a campaign run: a webhook POST and an e-mail, when a run fails or finds at
-least the campaign's threshold of new suspects."""
+"""Notifications of a campaign run: a webhook POST and an e-mail, when a run fails, finds at
+least the campaign's threshold of new suspects, or meets a login wall with a session (its
+session expired: a fresh one must be imported)."""
 
 from __future__ import annotations
 
@@ -20,12 +21,16 @@ def notify(config: Config, campaign: Campaign, outcome: RunOutcome, emit: Callab
     to the webhook and/or by e-mail when those are configured. Failures are logged, not raised."""
     failed = outcome.status in ("failed", "interrupted")
     many = campaign.notify_threshold is not None and outcome.suspects_new >= campaign.notify_threshold
-    if not (failed or many) or not (config.notify_webhook or (config.smtp_url and config.notify_email)):
+    degraded = str((outcome.stages.get("crawl") or {}).get("degraded") or "")
+    expired = "session expired" in degraded
+    if not (failed or many or expired) or not (config.notify_webhook or (config.smtp_url and config.notify_email)):
         return
-    reason = "run failed" if failed else f"{outcome.suspects_new} new suspects"
+    reason = ("run failed" if failed else f"session expired: {degraded}" if expired
+              else f"{outcome.suspects_new} new suspects")
     payload = {"campaign": campaign.name, "run": outcome.run_id, "status": outcome.status, "reason": outcome.reason,
                "suspects_new": outcome.suspects_new, "why": reason}
-    subject = f"[利剑监测] {campaign.name}: {'运行失败' if failed else f'新增可疑商品 {outcome.suspects_new} 件'}"
+    subject = f"[利剑监测] {campaign.name}: " + ("运行失败" if failed else "登录会话已过期 session expired" if expired
+                                                else f"新增可疑商品 {outcome.suspects_new} 件")
     if config.notify_webhook:
         try:
             request = urllib.request.Request(config.notify_webhook, data=json.dumps(payload, ensure_ascii=False)

@@ -41,6 +41,7 @@ COMMANDS = {
     "watchlist": "crawler.cli.watchlists:watchlist",
     "serve": "crawler.cli.console:serve",
     "user": "crawler.cli.console:user",
+    "session": "crawler.cli.sessions:session",
 }
 
 
