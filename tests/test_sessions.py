@@ -149,3 +149,39 @@ def test_session_exports_are_read_or_refused_in_one_line(tmp_path, content, word
     else:
         assert done.returncode == 1 and words in done.stderr and "Traceback" not in done.stderr
     assert not os.environ.get("LIJIAN_SESSIONS")  # the test's own environment is untouched
+
+
+def test_a_campaign_run_whose_session_expired_is_notified_as_such(tmp_path):
+    """notify() on a run whose crawl stage was degraded by an expired session: the webhook gets
+    'session expired', not a plain block (a real loopback receiver)."""
+    from types import SimpleNamespace
+
+    from crawler.campaigns.notify import notify
+    from crawler.campaigns.outcome import RunOutcome
+    from crawler.config import load_config
+
+    bodies: list[dict] = []
+    done = threading.Event()
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+            done.set()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = load_config(notify_webhook=f"http://127.0.0.1:{server.server_address[1]}/hook")
+        outcome = RunOutcome(7, "finished", stages={"crawl": {"status": "finished", "degraded": (
+            "taobao: session expired (its login wall came back 3 times): import a fresh one with "
+            "lijian session import taobao FILE")}})
+        notify(config, SimpleNamespace(name="taobao-daily", notify_threshold=None), outcome, lambda *a, **k: None)
+        assert done.wait(10)
+    finally:
+        server.shutdown()
+    assert bodies[0]["campaign"] == "taobao-daily" and bodies[0]["why"].startswith("session expired: taobao")
