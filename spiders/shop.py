@@ -7,7 +7,10 @@ Every page fetched is read by `extract_detail` (the profile's rules when a profi
 URL and --generic is not given, else structured data and page heuristics). A page with a
 title and a price, or with a schema.org Product, is a listing. Links on the same host are
 followed up to `depth` clicks from the start pages and `max_pages` pages in all; links that
-look like product pages (item/product/goods/detail, or a long number) are fetched first.
+look like product pages (item/product/goods/detail, or a long number) are fetched first. With
+a depth of one or more, the shop's own list of its pages is read too: the sitemaps robots.txt
+names (else /sitemap.xml), sitemap indexes followed, at most 20 files (not counted in the page
+budget); the pages they list join the queue, product-like ones first.
 Counterfeits are sold on thousands of small shops: this is how a clue from outside the big
 marketplaces is collected into the same database, with the same evidence trail.
 """
@@ -23,6 +26,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from w3lib.url import canonicalize_url
 
 from crawler.crawlspec import CrawlSpec, check
@@ -33,6 +37,7 @@ from crawler.profiles import load_profiles, profile_for_url
 _PRODUCT_LINK = re.compile(r"/(item|items|product|products|goods|detail|dp|p|offer|listing)[/-]|\d{5,}", re.I)
 LIST_PAGE_PRICES = 4
 MAX_PAGES = 200  # pages in all, unless the spec says
+MAX_SITEMAPS = 20  # sitemap files read from one shop (an index may name many)
 _SKIP = re.compile(r"/(cart|login|signin|register|account|checkout|help|about)\b|\.(jpg|png|gif|pdf|zip)$", re.I)
 
 
@@ -85,6 +90,47 @@ class ShopSpider(scrapy.Spider):
             request = self._request(url, 0, priority=10)
             if request is not None:
                 yield request
+        if self.depth > 0:
+            # The shop's own list of its pages: robots.txt names its sitemaps (else /sitemap.xml).
+            for root in dict.fromkeys(f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in self.start_urls_given):
+                yield scrapy.Request(f"{root}/robots.txt", callback=self.parse_robots, priority=9,
+                                     meta={"dont_merge_cookies": True, "root": root}, dont_filter=True)
+
+    def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
+        text = response.text if response.status == 200 and hasattr(response, "text") else ""
+        sitemaps = list(sitemap_urls_from_robots(text, base_url=response.url)) or [response.meta["root"] + "/sitemap.xml"]
+        for url in sitemaps[:MAX_SITEMAPS]:
+            if urlsplit(url).hostname in self.hosts:
+                yield scrapy.Request(url, callback=self.parse_sitemap, priority=8, meta={"dont_merge_cookies": True})
+
+    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        """A sitemap (or a sitemap index, followed) lists the shop's pages: product-like ones are
+        asked for first, within the page budget like every other page."""
+        self.sitemaps_read = getattr(self, "sitemaps_read", 0) + 1
+        if response.status != 200 or self.sitemaps_read > MAX_SITEMAPS:
+            return
+        try:
+            sitemap = Sitemap(response.body)
+        except Exception:  # noqa: BLE001 - lxml raises several kinds on a body that is not XML
+            self.crawler.stats.inc_value("lijian/shop/sitemaps_unreadable")
+            return
+        locations = [entry["loc"] for entry in sitemap if entry.get("loc")]
+        if sitemap.type == "sitemapindex":
+            for url in locations[:MAX_SITEMAPS]:
+                if urlsplit(url).hostname in self.hosts:
+                    yield scrapy.Request(url, callback=self.parse_sitemap, priority=8,
+                                         meta={"dont_merge_cookies": True})
+            return
+        self.crawler.stats.inc_value("lijian/shop/sitemap_pages", len(locations))
+        for url in sorted((u for u in locations if urlsplit(u).hostname in self.hosts and not _SKIP.search(u)),
+                          key=lambda u: not _PRODUCT_LINK.search(u)):
+            if canonicalize_url(url) in self.planned:
+                continue
+            request = self._request(url, self.depth, priority=6 if _PRODUCT_LINK.search(url) else 1)
+            if request is None:
+                self.crawler.stats.inc_value("lijian/shop/links_over_limit")
+                return
+            yield request
 
     def _request(self, url: str, depth: int, priority: int = 0) -> scrapy.Request | None:
         """A request for a page not asked for yet, within the page budget (None past it). The

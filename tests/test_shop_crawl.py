@@ -75,7 +75,9 @@ def test_every_product_within_the_budget_and_no_cookie_between_pages(db_url):
         stored = session.scalar(select(func.count()).select_from(Listing))
         run = session.scalar(select(CrawlRun))
     assert stored == PRODUCTS  # every product page, none taken for a list page
-    assert run.pages == PRODUCTS + 2  # the index, the products and robots.txt: none twice
+    # The index and the products once each, plus robots.txt (read by Scrapy, and by the crawl for its
+    # sitemaps) and the /sitemap.xml it tried: no page fetched twice for duplicate links.
+    assert run.pages == PRODUCTS + 4
 
 
 def test_crawl_shop_through_a_matching_profile_stores_what_the_profile_reads(sandbox, db_url):
@@ -89,3 +91,45 @@ def test_crawl_shop_through_a_matching_profile_stores_what_the_profile_reads(san
     with session_factory(open_database(db_url))() as session:
         rows = session.execute(select(Listing.marketplace, Listing.listing_key)).all()
     assert [tuple(row) for row in rows] == [("sandbox-a", str(item.id))]
+
+
+def test_the_products_a_shop_lists_only_in_its_sitemap_are_crawled(db_url):
+    """Products no page links to, listed in a sitemap that a sitemap index names, which
+    robots.txt names: all of them are found."""
+    products = {f"/catalogue/hidden-{n}/": product_page(n, []) for n in range(1, 9)}
+
+    class Mapped(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            pages = {"/": "<html><body><h1>Welcome</h1><p>No links to products here.</p></body></html>",
+                     "/robots.txt": f"User-agent: *\nAllow: /\nSitemap: {base}/sitemap-index.xml\n",
+                     "/sitemap-index.xml": ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/'
+                                            f'schemas/sitemap/0.9"><sitemap><loc>{base}/sitemap-products.xml</loc>'
+                                            "</sitemap></sitemapindex>"),
+                     "/sitemap-products.xml": ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/'
+                                               'sitemap/0.9">' + "".join(f"<url><loc>{base}{path}</loc></url>"
+                                                                         for path in products) + "</urlset>"),
+                     **products}
+            body = pages.get(self.path)
+            data = (body or "not found").encode("utf-8")
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "application/xml" if self.path.endswith(".xml") else
+                             "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Mapped)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        done = run_lijian("crawl-shop", f"http://127.0.0.1:{server.server_address[1]}/", "--depth", "1",
+                          "--generic", "--db", db_url)
+        assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    finally:
+        server.shutdown()
+    with session_factory(open_database(db_url))() as session:
+        keys = set(session.scalars(select(Listing.listing_key)))
+    assert keys == set(products)
