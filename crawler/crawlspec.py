@@ -154,6 +154,11 @@ def check(spec: CrawlSpec, profiles: dict[str, Profile] | None = None,
     unknown = [c for c in spec.categories if c not in taxonomy]
     if unknown:
         raise SpecError(f"unknown category {unknown[0]!r}; known: {', '.join(taxonomy)}", "categories")
+    for profile in chosen:
+        wrong = [slug for slug in profile.categories.values() if slug not in taxonomy]
+        if wrong:
+            raise SpecError(f"profile {profile.name!r} maps a site category to {wrong[0]!r}, which is no category; "
+                            f"known: {', '.join(taxonomy)}", "sites")
     return CheckedSpec(spec, chosen, taxonomy)
 
 

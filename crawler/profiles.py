@@ -213,6 +213,8 @@ class Profile(_Strict):
     encoding: str | None = Field(None, description="override the page encoding (else header, BOM, meta, detection)")
     item_url: str | None = Field(None, description="a listing's address from its id ({item_id}): for search results "
                                                    "read from the page's embedded state, which carry an id, not a link")
+    categories: dict[str, str] = Field(default_factory=dict, description="the site's own category names (as its "
+                                       "pages label them: category_label) mapped to our category slugs")
     search: SearchRules | None = None
     detail: DetailRules = Field(default_factory=DetailRules)
     shop: ShopRules | None = None
@@ -278,6 +280,16 @@ class Profile(_Strict):
     def needs_base(self) -> bool:
         """Its search URL starts from an address given at crawl time ({base})."""
         return self.search is not None and "{base}" in self.search.url
+
+    def category_of(self, label: str | None) -> str | None:
+        """Our category for a label the site gives a page: the mapped name itself, else the
+        longest mapped name the label contains (a breadcrumb such as 玩具乐器 > 积木拼插)."""
+        if not label or not self.categories:
+            return None
+        if label in self.categories:
+            return self.categories[label]
+        inside = [name for name in self.categories if name in label]
+        return self.categories[max(inside, key=len)] if inside else None
 
     def listing_url(self, item_id: object) -> str | None:
         return self.item_url.format(item_id=item_id) if self.item_url else None

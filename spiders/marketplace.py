@@ -220,7 +220,8 @@ class MarketplaceSpider(scrapy.Spider):
             title=fields.get("title") or "",
             price_text=fields.get("price"),
             currency=fields.get("currency"),
-            category=self.category_by_label.get(label) or response.meta.get("category"),
+            category=(profile.category_of(label) or self.category_by_label.get(label)
+                      or response.meta.get("category")),
             brand=fields.get("brand") or specs.get("品牌"),
             seller_key=fields.get("seller_key"),
             seller_name=fields.get("seller_name"),

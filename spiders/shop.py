@@ -189,7 +189,10 @@ class ShopSpider(scrapy.Spider):
         if "price" in raw:
             raw["price_text"] = raw.pop("price")
         raw["sources"] = fields.get("sources", {})
+        covering = self.profiles.get(profile) if profile else None
+        category = covering.category_of((fields.get("category_label") or "").strip()) if covering else None
         return ListingItem(
+            category=category,
             marketplace=profile or f"shop:{host}"[:64],
             listing_key=listing_key_for(response.url, fields),
             url=response.url,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from sqlalchemy import func, select
 
 from crawler.storage.db import open_database, session_factory
@@ -133,3 +134,70 @@ def test_the_products_a_shop_lists_only_in_its_sitemap_are_crawled(db_url):
     with session_factory(open_database(db_url))() as session:
         keys = set(session.scalars(select(Listing.listing_key)))
     assert keys == set(products)
+
+
+CATEGORY_PROFILE = """
+name: toyshop
+title: A toy shop read by its own profile
+domains: [127.0.0.1]
+categories:
+  积木: children
+  汽车滤清器: auto_parts
+detail:
+  generic_fallback: false
+  fields:
+    title: ["css:h1"]
+    price: ["css:.price"]
+    category_label: ["css:.crumbs"]
+"""
+
+
+def test_a_profile_maps_the_site_s_category_names_to_ours(tmp_path, db_url):
+    from crawler.profiles import load_profiles
+
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "toyshop.yaml").write_text(CATEGORY_PROFILE, encoding="utf-8")
+    profile = load_profiles(folder)["toyshop"]
+    assert profile.category_of("玩具乐器 > 积木拼插") == "children" and profile.category_of("图书") is None
+
+    class Toys(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            data = ("<html><body><div class='crumbs'>玩具乐器 &gt; 积木拼插</div><h1>城市列车 积木 60337</h1>"
+                    "<p class='price'>¥199.00</p></body></html>").encode("utf-8")
+            self.send_response(200 if self.path.startswith("/p/") else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Toys)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        done = run_lijian("crawl-shop", f"http://127.0.0.1:{server.server_address[1]}/p/1", "--depth", "0",
+                          "--db", db_url, env={"LIJIAN_PROFILES": str(folder)})
+        assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    finally:
+        server.shutdown()
+    with session_factory(open_database(db_url))() as session:
+        rows = session.execute(select(Listing.marketplace, Listing.category)).all()
+    assert [tuple(r) for r in rows] == [("toyshop", "children")]  # category rules now apply to it
+
+
+def test_a_profile_mapping_to_no_category_is_refused_before_the_crawl(tmp_path):
+    from crawler.crawlspec import CrawlSpec, SpecError, check
+    from crawler.profiles import load_profiles
+
+    text = CATEGORY_PROFILE.replace("auto_parts", "car_bits") + """search:
+  url: "{base}/s?q={keyword}&page={page}"
+  cards: ["css:li"]
+  fields:
+    title: ["css:a"]
+    url: ["css:a::attr(href)"]
+"""
+    (tmp_path / "toyshop.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError, match="maps a site category to 'car_bits'"):
+        check(CrawlSpec.of(sites="toyshop", base_url="http://127.0.0.1:1"), load_profiles(tmp_path))
