@@ -275,3 +275,24 @@ def test_a_sampling_order_keeps_the_analysts_note(sessions, flagged, tmp_path, d
         assert session.get(Suspect, suspect).note == "外观仿冒明显"
     shown = runner.invoke(cli, ["triage", "show", str(suspect), "--db", db_url])
     assert shown.exit_code == 0 and "外观仿冒明显" in shown.output and "抽检单" in shown.output
+
+
+def test_ordering_sampling_as_a_decision_places_the_order(sessions, flagged, tmp_path):
+    """The console's 'order sampling' button: one decision that places a one-row order batch."""
+    from crawler.app.sampling import place_orders
+    from crawler.app.triage import decide
+    from crawler.storage.models import SamplingOrder
+
+    suspect = flagged["3"]
+    with sessions() as session:
+        version = session.get(Suspect, suspect).version
+    decision = decide(sessions, suspect, "sampling_ordered", "wang", "外观可疑，送检", source="console",
+                      expected_version=version,
+                      then=lambda session, s: place_orders(session, WATCHLISTS, tmp_path, "wang", limit=1,
+                                                           suspect_ids=[s.id]))
+    assert decision.changed and decision.before == "new"
+    with sessions() as session:
+        orders = session.scalars(select(SamplingOrder).where(SamplingOrder.suspect_id == suspect)).all()
+        row = session.get(Suspect, suspect)
+        assert len(orders) == 1 and row.status == "sampling_ordered" and row.note == "外观可疑，送检"
+    assert len(list(tmp_path.glob("sampling-orders-*.xlsx"))) == 1

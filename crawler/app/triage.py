@@ -206,7 +206,8 @@ def decide(sessions: sessionmaker[Session], suspect_id: int, status: str, by: st
     """Set one suspect's status (a SuspectEvent with who, when and the note). With
     `expected_version` (the version the decider saw), a suspect decided by someone else since
     is refused with DecisionConflict instead of overwritten. `then` runs in the same
-    transaction after the status is set (a sampling order, say)."""
+    transaction before the status is set (placing a sampling order, which needs the suspect
+    still open and sets its status itself)."""
     if status not in STATUSES:
         raise TriageError(f"unknown status {status!r}")
     with session_scope(sessions) as session:
@@ -224,9 +225,9 @@ def decide(sessions: sessionmaker[Session], suspect_id: int, status: str, by: st
             raise DecisionConflict(suspect_id, suspect.status, suspect.status_by, suspect.status_at)
         session.refresh(suspect)
         before = suspect.status
-        changed = set_status(session, suspect, status, by, note, source=source)
         if then is not None:
-            then(session, suspect)
+            then(session, suspect)  # before the status changes: a sampling order is placed for an open suspect
+        changed = set_status(session, suspect, status, by, note, source=source) or suspect.status != before
         version = suspect.version
     return Decision(suspect_id, before, status, changed, version)
 
