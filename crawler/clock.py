@@ -18,3 +18,11 @@ def utc(moment: datetime) -> datetime:
 def beijing(moment: datetime) -> datetime:
     """`moment` in Beijing time (a naive one taken as UTC)."""
     return utc(moment).astimezone(BEIJING)
+
+
+def beijing_text(moment: datetime | None, seconds: bool = True) -> str:
+    """`moment` as people here read it: Beijing time, "2026-12-01 20:30:05" (without seconds
+    when asked); "-" for none."""
+    if moment is None:
+        return "-"
+    return beijing(moment).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

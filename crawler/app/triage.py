@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.clock import BEIJING
+from crawler.clock import beijing_text
 from crawler.errors import UserError
 from crawler.storage.db import session_scope
 from crawler.storage.models import Listing, ListingSnapshot, Suspect, SuspectEvent, utcnow
@@ -194,7 +194,7 @@ class DecisionConflict(TriageError):
     """The suspect was decided by someone else since the deciding analyst loaded it."""
 
     def __init__(self, suspect_id: int, status: str, by: str | None, at: datetime | None) -> None:
-        when = at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if at else "?"
+        when = beijing_text(at, seconds=False) if at else "?"
         super().__init__(f"suspect {suspect_id} was changed meanwhile: {STATUS_ZH.get(status, status)} by "
                          f"{by or '?'} at {when} (Beijing); nothing was written — look again and decide anew")
         self.suspect_id, self.status, self.by, self.at = suspect_id, status, by, at

@@ -94,9 +94,9 @@ def table_console() -> Console:
 
 def local_time(moment: datetime | None) -> str:
     """A stored (UTC) moment as Beijing time, to the second; "-" for none."""
-    from crawler.clock import beijing  # noqa: PLC0415
+    from crawler.clock import beijing_text  # noqa: PLC0415
 
-    return beijing(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+    return beijing_text(moment)
 
 
 def profiles_folder(folder: Path | None) -> Path:

@@ -12,7 +12,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.app import accounts
-from crawler.clock import BEIJING
+from crawler.clock import beijing_text
 from crawler.config import Config
 from crawler.console import i18n
 from crawler.console.context import Console, console
@@ -29,10 +29,7 @@ def _web_link(url: object) -> str:
 
 
 def _local(moment: datetime | None, seconds: bool = False) -> str:
-    if moment is None:
-        return "-"
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M" + (":%S" if seconds else ""))
+    return beijing_text(moment, seconds)
 
 
 def create_app(config: Config, sessions: sessionmaker[Session] | None = None) -> Flask:
