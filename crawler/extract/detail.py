@@ -95,8 +95,10 @@ def extract_detail(selector: Selector, url: str, profile: Profile | None, html: 
         found.setdefault("images", generic.images)
         found["certificates"] = generic.certificates
         found["price_elements"] = generic.price_elements
-    if html is not None and not (found.get("title") and found.get("price")):
-        # A page (or a detail API response) whose product is only in its embedded state.
+    if html is not None and profile is not None and not (found.get("title") and found.get("price")):
+        # A marketplace page (or detail API response) whose product is only in its embedded
+        # state. Not for shops read without a profile: there a page without a price is no
+        # product page, and parsing every script of every such page would be wasted.
         for name, value in state_product(html).items():
             if not found.get(name):
                 found[name], sources[name] = value, "embedded state"
