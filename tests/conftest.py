@@ -7,9 +7,11 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -167,3 +169,39 @@ def needs_corpus(path: Path):
     skipping."""
     return pytest.mark.skipif(not path.exists() and not os.environ.get("CI"),
                               reason=f"{path.relative_to(SHARED_CORPUS.parent.parent)} is not beside this checkout")
+
+
+# What a loopback site answers: (status, body, headers as (name, value) pairs; Set-Cookie may repeat).
+Answer = tuple[int, "str | bytes", list[tuple[str, str]]]
+
+
+@contextmanager
+def loopback_site(respond: Callable[[str, object, str], Answer]) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 for one test, yielding its base URL. `respond(path,
+    request_headers, base_url)` gives each GET's answer; Content-Length is added."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            status, body, headers = respond(self.path, self.headers, base)
+            data = body.encode("utf-8") if isinstance(body, str) else body
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield base
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+HTML = [("Content-Type", "text/html; charset=utf-8")]

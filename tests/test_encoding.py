@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import codecs
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
 
 from crawler.extract.encoding import decode_html, sniff
 from crawler.storage.models import ListingSnapshot
-from tests.conftest import SHARED_CORPUS, needs_corpus, run_lijian
+from tests.conftest import HTML, SHARED_CORPUS, loopback_site, needs_corpus, run_lijian
 
 TITLE = "美的 电饭煲 MB-FB40 家用智能"
 
@@ -69,27 +67,14 @@ def test_a_crawl_reads_a_mislabelled_page_in_the_encoding_of_its_bytes(tmp_path,
     pages = {"/p/1.html": (page(TITLE).encode("gbk"), "text/html"),
              "/p/2.html": (page(TITLE + " 2", "gbk").encode("utf-8"), "text/html; charset=gbk")}
 
-    class Shop(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
-            body, content_type = pages.get(self.path, (b"not found", "text/plain"))
-            self.send_response(200 if self.path in pages else 404)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def respond(path, headers, base):
+        body, content_type = pages.get(path, (b"not found", "text/plain"))
+        return (200 if path in pages else 404), body, [("Content-Type", content_type)]
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Shop)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        base = f"http://127.0.0.1:{server.server_address[1]}"
+    with loopback_site(respond) as base:
         done = run_lijian("crawl-shop", f"{base}/p/1.html", f"{base}/p/2.html", "--depth", "0", "--generic",
                           "--db", db_url)
         assert done.returncode == 0, done.stdout + done.stderr[-2000:]
-    finally:
-        server.shutdown()
     from crawler.storage.db import open_database, session_factory
 
     with session_factory(open_database(db_url))() as session:
@@ -117,37 +102,21 @@ def test_a_crawl_contacts_no_host_but_the_one_it_was_given(tmp_path, db_url):
     which tldextract would download from publicsuffix.org; nothing but loopback is reached."""
     import os
 
-    cookies = {"/p/1.html": (page(TITLE).encode("utf-8"), "text/html; charset=utf-8")}
-
-    class Shop(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            body, content_type = cookies.get(self.path, (b"not found", "text/plain"))
-            self.send_response(200 if self.path in cookies else 404)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Set-Cookie", "session=abc; Domain=shop.example.com; Path=/")
-            self.send_header("Set-Cookie", "cart=1; Path=/")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
+    def respond(path, headers, base):
+        body = page(TITLE) if path == "/p/1.html" else "not found"
+        return (200 if path == "/p/1.html" else 404), body, [
+            *HTML, ("Set-Cookie", "session=abc; Domain=shop.example.com; Path=/"), ("Set-Cookie", "cart=1; Path=/")]
 
     hooks = tmp_path / "hooks"
     hooks.mkdir()
     (hooks / "sitecustomize.py").write_text(AUDIT, encoding="utf-8")
     log = tmp_path / "connections.log"
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Shop)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/p/1.html"
+    with loopback_site(respond) as base:
         env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(hooks), os.environ.get("PYTHONPATH")])),
                "LIJIAN_TEST_CONNECTIONS": str(log), "XDG_CACHE_HOME": str(tmp_path / "cache"),
                "TLDEXTRACT_CACHE": str(tmp_path / "tld-cache"), "HOME": str(tmp_path)}
-        done = run_lijian("crawl-shop", url, "--depth", "0", "--generic", "--db", db_url, env=env)
+        done = run_lijian("crawl-shop", f"{base}/p/1.html", "--depth", "0", "--generic", "--db", db_url, env=env)
         assert done.returncode == 0, done.stdout + done.stderr[-2000:]
-    finally:
-        server.shutdown()
     seen = set(log.read_text(encoding="utf-8").split("\n")) - {""}
     assert any(line.startswith("connect 127.0.0.1") for line in seen)  # the hook saw the crawl
     database_host = {f"connect {h}" for h in ("127.0.0.1", "::1", "localhost")} | {

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from crawler.storage.db import open_database, session_factory
 from crawler.storage.models import CrawlRun, Listing
-from tests.conftest import run_lijian
+from tests.conftest import HTML, loopback_site, run_lijian
 
 TOKEN = "s3ss10n-V4LUE-never-printed"
 PROFILE = """
@@ -44,40 +44,27 @@ blocked:
 """
 
 
-class Shop(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's name
-        signed_in = f"_tb_token={TOKEN}" in (self.headers.get("Cookie") or "")
-        if self.path.startswith("/search"):
-            body = ("<ul class='r'>" + "".join(
-                f"<li class='c' data-id='{n}'><a class='t' href='/item/{n}.html'>国标电线 BV2.5 {n}</a>"
-                f"<span class='p'>¥{10 + n}.00</span></li>" for n in range(1, 4)) + "</ul>") if signed_in else (
-                "<html><head><title>登录</title></head><body><div>请登录后查看搜索结果</div></body></html>")
-        elif self.path.startswith("/item/"):
-            n = self.path.split("/")[-1].split(".")[0]
-            body = f"<html><body><h1>国标电线 BV2.5 {n}</h1><span class='p'>¥{10 + int(n)}.00</span></body></html>"
-        elif self.path == "/robots.txt":
-            body = "User-agent: *\nAllow: /\n"
-        else:
-            self.send_response(404)
-            self.end_headers()
-            return
-        data = body.encode("utf-8")
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+def login_shop(path, headers, base):
+    signed_in = f"_tb_token={TOKEN}" in (headers.get("Cookie") or "")
+    if path.startswith("/search"):
+        body = ("<ul class='r'>" + "".join(
+            f"<li class='c' data-id='{n}'><a class='t' href='/item/{n}.html'>国标电线 BV2.5 {n}</a>"
+            f"<span class='p'>¥{10 + n}.00</span></li>" for n in range(1, 4)) + "</ul>") if signed_in else (
+            "<html><head><title>登录</title></head><body><div>请登录后查看搜索结果</div></body></html>")
+    elif path.startswith("/item/"):
+        n = path.split("/")[-1].split(".")[0]
+        body = f"<html><body><h1>国标电线 BV2.5 {n}</h1><span class='p'>¥{10 + int(n)}.00</span></body></html>"
+    elif path == "/robots.txt":
+        body = "User-agent: *\nAllow: /\n"
+    else:
+        return 404, b"", []
+    return 200, body, HTML
 
 
 @pytest.fixture
 def shop():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Shop)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with loopback_site(login_shop) as base:
+        yield base
 
 
 def storage_state(path, value: str, domain: str = "127.0.0.1") -> None:

@@ -5,15 +5,12 @@ pages show)."""
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from sqlalchemy import func, select
 
 from crawler.storage.db import open_database, session_factory
 from crawler.storage.models import CrawlRun, Listing
-from tests.conftest import run_lijian
+from tests.conftest import HTML, loopback_site, run_lijian
 
 PRODUCTS = 12
 
@@ -35,43 +32,25 @@ def index_page() -> str:
     return f"<html><body><h1>All products</h1>{links}</body></html>"
 
 
-class Shop(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's name
-        viewed = [v for v in (self.headers.get("Cookie") or "").replace("viewed=", "").split("|") if v.isdigit()]
-        if self.path in ("/", "/index.html"):
-            body, cookie = index_page(), None
-        elif self.path.startswith("/catalogue/p-"):
-            number = self.path.split("p-")[1].strip("/")
-            body, cookie = product_page(int(number), viewed[-5:]), "|".join([*viewed, number])
-        elif self.path == "/robots.txt":
-            body, cookie = "User-agent: *\nAllow: /\n", None
-        else:
-            self.send_response(404)
-            self.end_headers()
-            return
-        data = body.encode("utf-8")
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        if cookie:
-            self.send_header("Set-Cookie", f"viewed={cookie}; Path=/")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+def shop(path, headers, base):
+    viewed = [v for v in (headers.get("Cookie") or "").replace("viewed=", "").split("|") if v.isdigit()]
+    if path in ("/", "/index.html"):
+        return 200, index_page(), HTML
+    if path.startswith("/catalogue/p-"):
+        number = path.split("p-")[1].strip("/")
+        cookie = "|".join([*viewed, number])
+        return 200, product_page(int(number), viewed[-5:]), [*HTML, ("Set-Cookie", f"viewed={cookie}; Path=/")]
+    if path == "/robots.txt":
+        return 200, "User-agent: *\nAllow: /\n", HTML
+    return 404, b"", []
 
 
 def test_every_product_within_the_budget_and_no_cookie_between_pages(db_url):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Shop)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with loopback_site(shop) as base:
         # The index and its 12 products: 13 pages. Each product is linked three times.
-        done = run_lijian("crawl-shop", f"http://127.0.0.1:{server.server_address[1]}/", "--max-pages",
-                          str(PRODUCTS + 1), "--depth", "1", "--generic", "--db", db_url)
+        done = run_lijian("crawl-shop", f"{base}/", "--max-pages", str(PRODUCTS + 1), "--depth", "1", "--generic",
+                          "--db", db_url)
         assert done.returncode == 0, done.stdout + done.stderr[-2000:]
-    finally:
-        server.shutdown()
     with session_factory(open_database(db_url))() as session:
         stored = session.scalar(select(func.count()).select_from(Listing))
         run = session.scalar(select(CrawlRun))
@@ -99,38 +78,23 @@ def test_the_products_a_shop_lists_only_in_its_sitemap_are_crawled(db_url):
     robots.txt names: all of them are found."""
     products = {f"/catalogue/hidden-{n}/": product_page(n, []) for n in range(1, 9)}
 
-    class Mapped(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            base = f"http://127.0.0.1:{self.server.server_address[1]}"
-            pages = {"/": "<html><body><h1>Welcome</h1><p>No links to products here.</p></body></html>",
-                     "/robots.txt": f"User-agent: *\nAllow: /\nSitemap: {base}/sitemap-index.xml\n",
-                     "/sitemap-index.xml": ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/'
-                                            f'schemas/sitemap/0.9"><sitemap><loc>{base}/sitemap-products.xml</loc>'
-                                            "</sitemap></sitemapindex>"),
-                     "/sitemap-products.xml": ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/'
-                                               'sitemap/0.9">' + "".join(f"<url><loc>{base}{path}</loc></url>"
-                                                                         for path in products) + "</urlset>"),
-                     **products}
-            body = pages.get(self.path)
-            data = (body or "not found").encode("utf-8")
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "application/xml" if self.path.endswith(".xml") else
-                             "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def mapped(path, headers, base):
+        pages = {"/": "<html><body><h1>Welcome</h1><p>No links to products here.</p></body></html>",
+                 "/robots.txt": f"User-agent: *\nAllow: /\nSitemap: {base}/sitemap-index.xml\n",
+                 "/sitemap-index.xml": ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/'
+                                        f'schemas/sitemap/0.9"><sitemap><loc>{base}/sitemap-products.xml</loc>'
+                                        "</sitemap></sitemapindex>"),
+                 "/sitemap-products.xml": ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/'
+                                           'sitemap/0.9">' + "".join(f"<url><loc>{base}{path}</loc></url>"
+                                                                     for path in products) + "</urlset>"),
+                 **products}
+        body = pages.get(path)
+        kind = [("Content-Type", "application/xml")] if path.endswith(".xml") else HTML
+        return (200 if body else 404), body or "not found", kind
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Mapped)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        done = run_lijian("crawl-shop", f"http://127.0.0.1:{server.server_address[1]}/", "--depth", "1",
-                          "--generic", "--db", db_url)
+    with loopback_site(mapped) as base:
+        done = run_lijian("crawl-shop", f"{base}/", "--depth", "1", "--generic", "--db", db_url)
         assert done.returncode == 0, done.stdout + done.stderr[-2000:]
-    finally:
-        server.shutdown()
     with session_factory(open_database(db_url))() as session:
         keys = set(session.scalars(select(Listing.listing_key)))
     assert keys == set(products)
@@ -161,27 +125,15 @@ def test_a_profile_maps_the_site_s_category_names_to_ours(tmp_path, db_url):
     profile = load_profiles(folder)["toyshop"]
     assert profile.category_of("玩具乐器 > 积木拼插") == "children" and profile.category_of("图书") is None
 
-    class Toys(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            data = ("<html><body><div class='crumbs'>玩具乐器 &gt; 积木拼插</div><h1>城市列车 积木 60337</h1>"
-                    "<p class='price'>¥199.00</p></body></html>").encode("utf-8")
-            self.send_response(200 if self.path.startswith("/p/") else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def toys(path, headers, base):
+        return (200 if path.startswith("/p/") else 404), (
+            "<html><body><div class='crumbs'>玩具乐器 &gt; 积木拼插</div><h1>城市列车 积木 60337</h1>"
+            "<p class='price'>¥199.00</p></body></html>"), HTML
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Toys)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        done = run_lijian("crawl-shop", f"http://127.0.0.1:{server.server_address[1]}/p/1", "--depth", "0",
-                          "--db", db_url, env={"LIJIAN_PROFILES": str(folder)})
+    with loopback_site(toys) as base:
+        done = run_lijian("crawl-shop", f"{base}/p/1", "--depth", "0", "--db", db_url,
+                          env={"LIJIAN_PROFILES": str(folder)})
         assert done.returncode == 0, done.stdout + done.stderr[-2000:]
-    finally:
-        server.shutdown()
     with session_factory(open_database(db_url))() as session:
         rows = session.execute(select(Listing.marketplace, Listing.category)).all()
     assert [tuple(r) for r in rows] == [("toyshop", "children")]  # category rules now apply to it

@@ -6,14 +6,12 @@ other's snapshot."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sqlalchemy import select
 
 from crawler.storage.db import open_database, session_factory
 from crawler.storage.models import Listing, ListingSnapshot, Suspect
-from tests.conftest import run_lijian
+from tests.conftest import HTML, loopback_site, run_lijian
 
 
 def product(title: str, upc: str | None, price: str) -> bytes:
@@ -37,31 +35,18 @@ PAGES = {
 }
 
 
-class Shop(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's name
-        body = PAGES.get(self.path.split("?")[0])
-        self.send_response(200 if body else 404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body or b"")))
-        self.end_headers()
-        self.wfile.write(body or b"")
-
-    def log_message(self, *args):
-        pass
+def respond(path, headers, base):
+    body = PAGES.get(path.split("?")[0])
+    return (200 if body else 404), body or b"", HTML
 
 
 def test_two_products_sharing_a_model_number_stay_two_listings(db_url):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Shop)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with loopback_site(respond) as base:
         done = run_lijian("crawl-shop", *(base + path for path in PAGES), "--depth", "0", "--generic",
                           "--db", db_url)
         assert done.returncode == 0, done.stdout + done.stderr[-2000:]
         matched = run_lijian("match", "--db", db_url)
         assert matched.returncode == 0, matched.stderr[-2000:]
-    finally:
-        server.shutdown()
     sessions = session_factory(open_database(db_url))
     with sessions() as session:
         listings = {listing.listing_key: listing for listing in session.scalars(select(Listing))}
