@@ -16,9 +16,9 @@ from warcio.warcwriter import WARCWriter
 from crawler.cli import cli
 from crawler.extract.archive import original_url
 from crawler.extract.certs import find_certificates
-from crawler.extract.visible import chinese_prices
 from crawler.extract.rules import Context, RuleError, compile_rule, evaluate
 from crawler.extract.search import extract_search
+from crawler.extract.visible import chinese_prices
 from crawler.profiles import BUNDLED_PROFILES, load_profiles, profile_for_url
 from tests.conftest import needs_corpus
 
@@ -232,9 +232,14 @@ def test_extract_says_when_a_warc_is_cut_short_or_garbage_and_refuses_a_page_bom
 
     pages = [(f"https://shop.example/{n}", "text/html", f"<html><body><h1>Item {n}</h1>{'x' * 4000}</body></html>".encode())
              for n in range(6)]
-    whole = warc_with(pages)
+    out, ends = io.BytesIO(), []
+    writer = WARCWriter(out, gzip=True)
+    for uri, content_type, body in pages:
+        headers = StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(uri, "response", payload=io.BytesIO(body), http_headers=headers))
+        ends.append(out.tell())
     cut = tmp_path / "cut.warc.gz"
-    cut.write_bytes(whole[: len(whole) * 2 // 3])
+    cut.write_bytes(out.getvalue()[: (ends[2] + ends[3]) // 2])  # inside the fourth record, never on a boundary
     result = CliRunner().invoke(cli, ["extract", str(cut)])
     assert result.exit_code == 1 and "cut short or damaged after" in result.output  # not exit 0 with fewer pages
     assert result.output.count('"page_type"') >= 1  # the records it held are still printed

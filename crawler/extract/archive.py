@@ -21,6 +21,13 @@ _SCHEME = re.compile(r"^(https?):/+", re.I)
 MAX_RECORD_BYTES = MAX_PAGE_BYTES
 
 
+class _Records(ArchiveIterator):
+    """warcio's reader, without its warning about a record not followed by a newline written
+    to stderr with the file's raw bytes in it (a damaged or hostile file): such a file is
+    reported as damaged instead, after the records it held."""
+
+    INC_RECORD = ""
+
 def original_url(url: str) -> str:
     """The archived page's own address for a Wayback Machine URL; any other URL unchanged."""
     match = _WAYBACK.match(url.strip())
@@ -64,7 +71,8 @@ def read_inputs(path: Path, encoding: str | None = None) -> Iterator[InputPage]:
     with handle:
         found = 0
         try:
-            for number, record in enumerate(ArchiveIterator(handle), 1):
+            records = _Records(handle)
+            for number, record in enumerate(records, 1):
                 if record.rec_type != "response" or record.http_headers is None:
                     continue
                 content_type = record.http_headers.get_header("Content-Type") or ""
@@ -90,5 +98,8 @@ def read_inputs(path: Path, encoding: str | None = None) -> Iterator[InputPage]:
         problem = gzip_problem(path) if path.name.lower().endswith(".gz") else None
         if problem:
             raise PageError(f"{path}: cut short or damaged after {found} HTML records ({problem})")
+        if records.err_count:
+            raise PageError(f"{path}: damaged: {records.err_count} record(s) longer or shorter than they say, "
+                            f"after {found} HTML records")
         if not found:
             raise PageError(f"{path}: no HTML response records")
