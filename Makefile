@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test setup chromium cjk-fonts clean
+.PHONY: demo test setup test-shop chromium cjk-fonts clean
 
 demo: setup
 	$(BIN)/lijian demo
@@ -17,7 +17,7 @@ demo: setup
 #  - then the tests marked exclusive (the 20,000-listing crawl), which need both cores.
 # Any failure (pytest's exit 5, no tests, too) fails the target.
 PG_LOG := .pytest-postgresql.log
-test: setup
+test: setup test-shop
 	@LIJIAN_TEST_BACKEND=postgresql $(BIN)/python -m pytest -p no:cacheprovider -m "not exclusive" >$(PG_LOG) 2>&1 & pg=$$!; \
 	$(BIN)/python -m pytest --ignore=tests/test_distributed.py --ignore=tests/test_scale_out.py; sqlite=$$?; \
 	wait $$pg; postgres=$$?; \
@@ -27,6 +27,18 @@ test: setup
 	$(BIN)/python -m pytest -m exclusive
 
 setup: $(STAMP) chromium cjk-fonts
+
+# The real shop the shop-crawl tests run against (tests/test_real_shop.py): Cartridge with its
+# own Django in a venv of its own, apart from the project's packages.
+SHOP_VENV := .venv-shop
+SHOP_STAMP := $(SHOP_VENV)/.installed-stamp
+test-shop: $(SHOP_STAMP)
+
+$(SHOP_STAMP): tests/shops/cartridge/requirements.txt
+	$(PYTHON) -m venv $(SHOP_VENV)
+	$(SHOP_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SHOP_VENV)/bin/python -m pip install --quiet -r tests/shops/cartridge/requirements.txt
+	touch $(SHOP_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,4 +69,4 @@ cjk-fonts:
 	fi
 
 clean:
-	rm -rf $(VENV) out lijian.db lijian.db-wal lijian.db-shm *.egg-info $(PG_LOG)
+	rm -rf $(VENV) $(SHOP_VENV) out lijian.db lijian.db-wal lijian.db-shm *.egg-info $(PG_LOG)

@@ -5,7 +5,9 @@
 
 Every page fetched is read by `extract_detail` (the profile's rules when a profile covers the
 URL and --generic is not given, else structured data and page heuristics). A page with a
-title and a price, or with a schema.org Product, is a listing. Links on the same host are
+schema.org Product, or whose structure shows one main product (a buy form, or a statement that
+it cannot be bought, beside any number of other products' cards), is a listing
+(crawler/extract/structure.py). Links on the same host are
 followed up to `depth` clicks from the start pages and `max_pages` pages in all; links that
 look like product pages (item/product/goods/detail, or a long number) are fetched first. With
 a depth of one or more, the shop's own list of its pages is read too: the sitemaps robots.txt
@@ -31,11 +33,11 @@ from w3lib.url import canonicalize_url
 
 from crawler.crawlspec import CrawlSpec, check
 from crawler.extract.detail import extract_detail
+from crawler.extract.structure import page_structure
 from crawler.items import ListingItem
 from crawler.profiles import load_profiles, profile_for_url
 
 _PRODUCT_LINK = re.compile(r"/(item|items|product|products|goods|detail|dp|p|offer|listing)[/-]|\d{5,}", re.I)
-LIST_PAGE_PRICES = 4
 MAX_PAGES = 200  # pages in all, unless the spec says
 MAX_SITEMAPS = 20  # sitemap files read from one shop (an index may name many)
 _SKIP = re.compile(r"/(cart|login|signin|register|account|checkout|help|about)\b|\.(jpg|png|gif|pdf|zip)$", re.I)
@@ -155,10 +157,10 @@ class ShopSpider(scrapy.Spider):
         fields = extract_detail(response, response.url, profile, response.text)
         structured = any(str(v).startswith("generic: json-ld") or str(v).startswith("generic: microdata")
                          for v in fields.get("sources", {}).values())
-        # Without structured data, a product page shows a price and a buy control; a page showing
-        # many prices is a list of products (search, category, shop front).
-        one_product = (fields.get("price") and fields.get("price_elements", 0) < LIST_PAGE_PRICES
-                       and fields.get("sources", {}).get("availability") == "generic: buy button")
+        # Without structured data, the page's own structure says (crawler/extract/structure.py):
+        # one main product block with a buy form or a sold-out statement, beside any number of
+        # other products' cards (related, recently viewed) — not a count of prices.
+        one_product = not structured and page_structure(response.text).one_product
         # A page a site profile read a title and a price from is a product page: the profile
         # knows the site (its availability rule is no "buy button" of the generic reading).
         profiled = profile is not None and fields.get("price") and any(

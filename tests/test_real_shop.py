@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from crawler.storage.db import open_database, session_factory
-from crawler.storage.models import Listing, Snapshot
+from crawler.storage.models import Listing, ListingSnapshot
 from tests.conftest import run_lijian
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,11 +52,12 @@ def cartridge(tmp_path_factory):
 def stored(db_url: str, base: str) -> dict[str, tuple]:
     """path → (listing key, sku, price, availability) of the newest snapshot of each listing."""
     with session_factory(open_database(db_url))() as session:
-        rows = session.execute(select(Listing.url, Listing.listing_key, Snapshot.sku, Snapshot.price, Snapshot.availability,
-                                      Snapshot.id).join(Snapshot, Snapshot.listing_id == Listing.id)).all()
+        rows = session.execute(select(Listing.url, Listing.listing_key, ListingSnapshot.price, ListingSnapshot.raw)
+                               .join(ListingSnapshot, ListingSnapshot.listing_id == Listing.id)
+                               .order_by(ListingSnapshot.id)).all()
     newest: dict[str, tuple] = {}
-    for url, key, sku, price, availability, snapshot_id in sorted(rows, key=lambda row: row[-1]):
-        newest[url.removeprefix(base)] = (key, sku, price, availability)
+    for url, key, price, raw in rows:
+        newest[url.removeprefix(base)] = (key, raw.get("sku"), price, raw.get("availability"))
     return newest
 
 
@@ -68,7 +69,8 @@ def score(found: dict[str, tuple], truth: dict[str, dict]) -> dict[str, float]:
         "not_products": sorted(path for path in found if path not in truth),
         "keys": len({found[path][0] for path in products}),
         "sku": right(lambda got, want: got[1] == want["sku_shown"]),
-        "price": right(lambda got, want: got[2] is not None and Decimal(str(got[2])) == Decimal(want["price"])),
+        "price": right(lambda got, want: (got[2] is None) == (want["price"] is None)
+                       and (got[2] is None or Decimal(str(got[2])) == Decimal(want["price"]))),
         "availability": right(lambda got, want: got[3] == want["availability"]),
     }
 

@@ -18,6 +18,7 @@ from parsel import Selector
 from w3lib.html import get_base_url
 
 from crawler.extract.certs import find_certificates, unique
+from crawler.extract.structure import page_structure
 from crawler.extract.visible import (
     AVAILABILITY,
     LOCATION_LABEL,
@@ -248,6 +249,7 @@ def _from_page(page: ProductPage, html: str) -> None:
     selector = Selector(text=html, type="html")
     body = visible_text(selector)
     page.price_elements = sum(1 for _ in price_candidates(selector))
+    structure = page_structure(html)  # the main block, apart from other products' cards
     if page.price is None:
         for node in selector.css("[itemprop=price]"):
             value = _decimal(node.attrib.get("content") or node.xpath("string()").get())
@@ -255,7 +257,11 @@ def _from_page(page: ProductPage, html: str) -> None:
                 page.price, page.sources["price"] = value, "itemprop"
                 break
     if page.price is None:
-        guessed = guess_price(selector)
+        # Looked for outside other products' cards (related, recently viewed): a sold-out page
+        # showing no price of its own must not take a related product's.
+        guessed = guess_price(Selector(text=structure.main, type="html")) if structure.main else None
+        if guessed is None and not (structure.main and structure.stock_statement == "OutOfStock"):
+            guessed = guess_price(selector)
         if guessed is not None:
             page.price, page.sources["price"] = guessed[0], f"page: {guessed[1][:30]}"
             if page.currency is None:
@@ -288,7 +294,13 @@ def _from_page(page: ProductPage, html: str) -> None:
     if code and (page.sku is None or page.sku not in body):
         page.sku, page.sources["sku"] = code, why
     if page.sku is None:
-        guessed = guess_sku(page.url, body)
+        # An id of the URL the page shows outside its title and other products' cards (a model
+        # number in a title and a slug is no SKU: two look-alikes share it).
+        heading = page.title or _text(selector.css("h1").xpath("string()").get()) or ""
+        own = body
+        for name in (heading, *structure.card_names):
+            own = own.replace(name, " ") if len(name) > 3 else own
+        guessed = guess_sku(page.url, own)
         if guessed:
             page.sku, page.sources["sku"] = guessed, "url id shown on the page"
     if page.title is None:

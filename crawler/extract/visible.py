@@ -23,6 +23,8 @@ _BUY_WORDS = ("add to cart", "add to basket", "add to your basket", "add to bag"
               "agregar al carro", "añadir al carrito", "comprar", "adicionar ao carrinho", "aggiungi al carrello",
               "в корзину", "купить", "加入购物车", "立即购买", "马上抢", "加入購物車", "立即購買", "直接購買",
               "放入購物車", "领券购买", "立即抢购", "바로구매", "장바구니", "カートに入れる", "أضف إلى")
+# A form's submit control labelled with one of these words alone ("Buy") adds to the cart.
+_BUY_LABELS = ("buy", "buy it", "purchase", "order", "order now", "kaufen", "acheter", "comprar", "购买", "購買", "购买商品")
 AVAILABILITY = ("InStock", "OutOfStock", "PreOrder", "BackOrder", "Discontinued", "InStoreOnly", "LimitedAvailability",
                 "OnlineOnly", "SoldOut", "PreSale", "Reserved", "MadeToOrder")
 _IN_WORDS = ("in stock", "en stock", "auf lager", "disponible", "disponibile", "em estoque", "в наличии", "有货", "现货",
@@ -167,7 +169,9 @@ def page_availability(selector: Selector, body: str) -> tuple[str | None, str]:
     buy_control = bool(selector.xpath(
         "//*[contains(translate(@id,'ABCDEFGHIJKLMNOPQRSTUVWXYZ_','abcdefghijklmnopqrstuvwxyz-'),'add-to-cart') or "
         "contains(translate(@id,'ABCDEFGHIJKLMNOPQRSTUVWXYZ_','abcdefghijklmnopqrstuvwxyz-'),'buy-now')]"))
-    buy = buy_control or any(word in text for word in _BUY_WORDS)
+    buy = buy_control or any(word in text for word in _BUY_WORDS) or any(
+        clean_text(label).lower() in _BUY_LABELS for label in selector.xpath(
+            "//form//input[@type='submit']/@value | //form//button[@type='submit' or not(@type)]//text()").getall())
     lowered = body.lower()
     if any(word in lowered for word in OUT_WORDS) and not buy:
         return "OutOfStock", "page text"

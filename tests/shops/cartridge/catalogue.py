@@ -1,6 +1,7 @@
 """The test shop's 60 products, made up here (no real shop's data), in five of the campaign's
 areas: genuine goods beside look-alikes that carry the same model number in their titles,
-8 sold out, 10 on sale, and a product code shown three ways (a "SKU" row, a "货号" row, an
+8 sold out (not "available for
+purchase": the page says so and shows no price), 10 on sale, and a product code shown three ways (a "SKU" row, a "货号" row, an
 "Item code" row) or not at all, as shop owners write their descriptions."""
 
 from decimal import Decimal
@@ -96,7 +97,7 @@ def products() -> list[dict]:
                 "sku": f"{brand[:3].upper()}-{1000 + n * 7}", "unit_price": unit, "sale_price": sale,
                 "num_in_stock": 0 if n in SOLD_OUT else (None if n % 2 else 5 + n),
                 "code_label": CODE_LABELS[n % 4],
-                "price": sale or unit,
+                "price": None if n in SOLD_OUT else sale or unit,
                 "availability": "OutOfStock" if n in SOLD_OUT else "InStock",
             })
     return made

@@ -51,9 +51,8 @@ def main(folder: Path) -> None:
 
 def fill() -> list[dict]:
     from cartridge.shop.models import Category, Product
-    from mezzanine.core.models import CONTENT_STATUS_PUBLISHED
-
     from catalogue import description, products
+    from mezzanine.core.models import CONTENT_STATUS_PUBLISHED
 
     made = products()
     if not Product.objects.exists():
@@ -62,15 +61,21 @@ def fill() -> list[dict]:
             if item["category"] not in categories:
                 categories[item["category"]] = Category.objects.create(title=item["category"],
                                                                        status=CONTENT_STATUS_PUBLISHED)
-            product = Product.objects.create(title=item["title"], content=description(item), available=True,
+            product = Product.objects.create(title=item["title"], content=description(item),
+                                             available=item["availability"] == "InStock",
                                              status=CONTENT_STATUS_PUBLISHED)
             product.categories.add(categories[item["category"]])
             product.variations.create(default=True, sku=item["sku"], unit_price=item["unit_price"],
                                       sale_price=item["sale_price"], num_in_stock=item["num_in_stock"])
             product.copy_default_variation()
+        # Related products, shown with their prices on every product page (as shops do).
+        for category in categories.values():
+            members = list(category.products.order_by("id"))
+            for n, product in enumerate(members):
+                product.related_products.add(*(members[(n + step) % len(members)] for step in (1, 2, 3)))
     paths = {p.title: p.get_absolute_url() for p in Product.objects.all()}
     return [{"path": paths[item["title"]], "title": item["title"], "category": item["category"],
-             "sku_shown": item["sku"] if item["code_label"] else None, "price": str(item["price"]),
+             "sku_shown": item["sku"] if item["code_label"] else None, "price": str(item["price"]) if item["price"] is not None else None,
              "availability": item["availability"]} for item in made]
 
 
