@@ -57,8 +57,10 @@ class CrawlSpec(BaseModel):
     keywords: tuple[str, ...] = ()
     base_url: str | None = None  # the site's address for profiles searching {base}: the sandbox, a shop on any host
     max_pages: int | None = Field(None, ge=1)  # marketplace: result pages per keyword; shop: pages in all
-    # shop: start pages on any host
+    # shop: start pages on any host, or the catalogue of a site profile (its start pages and
+    # sitemaps, {base} from base_url)
     urls: tuple[str, ...] = ()
+    catalogue: str | None = None
     depth: int = Field(3, ge=0)
     generic: bool = False
     # where the lists and profiles are, and what to keep
@@ -119,21 +121,32 @@ def check(spec: CrawlSpec, profiles: dict[str, Profile] | None = None,
           taxonomy: dict[str, Category] | None = None) -> CheckedSpec:
     """Validate against the site profiles and the category taxonomy (read from the spec's
     folders unless given); SpecError names the first problem and its field."""
-    if spec.spider == "shop":
-        if not spec.urls:
-            raise SpecError("give at least one URL, e.g. https://shop.example/", "urls")
-        bad = [u for u in spec.urls if not u.startswith(SCHEMES)]
-        if bad:
-            raise SpecError(f"{bad[0]!r} must start with http:// or https://", "urls")
-        return CheckedSpec(spec)
     from crawler.profiles import BUNDLED_PROFILES, ProfileError, load_profiles, resolve_profiles
     from watchlists import BUNDLED, read_categories
 
-    if profiles is None:
+    def the_profiles() -> dict[str, Profile]:
         try:
-            profiles = load_profiles(Path(spec.profiles_dir) if spec.profiles_dir else BUNDLED_PROFILES)
+            return load_profiles(Path(spec.profiles_dir) if spec.profiles_dir else BUNDLED_PROFILES)
         except ProfileError as exc:
             raise SpecError(f"site profiles are broken (run `lijian profiles check`):\n{exc}") from None
+
+    if spec.spider == "shop":
+        if not spec.urls and not spec.catalogue:
+            raise SpecError("give at least one URL, e.g. https://shop.example/, or a profile with a catalogue", "urls")
+        bad = [u for u in (*spec.urls, *([spec.base_url] if spec.base_url else [])) if not u.startswith(SCHEMES)]
+        if bad:
+            raise SpecError(f"{bad[0]!r} must start with http:// or https://", "urls")
+        if not spec.catalogue:
+            return CheckedSpec(spec)
+        try:
+            chosen = resolve_profiles([spec.catalogue], profiles if profiles is not None else the_profiles())
+            chosen[0].catalogue_urls(spec.base_url)
+        except ValueError as exc:
+            raise SpecError(str(exc), "base_url" if "{base}" in str(exc) else "catalogue") from None
+        return CheckedSpec(spec, chosen)
+
+    if profiles is None:
+        profiles = the_profiles()
     try:
         chosen = resolve_profiles(list(spec.sites), profiles)
     except ValueError as exc:

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from parsel import Selector
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
@@ -33,6 +34,7 @@ from w3lib.url import canonicalize_url
 
 from crawler.crawlspec import CrawlSpec, check
 from crawler.extract.detail import extract_detail
+from crawler.extract.rules import Context, select_nodes
 from crawler.extract.structure import page_structure
 from crawler.items import ListingItem
 from crawler.profiles import load_profiles, profile_for_url
@@ -74,13 +76,17 @@ class ShopSpider(scrapy.Spider):
         fields = {name: kwargs.pop(name) for name in list(kwargs) if name in CrawlSpec.model_fields}
         self.spec = check(CrawlSpec.of(spec, spider="shop", **fields)).spec
         super().__init__(**kwargs)
-        self.start_urls_given = list(self.spec.urls)
-        self.max_pages = self.spec.max_pages or MAX_PAGES
-        self.depth = self.spec.depth
         self.generic = self.spec.generic
         profiles_dir = self.spec.profiles_dir
-        self.profiles = {} if self.generic else load_profiles(*([Path(profiles_dir)] if profiles_dir else []))
-        self.hosts = {urlsplit(u).hostname for u in self.start_urls_given}
+        self.profiles = {} if self.generic and not self.spec.catalogue else \
+            load_profiles(*([Path(profiles_dir)] if profiles_dir else []))
+        # A profile's catalogue: its list pages and sitemaps, its rules for product and next-page links.
+        self.catalogue = self.profiles[self.spec.catalogue] if self.spec.catalogue else None
+        starts, self.sitemaps = self.catalogue.catalogue_urls(self.spec.base_url) if self.catalogue else ([], [])
+        self.start_urls_given = [*self.spec.urls, *starts]
+        self.max_pages = self.spec.max_pages or (self.catalogue.catalogue.max_pages if self.catalogue else MAX_PAGES)
+        self.depth = self.spec.depth
+        self.hosts = {urlsplit(u).hostname for u in (*self.start_urls_given, *self.sitemaps)}
         self.links = LinkExtractor(deny_extensions=None)
         self.scheduled = 0
         self.planned: set[str] = set()  # canonical URLs already requested: the budget counts each once
@@ -92,7 +98,10 @@ class ShopSpider(scrapy.Spider):
             request = self._request(url, 0, priority=10)
             if request is not None:
                 yield request
-        if self.depth > 0:
+        for url in self.sitemaps:  # a catalogue's own sitemaps
+            yield scrapy.Request(url, callback=self.parse_sitemap, priority=8, meta={"dont_merge_cookies": True},
+                                 dont_filter=True)
+        if self.depth > 0 and not self.catalogue:
             # The shop's own list of its pages: robots.txt names its sitemaps (else /sitemap.xml).
             for root in dict.fromkeys(f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in self.start_urls_given):
                 yield scrapy.Request(f"{root}/robots.txt", callback=self.parse_robots, priority=9,
@@ -145,7 +154,7 @@ class ShopSpider(scrapy.Spider):
             return None
         self.planned.add(key)
         self.scheduled += 1
-        profiled = not self.generic and profile_for_url(self.profiles, url) is not None
+        profiled = self.catalogue is not None or (not self.generic and profile_for_url(self.profiles, url) is not None)
         return scrapy.Request(url, callback=self.parse_page, priority=priority,
                               meta={"shop_depth": depth, "download_slot": urlsplit(url).hostname or "shop",
                                     "dont_merge_cookies": not profiled})
@@ -153,7 +162,7 @@ class ShopSpider(scrapy.Spider):
     def parse_page(self, response: Response) -> Iterator[ListingItem | scrapy.Request]:
         if not hasattr(response, "text"):
             return  # an image or a download, not a page
-        profile = None if self.generic else profile_for_url(self.profiles, response.url)
+        profile = self.catalogue or (None if self.generic else profile_for_url(self.profiles, response.url))
         fields = extract_detail(response, response.url, profile, response.text)
         structured = any(str(v).startswith("generic: json-ld") or str(v).startswith("generic: microdata")
                          for v in fields.get("sources", {}).values())
@@ -165,11 +174,22 @@ class ShopSpider(scrapy.Spider):
         # knows the site (its availability rule is no "buy button" of the generic reading).
         profiled = profile is not None and fields.get("price") and any(
             str(fields.get("sources", {}).get(name, "")).startswith("profile ") for name in ("title", "price"))
-        if fields.get("title") and (structured or one_product or profiled):
+        # A page a catalogue's product-link rules led to is a product page, sold out (no price) or not.
+        linked = response.meta.get("product_link", False)
+        if self.catalogue and self.catalogue.catalogue.product_links:
+            structured = one_product = profiled = False  # the catalogue's links say which pages are products
+        if fields.get("title") and (structured or one_product or profiled or linked):
             self.crawler.stats.inc_value("lijian/shop/product_pages")
             yield self._item(response, fields, profile.name if profile else None)
+            if linked:
+                return
         depth = response.meta.get("shop_depth", 0)
+        if self.catalogue and self.catalogue.catalogue.next_page:
+            yield from self._follow(self._rule_links(response, "next_page")[:1], depth, priority=3)
         if depth >= self.depth:
+            return
+        if self.catalogue and self.catalogue.catalogue.product_links:
+            yield from self._follow(self._rule_links(response, "product_links"), depth + 1, priority=5, product=True)
             return
         links = [link.url for link in self.links.extract_links(response)
                  if urlsplit(link.url).hostname in self.hosts and not _SKIP.search(link.url)]
@@ -181,6 +201,36 @@ class ShopSpider(scrapy.Spider):
             if request is None:
                 self.crawler.stats.inc_value("lijian/shop/links_over_limit")
                 continue
+            yield request
+
+    def _rule_links(self, response: Response, kind: str) -> list[str]:
+        """Absolute same-site URLs the catalogue's `kind` rules select on this page, in page order."""
+        root = Context(Selector(text=response.text), None, response.url)
+        found: list[str] = []
+        for rule in self.catalogue.catalogue_rules[kind]:
+            for ctx in select_nodes(rule, root):
+                node = ctx.node  # an element (its href), an attribute or a string (its value)
+                if node is None or isinstance(node, str):
+                    href = node
+                elif isinstance(node.root, str):
+                    href = node.get()
+                else:
+                    href = node.attrib.get("href")
+                if href and href.strip():
+                    url = response.urljoin(href.strip())
+                    if urlsplit(url).hostname in self.hosts:
+                        found.append(url)
+        return list(dict.fromkeys(found))
+
+    def _follow(self, urls: list[str], depth: int, priority: int, product: bool = False) -> Iterator[scrapy.Request]:
+        for url in urls:
+            if canonicalize_url(url) in self.planned:
+                continue
+            request = self._request(url, depth, priority=priority)
+            if request is None:
+                self.crawler.stats.inc_value("lijian/shop/links_over_limit")
+                return
+            request.meta["product_link"] = product
             yield request
 
     def _item(self, response: Response, fields: dict[str, Any], profile: str | None) -> ListingItem:

@@ -215,11 +215,12 @@ def test_shared_search_pages_every_expected_result_found():
 
 
 def test_every_profile_field_is_documented():
-    from crawler import profiles as schema
+    from crawler import profiles
+    from crawler.profiles import sections as schema
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "PROFILES.md").read_text(encoding="utf-8")
-    models = (schema.Profile, schema.SearchRules, schema.DetailRules, schema.JsonSource, schema.SpecRules,
-              schema.ShopRules, schema.Render, schema.Politeness, schema.BlockSignature)
+    models = (profiles.Profile, schema.SearchRules, schema.CatalogueRules, schema.DetailRules, schema.JsonSource,
+              schema.SpecRules, schema.ShopRules, schema.Render, schema.Politeness, schema.BlockSignature)
     names = {name for model in models for name in model.model_fields}
     names |= set(schema.CARD_FIELDS) | set(schema.DETAIL_FIELDS) | set(schema.SHOP_FIELDS)
     missing = sorted(name for name in names if f"`{name}`" not in doc)

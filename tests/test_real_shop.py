@@ -87,3 +87,52 @@ def test_the_generic_crawler_finds_every_product_of_a_real_shop(cartridge, db_ur
     assert result["sku"] >= 0.90
     assert result["availability"] >= 0.95
     assert result["price"] >= 0.95
+
+
+PROFILE = """
+name: cartridge-shop
+title: A Cartridge shop (Mezzanine), read through its catalogue
+domains: [127.0.0.1]
+catalogue:
+  start_urls: ["{base}/toys/", "{base}/home-appliances/", "{base}/car-filters/", "{base}/wire-and-cable/",
+               "{base}/fertilizer/"]
+  product_links: ["css:.product-list .product-thumb > a::attr(href)"]
+  next_page: ["xpath://ul[@class='pagination']/li[@class='active']/following-sibling::li[1]/a/@href"]
+detail:
+  fields:
+    title: ["css:h1"]
+    price: ["css:ul#variations li .price"]
+    sku: ["xpath://ul[@id='variations']/li[1]/@id | re:^variation-(.+)$"]
+    availability: ["css:p.error-msg", "css:form#add-cart input[name=add_cart]::attr(value)"]
+politeness: {concurrency: 4, delay: 0, autothrottle: false}
+"""
+
+
+def test_a_catalogue_profile_crawls_every_product_from_category_pages(cartridge, db_url, tmp_path):
+    """The profile names the category pages and the links to follow (product cards, the next
+    page): all 60 products, sold-out ones included, each read by the profile's rules."""
+    base, truth = cartridge
+    (tmp_path / "cartridge-shop.yaml").write_text(PROFILE, encoding="utf-8")
+    done = run_lijian("crawl-shop", "--profile", "cartridge-shop", "--base-url", base, "--profiles", str(tmp_path),
+                      "--db", db_url)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    found = stored(db_url, base)
+    result = score(found, truth)
+    assert result["not_products"] == [] and result["products"] == 60 and result["keys"] == 60
+    assert result["price"] == 1.0 and result["availability"] == 1.0
+    # The profile reads the shop's own SKU of every product it sells; a sold-out page shows only
+    # what its description labels.
+    assert {path: found[path][1] for path in truth} == \
+        {path: row["sku"] if row["availability"] == "InStock" else row["sku_shown"] for path, row in truth.items()}
+    with session_factory(open_database(db_url))() as session:
+        assert set(session.scalars(select(Listing.marketplace))) == {"cartridge-shop"}
+
+
+def test_a_catalogue_crawl_needs_its_base_address_and_a_known_profile(tmp_path):
+    (tmp_path / "cartridge-shop.yaml").write_text(PROFILE, encoding="utf-8")
+    done = run_lijian("crawl-shop", "--profile", "cartridge-shop", "--profiles", str(tmp_path))
+    assert done.returncode == 2 and "--base-url" in done.stderr and "Traceback" not in done.stderr
+    done = run_lijian("crawl-shop", "--profile", "nosuch", "--base-url", "http://127.0.0.1:9", "--profiles", str(tmp_path))
+    assert done.returncode == 2 and "unknown site 'nosuch'" in done.stderr
+    done = run_lijian("crawl-shop")
+    assert done.returncode == 2 and "give at least one URL" in done.stderr

@@ -131,29 +131,42 @@ def worker(redis_url: str | None, idle_exit: float | None, log_level: str, db_ur
     click.echo(f"worker stopped after {done} runs")
 
 @click.command("crawl-shop", context_settings=CONTEXT)
-@click.argument("urls", nargs=-1, required=True)
-@click.option("--max-pages", default=200, show_default=True, type=click.IntRange(1), help="Pages to fetch in all.")
+@click.argument("urls", nargs=-1)
+@click.option("--profile", "catalogue", metavar="PROFILE",
+              help="Crawl this site profile's catalogue: its start pages (catalogue, categories) and sitemaps, "
+                   "following its product and next-page links, reading pages with its rules.")
+@click.option("--base-url", metavar="URL", help="The site's address, for a profile whose catalogue starts at {base}.")
+@click.option("--profiles", "profiles_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Site profile folder (default: LIJIAN_PROFILES or the bundled spiders/profiles).")
+@click.option("--max-pages", type=click.IntRange(1),
+              help="Pages to fetch in all (default 200, or the profile catalogue's max_pages).")
 @click.option("--depth", default=3, show_default=True, type=click.IntRange(0), help="Clicks to follow from the start pages.")
 @click.option("--generic", is_flag=True, help="Use the generic extractor even where a site profile covers the URL.")
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @db_option
 @friendly_errors
-def crawl_shop(urls: tuple[str, ...], max_pages: int, depth: int, generic: bool, log_level: str,
-               db_url: str | None) -> None:
-    """Crawl any shop from product URLs or its start page, without a profile (one crawl run).
+def crawl_shop(urls: tuple[str, ...], catalogue: str | None, base_url: str | None, profiles_dir: Path | None,
+               max_pages: int | None, depth: int, generic: bool, log_level: str, db_url: str | None) -> None:
+    """Crawl any shop from product URLs or its start page (one crawl run), or a site profile's catalogue.
 
-    Pages with a title and a price (or schema.org Product data) become listings of marketplace
-    `shop:<host>`; links on the same host are followed, product-like links first.
+    Without a profile, a page with schema.org Product data, or whose structure shows one product
+    (a buy form, or a statement that it cannot be bought, beside other products' cards), becomes
+    a listing of marketplace `shop:<host>`; the shop's sitemaps and links on the same host are
+    followed, product-like links first. With --profile, the profile's catalogue says where to
+    start and which links lead to products and to the next list page.
 
     \b
-    Example:
+    Examples:
       lijian crawl-shop https://shop.example/ --max-pages 100
+      lijian crawl-shop --profile myshop --base-url http://127.0.0.1:8000
     """
     from crawler.app import crawls
 
     config = load_config(database_url=db_url)
-    with spec_errors({"urls": "URLS"}):
-        checked = crawls.plan(config, spider="shop", urls=urls, max_pages=max_pages, depth=depth, generic=generic)
+    with spec_errors({"urls": "URLS", "catalogue": "--profile", "base_url": "--base-url"}):
+        checked = crawls.plan(config, spider="shop", urls=urls, catalogue=catalogue, base_url=base_url,
+                              profiles_dir=str(profiles_dir) if profiles_dir else None,
+                              max_pages=max_pages, depth=depth, generic=generic)
     result = crawls.run_here(config, crawls.CrawlJob(spec=checked.spec, log_level=log_level), checked)
     say_summary(crawls.summary(result, "shop"))

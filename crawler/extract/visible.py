@@ -158,7 +158,8 @@ def availability_name(value: object) -> str | None:
             return name
     if any(word in text for word in OUT_WORDS):
         return "OutOfStock"
-    if any(word in text.replace("back in stock", "") for word in _IN_WORDS) or any(word in text for word in _BUY_WORDS):
+    if any(word in text.replace("back in stock", "") for word in _IN_WORDS) or any(word in text for word in _BUY_WORDS) \
+            or text in _BUY_LABELS:
         return "InStock"
     return None
 

@@ -75,6 +75,7 @@ def fill() -> list[dict]:
                 product.related_products.add(*(members[(n + step) % len(members)] for step in (1, 2, 3)))
     paths = {p.title: p.get_absolute_url() for p in Product.objects.all()}
     return [{"path": paths[item["title"]], "title": item["title"], "category": item["category"],
+             "sku": item["sku"],
              "sku_shown": item["sku"] if item["code_label"] else None, "price": str(item["price"]) if item["price"] is not None else None,
              "availability": item["availability"]} for item in made]
 

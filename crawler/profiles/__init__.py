@@ -1,6 +1,6 @@
 """Site profiles: one declarative YAML file per marketplace in spiders/profiles/.
 
-A profile says how to search a site and read its pages: search URL template, result-card and
+A profile says how to search a site and read its pages (its sections are in sections.py): search URL template, result-card and
 detail-page field rules (crawler.extract.rules, several alternatives per field for layouts of
 different years), pagination, the item id rule, render mode, encoding override, politeness,
 and block-page signatures. Adding a site is adding a file. docs/PROFILES.md documents every
@@ -13,195 +13,31 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 
-from crawler.extract.rules import Rule, RuleError, compile_rule
+from crawler.extract.rules import Rule
+from crawler.profiles.sections import (
+    BlockSignature,
+    CatalogueRules,
+    DetailRules,
+    JsonSource,
+    Politeness,
+    Render,
+    RuleList,
+    SearchRules,
+    ShopRules,
+    SpecRules,
+    _compile_all,
+    _rules_validator,
+    _Strict,
+)
 
-BUNDLED_PROFILES = Path(__file__).resolve().parent.parent / "spiders" / "profiles"
+BUNDLED_PROFILES = Path(__file__).resolve().parent.parent.parent / "spiders" / "profiles"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-# Fields a profile may extract; the spider and `lijian extract` know what each means.
-CARD_FIELDS = ("title", "subtitle", "promo", "url", "price", "currency", "seller_name", "seller_url", "seller_location",
-               "image", "item_id", "sponsored")
-DETAIL_FIELDS = ("title", "price", "currency", "brand", "sku", "mpn", "gtin", "availability", "listing_key",
-                 "seller_name", "seller_key", "seller_url", "seller_location", "category_label", "image")
-SHOP_FIELDS = ("seller_key", "name", "phone", "location")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _compile_all(rules: list[str]) -> list[Rule]:
-    return [compile_rule(r) for r in rules]
-
-
-def _check_rules(value: list[str] | str) -> list[str]:
-    rules = [value] if isinstance(value, str) else list(value)
-    for rule in rules:
-        try:
-            compile_rule(rule)
-        except RuleError as exc:
-            raise ValueError(str(exc)) from None
-    return rules
-
-
-RuleList = list[str]
-
-
-def _rules_validator(*names: str):
-    """A pydantic validator checking that each named field is a list of valid rules (a single
-    string counts as a list of one; None or missing means none)."""
-
-    def check(cls, value):
-        return [] if value is None else _check_rules(value)
-
-    return field_validator(*names, mode="before")(check)
-
-
-def _field_map(value: dict[str, list[str] | str], allowed: tuple[str, ...]) -> dict[str, list[str]]:
-    unknown = [k for k in value if k not in allowed]
-    if unknown:
-        raise ValueError(f"unknown field {unknown[0]!r}; known: {', '.join(allowed)}")
-    checked = {}
-    for key, rules in value.items():
-        try:
-            checked[key] = _check_rules(rules)
-        except ValueError as exc:
-            raise ValueError(f"{key}: {exc}") from None
-    empty = [k for k, rules in checked.items() if not rules]
-    if empty:
-        raise ValueError(f"field {empty[0]!r} needs at least one rule")
-    return checked
-
-
-class JsonSource(_Strict):
-    """Where a page's embedded JSON is: a schema.org object in JSON-LD, or a script variable."""
-
-    ld_type: str | None = Field(None, description="schema.org @type to take from JSON-LD blocks, e.g. Product")
-    variable: str | None = Field(None, description="script variable holding JSON, e.g. window.__INITIAL_STATE__")
-
-    @model_validator(mode="after")
-    def _one(self) -> JsonSource:
-        if bool(self.ld_type) == bool(self.variable):
-            raise ValueError("give exactly one of ld_type or variable")
-        return self
-
-
-class SpecRules(_Strict):
-    """Key-value specification rows: each row's key and value, or one text split at `split`."""
-
-    rows: RuleList = Field(min_length=1, description="rules selecting one node (or JSON element) per row")
-    key: RuleList | None = Field(None, description="rule for the key within a row")
-    value: RuleList | None = Field(None, description="rule for the value within a row")
-    split: str | None = Field(None, description="split the row's text at this separator instead (e.g. '：')")
-
-    _v_rules = _rules_validator("rows", "key", "value")
-
-    @model_validator(mode="after")
-    def _shape(self) -> SpecRules:
-        if not self.split and not (self.key and self.value):
-            raise ValueError("give key and value rules, or split")
-        return self
-
-
-class SearchRules(_Strict):
-    url: str = Field(description="URL template with {keyword} and {page}; {base} for a site whose address is "
-                                 "given at crawl time (the sandbox, a shop on any host: --base-url)")
-    keyword_encoding: str = Field("utf-8", description="encoding of the keyword in the URL (e.g. gbk)")
-    first_page: int = Field(1, ge=0, description="value of {page} on the first results page")
-    page_step: int = Field(1, ge=1, description="increment of {page} per results page (JD: 2)")
-    max_pages: int = Field(5, ge=1, le=500, description="default limit of result pages per keyword")
-    embedded: JsonSource | None = Field(None, description="embedded JSON the json: rules read")
-    cards: RuleList = Field(min_length=1, description="rules selecting one node (or JSON element) per result card")
-    fields: dict[str, RuleList] = Field(description=f"card fields: {', '.join(CARD_FIELDS)}")
-    exclude: RuleList = Field(default_factory=list, description="a card where any of these yields a value "
-                                                                "is not a result (recommendation widgets)")
-    next_page: RuleList = Field(default_factory=list, description="rules for the next page's link")
-    no_results: RuleList = Field(default_factory=list, description="signature of a genuine 'nothing found' page")
-
-    _v_rules = _rules_validator("cards", "exclude", "next_page", "no_results")
-
-    @field_validator("fields", mode="before")
-    @classmethod
-    def _fields(cls, value: dict) -> dict:
-        fields = _field_map(value or {}, CARD_FIELDS)
-        missing = [f for f in ("title", "url") if f not in fields]
-        if missing:
-            raise ValueError(f"missing card field {missing[0]!r}")
-        return fields
-
-    @field_validator("url")
-    @classmethod
-    def _template(cls, value: str) -> str:
-        if "{keyword}" not in value:
-            raise ValueError("search URL template must contain {keyword}")
-        return value
-
-    @field_validator("keyword_encoding")
-    @classmethod
-    def _encoding(cls, value: str) -> str:
-        try:
-            "测试".encode(value)
-        except LookupError:
-            raise ValueError(f"unknown encoding {value!r}") from None
-        return value
-
-
-class DetailRules(_Strict):
-    embedded: JsonSource | None = Field(None, description="embedded JSON the json: rules read")
-    fields: dict[str, RuleList] = Field(default_factory=dict, description=f"fields: {', '.join(DETAIL_FIELDS)}")
-    specs: SpecRules | None = Field(None, description="specification table rules")
-    generic_fallback: bool = Field(True, description="fill fields the rules miss with the generic extractor")
-
-    @field_validator("fields", mode="before")
-    @classmethod
-    def _fields(cls, value: dict) -> dict:
-        return _field_map(value or {}, DETAIL_FIELDS)
-
-
-class ShopRules(_Strict):
-    url_contains: str = Field(description="substring identifying a shop page URL")
-    fields: dict[str, RuleList] = Field(description=f"fields: {', '.join(SHOP_FIELDS)}")
-
-    @field_validator("fields", mode="before")
-    @classmethod
-    def _fields(cls, value: dict) -> dict:
-        return _field_map(value or {}, SHOP_FIELDS)
-
-
-class Render(_Strict):
-    mode: Literal["http", "playwright"] = Field("http", description="plain HTTP, or Chromium via Playwright")
-    wait_for: str | None = Field(None, description="CSS selector to wait for before reading the page")
-    scroll: int = Field(0, ge=0, le=50, description="times to scroll to the bottom (lazy-loaded cards)")
-    timeout_ms: int = Field(20_000, ge=1000, le=120_000, description="page timeout")
-
-
-class Politeness(_Strict):
-    concurrency: int = Field(1, ge=1, le=32, description="concurrent requests to the site's domain")
-    delay: float = Field(2.0, ge=0, le=120, description="seconds between requests (AutoThrottle's start delay)")
-    autothrottle: bool = Field(True, description="adapt the delay to the site's response times")
-    obey_robots: bool = Field(True, description="obey robots.txt (turning it off needs a documented reason)")
-
-
-class BlockSignature(_Strict):
-    kind: Literal["captcha", "login", "rate_limit", "other"] = Field(description="what the block page is")
-    url_contains: str | None = Field(None, description="the (redirected) URL contains this")
-    text: str | None = Field(None, description="the page text contains this")
-    selector: str | None = Field(None, description="CSS selector present only on the block page")
-
-    @model_validator(mode="after")
-    def _some(self) -> BlockSignature:
-        if not (self.url_contains or self.text or self.selector):
-            raise ValueError("give url_contains, text or selector")
-        if self.selector:
-            compile_rule("css:" + self.selector)
-        return self
-
 
 class Profile(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="short code, stored as the listing's marketplace")
@@ -216,6 +52,8 @@ class Profile(_Strict):
     categories: dict[str, str] = Field(default_factory=dict, description="the site's own category names (as its "
                                        "pages label them: category_label) mapped to our category slugs")
     search: SearchRules | None = None
+    catalogue: CatalogueRules | None = Field(None, description="crawl the site's catalogue, category pages or "
+                                             "sitemaps instead of searching it (lijian crawl-shop --profile)")
     detail: DetailRules = Field(default_factory=DetailRules)
     shop: ShopRules | None = None
     item_id: RuleList = Field(default_factory=list, description="rules for the listing id (url: on the item URL)")
@@ -280,6 +118,21 @@ class Profile(_Strict):
     def needs_base(self) -> bool:
         """Its search URL starts from an address given at crawl time ({base})."""
         return self.search is not None and "{base}" in self.search.url
+
+    @cached_property
+    def catalogue_rules(self) -> dict[str, list[Rule]]:
+        rules = self.catalogue
+        return {key: _compile_all(getattr(rules, key) if rules else []) for key in ("product_links", "next_page")}
+
+    def catalogue_urls(self, base: str | None) -> tuple[list[str], list[str]]:
+        """(start pages, sitemaps) of its catalogue, {base} filled in; ValueError when a URL
+        needs {base} and none is given."""
+        if self.catalogue is None:
+            raise ValueError(f"profile {self.name!r} has no catalogue rules")
+        urls = (self.catalogue.start_urls, self.catalogue.sitemaps)
+        if any("{base}" in url for group in urls for url in group) and not base:
+            raise ValueError(f"profile {self.name!r} crawls from the site's address ({{base}}): give it with --base-url URL")
+        return tuple([url.replace("{base}", (base or "").rstrip("/")) for url in group] for group in urls)
 
     def category_of(self, label: str | None) -> str | None:
         """Our category for a label the site gives a page: the mapped name itself, else the
@@ -415,3 +268,8 @@ def politeness_settings(profiles: list[Profile]) -> dict[str, Any]:
                         AUTOTHROTTLE_START_DELAY=max(p.politeness.delay for p in throttled),
                         AUTOTHROTTLE_TARGET_CONCURRENCY=1.0)
     return settings
+
+
+__all__ = ["BUNDLED_PROFILES", "BlockSignature", "CatalogueRules", "DetailRules", "JsonSource", "Politeness", "Profile",
+           "ProfileError", "ProfileProblem", "Render", "SearchRules", "ShopRules", "SpecRules", "check_profiles",
+           "load_profiles", "politeness_settings", "profile_for_url", "resolve_profiles"]
