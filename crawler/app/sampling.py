@@ -23,7 +23,7 @@ from crawler.app.triage import set_status
 from crawler.clock import BEIJING
 from crawler.errors import UserError
 from crawler.files import write_atomic
-from crawler.reports.digest import web_url
+from crawler.reports.digest_data import web_url
 from crawler.storage.db import session_scope
 from crawler.storage.models import Listing, SamplingOrder, Seller, Suspect, utcnow
 from watchlists import Watchlists

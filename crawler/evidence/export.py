@@ -38,7 +38,7 @@ from crawler.evidence.store import EvidenceStore
 from crawler.evidence.targets import load_target
 from crawler.evidence.timestamp import TimestampError
 from crawler.files import write_atomic
-from crawler.reports.digest import web_url
+from crawler.reports.digest_data import web_url
 from crawler.storage.models import EvidenceCapture, Suspect
 from matchers.base import SIGNAL_LABELS
 
@@ -64,7 +64,7 @@ def suspects_for_digest(session: Session, day: date) -> list[int]:
 
 
 def suspects_for_campaign(session: Session, name: str) -> list[int]:
-    from crawler.reports.digest import _campaign_listing_ids
+    from crawler.reports.digest_data import _campaign_listing_ids
 
     try:
         listing_ids = _campaign_listing_ids(session, name)

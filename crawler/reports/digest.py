@@ -15,31 +15,24 @@ sheet per section, frozen headers, and a 状态 column with the triage choices f
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import csv
+from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.app.triage import OPEN_STATUSES, STATUS_EN, STATUS_ZH
+from crawler.app.triage import STATUS_EN, STATUS_ZH
 from crawler.clock import BEIJING, beijing
-from crawler.files import write_atomic
+from crawler.files import replacing, write_atomic
+from crawler.reports import digest_data as data
 from crawler.reports.charts import digest_charts
 from crawler.storage.db import session_scope
-from crawler.storage.models import (
-    Campaign,
-    CrawlRun,
-    Digest,
-    Listing,
-    ListingSnapshot,
-    Seller,
-    Suspect,
-    SuspectSignal,
-)
-from matchers.base import SIGNAL_LABELS
+from crawler.storage.models import Digest
 from watchlists import Watchlists
 from watchlists.tables import spreadsheet_safe
 
@@ -104,133 +97,8 @@ class DigestFiles:
     new_rows: int
 
 
-def web_url(url: str) -> str:
-    """The URL if it is http(s); anything else (javascript:, data:) is not linked."""
-    return url if url.lower().startswith(("http://", "https://")) else ""
-
-
-
-
 def _local(moment: datetime) -> datetime:
     return beijing(moment)
-
-
-def _campaign_listing_ids(session: Session, campaign: str) -> set[int]:
-    row = session.scalar(select(Campaign).where(Campaign.name == campaign))
-    if row is None:
-        raise ValueError(f"no campaign {campaign!r}")
-    run_ids = select(CrawlRun.id).where(CrawlRun.campaign_id == row.id)
-    return set(session.scalars(select(ListingSnapshot.listing_id).where(ListingSnapshot.crawl_run_id.in_(run_ids))))
-
-
-def suspect_rows(session: Session, categories: dict[str, str], lang: str = "zh",
-                 campaign: str | None = None, console_url: str | None = None) -> list[dict]:
-    """Every suspect, highest score first, as plain values (text is escaped later, by the renderer).
-
-    Two Core queries (suspects with their listing, snapshot and seller; then all signals in
-    suspect order), not ORM objects: a million-listing database has hundreds of thousands of
-    suspects, and plain tuples take a fraction of the memory."""
-    query = (select(Suspect.id, Suspect.score, Suspect.status, Suspect.note, Suspect.brand, Suspect.lookalike_of,
-                    Suspect.first_flagged_at, Listing.url, Listing.marketplace, Listing.category,
-                    ListingSnapshot.title, ListingSnapshot.price, ListingSnapshot.currency,
-                    ListingSnapshot.seller_name, ListingSnapshot.brand.label("shown_brand"),
-                    Seller.name.label("seller"), Seller.province, Seller.city, Seller.phone)
-             .join(Listing, Listing.id == Suspect.listing_id)
-             .join(ListingSnapshot, ListingSnapshot.id == Suspect.snapshot_id)
-             .outerjoin(Seller, Seller.id == Listing.seller_id)
-             .order_by(Suspect.score.desc(), Suspect.id))
-    if campaign:
-        query = query.where(Suspect.listing_id.in_(_campaign_listing_ids(session, campaign)))
-    signals: dict[int, list[tuple[str, str, str | None, str]]] = defaultdict(list)
-    for suspect_id, name, detail, watchlist_value, role in session.execute(
-            select(SuspectSignal.suspect_id, SuspectSignal.name, SuspectSignal.detail, SuspectSignal.watchlist_value,
-                   SuspectSignal.role)
-            .order_by(SuspectSignal.suspect_id, SuspectSignal.id)):
-        signals[suspect_id].append((name, detail, watchlist_value, role))
-    labels = STATUS_ZH if lang == "zh" else STATUS_EN
-    signal_labels = {name: label for name, (label, *_rest) in SIGNAL_LABELS.items()}
-    rows = []
-    for r in session.execute(query):
-        found = signals.get(r.id, ())
-        # Decisive reasons first; context ones are marked as such (参考, for reference only).
-        reasons = ([f"{signal_labels.get(name, name)}：{detail}" for name, detail, _, role in found if role != "context"]
-                   + [f"{CONTEXT_MARK[lang]}{signal_labels.get(name, name)}：{detail}"
-                      for name, detail, _, role in found if role == "context"])
-        price_reference = next((value for name, _, value, _ in found if name.startswith("price")), None)
-        flagged = _local(r.first_flagged_at)
-        rows.append({
-            "id": r.id, "score": round(r.score, 2), "title": r.title, "url": web_url(r.url),
-            "marketplace": r.marketplace, "category": categories.get(r.category or "", r.category or ""),
-            "category_slug": r.category or "", "seller": (r.seller or r.seller_name) or "",
-            "province": r.province or "", "city": r.city or "",
-            "location": " ".join(x for x in (r.province, r.city) if x), "phone": r.phone or "",
-            "price": f"{r.price} {r.currency or ''}".strip() if r.price is not None else "",
-            "price_value": r.price, "currency": r.currency or "",
-            "reference": price_reference or "",
-            "certificate": "；".join(detail for name, detail, _, _ in found if name.startswith("cert")),
-            "brand": r.brand or r.shown_brand or "", "lookalike_of": r.lookalike_of or "",
-            "reasons": "；".join(reasons), "reason_list": reasons,
-            "signals": [signal_labels.get(name, name) for name, _, _, role in found if role != "context"],
-            "first_flagged_at": flagged, "first_flagged": flagged.strftime("%Y-%m-%d %H:%M"),
-            "evidence": "", "evidence_href": "",  # filled by link_evidence from the captures
-            "status_code": r.status, "status": labels.get(r.status, r.status), "note": r.note or "",
-            "console": f"{console_url}/suspects/{r.id}" if console_url else "",
-        })
-    return rows
-
-
-def _count(rows: list[dict], key, lang: str, limit: int | None = None) -> list[tuple[str, int]]:
-    counter = Counter()
-    for row in rows:
-        values = key(row)
-        for value in values if isinstance(values, list) else [values]:
-            counter[value or t("none", lang)] += 1
-    return counter.most_common(limit)
-
-
-def breakdowns(rows: list[dict], lang: str) -> dict[str, list[tuple]]:
-    sellers: dict[str, list[float]] = defaultdict(list)
-    for row in rows:
-        sellers[f"{row['seller']}（{row['marketplace']}）"].append(row["score"])
-    top = sorted(((name, len(scores), round(max(scores), 2)) for name, scores in sellers.items()),
-                 key=lambda item: (-item[1], -item[2]))[:20]
-    phones: dict[str, set[str]] = defaultdict(set)
-    for row in rows:
-        if row["phone"]:
-            phones[row["phone"]].add(f"{row['seller']}（{row['marketplace']}）")
-    networks = sorted(((phone, len(shops), "、".join(sorted(shops))) for phone, shops in phones.items()
-                       if len(shops) > 1), key=lambda item: -item[1])
-    return {
-        "by_area": _count(rows, lambda r: r["category"], lang),
-        "by_marketplace": _count(rows, lambda r: r["marketplace"], lang),
-        "by_region": _count(rows, lambda r: " ".join(x for x in (r["province"], r["city"]) if x), lang),
-        "by_brand": _count(rows, lambda r: r["lookalike_of"] or r["brand"], lang, 30),
-        "by_signal": _count(rows, lambda r: r["signals"], lang),
-        "top_sellers": top,
-        "networks": networks,
-    }
-
-
-def _week_bounds(day: date, weeks_back: int = 0, years_back: int = 0) -> tuple[date, date]:
-    """Monday-to-Monday of `day`'s week, `weeks_back` weeks or `years_back` years (52 weeks,
-    so the same weekdays) earlier."""
-    start = day - timedelta(days=day.weekday()) - timedelta(weeks=weeks_back + 52 * years_back)
-    return start, start + timedelta(days=7)
-
-
-def trends(rows: list[dict], day: date) -> dict[str, object]:
-    """Suspects per day by area (30 days to `day`), and week counts for comparison."""
-    first = day - timedelta(days=29)
-    per_day: dict[str, Counter] = defaultdict(Counter)
-    for row in rows:
-        flagged = row["first_flagged_at"].date()
-        if first <= flagged <= day:
-            per_day[row["category"]][flagged] += 1
-    periods = {}
-    for key, (weeks_back, years_back) in (("this_week", (0, 0)), ("last_week", (1, 0)), ("last_year", (0, 1))):
-        start, end = _week_bounds(day, weeks_back, years_back)
-        periods[key] = sum(1 for row in rows if start <= row["first_flagged_at"].date() < end)
-    return {"days": [first + timedelta(days=i) for i in range(30)], "per_day": per_day, "periods": periods}
 
 
 TABLE_KEYS = ("id", "score", "title", "url", "marketplace", "category", "seller", "location", "price", "reference",
@@ -244,33 +112,19 @@ WIDTHS = {"id": 7, "score": 7, "title": 50, "url": 28, "marketplace": 12, "categ
           "first_flagged": 16, "evidence": 24, "status": 12, "note": 30, "console": 30}
 
 
-def link_evidence(session: Session, rows: list[dict], evidence_root: Path, out_dir: Path, lang: str) -> int:
-    """Fill each row's evidence: its latest capture (number and Beijing time) and a link to the
+def _with_evidence(row: dict, captures: dict, store, lang: str) -> dict:
+    """Fill a row's evidence: its latest capture (number and Beijing time) and a link to the
     capture's screenshot in the evidence store, as an absolute file URL (it still opens when the
     digest is copied elsewhere on the same machine, and after the demo's sandbox is gone)."""
-    from crawler.evidence.store import EvidenceStore
-    from crawler.storage.models import EvidenceCapture
-
-    store = EvidenceStore(evidence_root)
-    latest = {}
-    for capture_id, suspect_id, captured_at, files in session.execute(
-            select(EvidenceCapture.id, EvidenceCapture.suspect_id, EvidenceCapture.captured_at, EvidenceCapture.files)
-            .where(EvidenceCapture.status == "ok", EvidenceCapture.suspect_id.is_not(None))
-            .order_by(EvidenceCapture.captured_at, EvidenceCapture.id)):
-        latest[suspect_id] = (capture_id, captured_at, files)
-    linked = 0
-    for row in rows:
-        found = latest.get(row["id"])
-        if not found:
-            continue
+    found = captures.get(row["id"])
+    if found:
         capture_id, captured_at, files = found
         label = "取证" if lang == "zh" else "capture"
         row["evidence"] = f"{label} #{capture_id} {_local(captured_at).strftime('%Y-%m-%d %H:%M')}"
         shot = files.get("screenshot.png")
         if shot:
             row["evidence_href"] = store.path(shot["sha256"], ".png").resolve().as_uri()
-        linked += 1
-    return linked
+    return row
 
 
 def free_stem(out_dir: Path, stem: str, formats: tuple[str, ...]) -> str:
@@ -287,50 +141,74 @@ def free_stem(out_dir: Path, stem: str, formats: tuple[str, ...]) -> str:
 def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_dir: Path, day: date | None = None,
                  campaign: str | None = None, formats: tuple[str, ...] = FORMATS, lang: str = "zh",
                  evidence_root: Path | None = None, console_url: str | None = None) -> DigestFiles:
+    """Write the digest files (never over an earlier digest) and record the digest.
+
+    Streamed: counts and breakdowns are SQL aggregates (crawler/reports/digest_data.py), and
+    each section's rows go from the database to the XLSX sheet and the CSV file as they are
+    read, in score order; the HTML keeps the first HTML_ROWS of each."""
     day = day or datetime.now(BEIJING).date()
     categories = {slug: (c.zh if lang == "zh" else slug) for slug, c in watchlists.categories.items()}
-    with session_scope(sessions) as session:
-        rows = suspect_rows(session, categories, lang, campaign, console_url)
-        if evidence_root is not None:
-            link_evidence(session, rows, evidence_root, out_dir, lang)
-        same_scope = Digest.campaign.is_(None) if campaign is None else Digest.campaign == campaign
-        previous = session.scalar(select(Digest).where(same_scope).order_by(Digest.generated_at.desc()).limit(1))
-        since = _local(previous.generated_at) if previous else None
-    new = [r for r in rows if since is None or r["first_flagged_at"] > since]
-    new_ids = {r["id"] for r in new}
-    still_open = [r for r in rows if r["id"] not in new_ids and r["status_code"] in OPEN_STATUSES]
-    parts = breakdowns(rows, lang)
-    trend = trends(rows, day)
     stem = f"digest-{day.isoformat()}" + (f"-{campaign}" if campaign else "") + ("" if lang == "zh" else "-en")
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = free_stem(out_dir, stem, formats)
-    paths: dict[str, Path] = {}
-    context = {"day": day.isoformat(), "campaign": campaign, "lang": lang, "new": new, "still_open": still_open,
-               "parts": parts, "periods": trend["periods"], "total": len(rows),
-               "generated": datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M"),
-               "watchlist_hash": watchlists.content_hash, "since": since.strftime("%Y-%m-%d %H:%M") if since else None}
-    if "html" in formats:
-        env = Environment(loader=PackageLoader("crawler", "templates"), autoescape=select_autoescape(["html"]))
-        env.globals.update(t=lambda key: t(key, lang), col=lambda key: col(key, lang))
-        html = env.get_template("digest.html").render(**context, charts=digest_charts(trend, lang), keys=TABLE_KEYS,
-                                                      html_rows=HTML_ROWS)
-        paths["html"] = out_dir / f"{stem}.html"
-        write_atomic(paths["html"], html.encode("utf-8"))
-    if "xlsx" in formats:
-        paths["xlsx"] = out_dir / f"{stem}.xlsx"
-        write_atomic(paths["xlsx"], _workbook(context, lang))
-    if "csv" in formats:
-        import pandas as pd  # only here: every other command starts without it
+    paths = {fmt: out_dir / f"{stem}.{fmt}" for fmt in FORMATS if fmt in formats}
+    with session_scope(sessions) as session, ExitStack() as files:
+        same_scope = Digest.campaign.is_(None) if campaign is None else Digest.campaign == campaign
+        previous = session.scalar(select(Digest).where(same_scope).order_by(Digest.generated_at.desc()).limit(1))
+        chosen = data.scope(session, campaign, previous.generated_at if previous else None)
+        total = data.count(session, chosen.where)
+        counts = {"new": data.count(session, chosen.new), "open": data.count(session, chosen.still_open)}
+        captures = data.latest_captures(session) if evidence_root is not None else {}
+        store = None
+        if evidence_root is not None:
+            from crawler.evidence.store import EvidenceStore
 
-        frame = pd.DataFrame([{col(k, lang): spreadsheet_safe(r[k]) for k in TABLE_KEYS} for r in new + still_open],
-                             columns=[col(k, lang) for k in TABLE_KEYS])
-        paths["csv"] = out_dir / f"{stem}.csv"
-        # utf-8-sig: Excel and WPS read a CSV as UTF-8 only with the byte-order mark.
-        write_atomic(paths["csv"], frame.to_csv(index=False).encode("utf-8-sig"))
+            store = EvidenceStore(evidence_root)
+        shown: dict[str, list[dict]] = {"new": [], "open": []}
+        table = None
+        if "csv" in paths:
+            partial = files.enter_context(replacing(paths["csv"]))
+            # utf-8-sig: Excel and WPS read a CSV as UTF-8 only with the byte-order mark.
+            handle = files.enter_context(partial.open("w", encoding="utf-8-sig", newline=""))
+            table = csv.writer(handle)
+            table.writerow([col(k, lang) for k in TABLE_KEYS])
+
+        def section(key: str, where: tuple) -> Iterator[list]:
+            for row in data.rows(session, where, categories, lang, console_url):
+                if store is not None:
+                    _with_evidence(row, captures, store, lang)
+                if len(shown[key]) < HTML_ROWS:
+                    shown[key].append(row)
+                if table is not None:
+                    table.writerow([spreadsheet_safe(row[k]) for k in TABLE_KEYS])
+                yield _typed(row)
+
+        sections = {"new": section("new", chosen.new), "open": section("open", chosen.still_open)}
+        parts = data.breakdowns(session, chosen.where, categories, lang)
+        trend = data.trends(session, chosen.where, categories, day)
+        context = {"day": day.isoformat(), "campaign": campaign, "lang": lang, "counts": counts, "parts": parts,
+                   "periods": trend["periods"], "total": total,
+                   "generated": datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M"),
+                   "watchlist_hash": watchlists.content_hash,
+                   "since": _local(previous.generated_at).strftime("%Y-%m-%d %H:%M") if previous else None}
+        if "xlsx" in paths:
+            with replacing(paths["xlsx"]) as partial:
+                _workbook(context, lang, sections).save(partial)
+        else:
+            for rows_of_section in sections.values():
+                for _ in rows_of_section:
+                    pass
+        if "html" in paths:
+            env = Environment(loader=PackageLoader("crawler", "templates"), autoescape=select_autoescape(["html"]))
+            env.globals.update(t=lambda key: t(key, lang), col=lambda key: col(key, lang))
+            html = env.get_template("digest.html").render(**context, new=shown["new"], still_open=shown["open"],
+                                                          charts=digest_charts(trend, lang), keys=TABLE_KEYS,
+                                                          html_rows=HTML_ROWS)
+            write_atomic(paths["html"], html.encode("utf-8"))
     with session_scope(sessions) as session:
-        session.add(Digest(day=day.isoformat(), campaign=campaign, rows=len(rows), new_rows=len(new),
+        session.add(Digest(day=day.isoformat(), campaign=campaign, rows=total, new_rows=counts["new"],
                            files={k: str(v) for k, v in paths.items()}))
-    return DigestFiles(paths.get("html"), paths.get("xlsx"), paths.get("csv"), len(rows), len(new))
+    return DigestFiles(paths.get("html"), paths.get("xlsx"), paths.get("csv"), total, counts["new"])
 
 
 def _typed(row: dict) -> list:
@@ -346,14 +224,15 @@ def _typed(row: dict) -> list:
     return values
 
 
-def _workbook(context: dict, lang: str) -> bytes:
-    from crawler.reports.workbooks import add_sheet, new_workbook, to_bytes
+def _workbook(context: dict, lang: str, sections: dict[str, Iterator[list]]):
+    """The digest workbook (write-only: each section's rows are written as they come)."""
+    from crawler.reports.workbooks import add_sheet, new_workbook
 
     labels = list((STATUS_ZH if lang == "zh" else STATUS_EN).values())
     book = new_workbook()
-    for key, rows in (("new", context["new"]), ("open", context["still_open"])):
+    for key, rows in (("new", sections["new"]), ("open", sections["open"])):
         title = t(key, lang) if lang == "en" else ("新增" if key == "new" else "待处理")
-        add_sheet(book, title, [col(k, lang) for k in TABLE_KEYS], (_typed(r) for r in rows),
+        add_sheet(book, title, [col(k, lang) for k in TABLE_KEYS], rows,
                   {i: WIDTHS[k] for i, k in enumerate(TABLE_KEYS, start=1)},
                   choices=(TABLE_KEYS.index("status") + 1, labels),
                   links={TABLE_KEYS.index(k) + 1 for k in ("url", "console", "evidence")})
@@ -372,7 +251,7 @@ def _workbook(context: dict, lang: str) -> bytes:
     add_sheet(book, t("about", lang), [t("about", lang)],
               [[t("about_text", lang)], [f"{t('date', lang)} {context['day']}"],
                [f"{t('watchlist', lang)} {context['watchlist_hash']}"]], {1: 100})
-    return to_bytes(book)
+    return book
 
 
 

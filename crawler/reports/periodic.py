@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from crawler.clock import BEIJING
 from crawler.reports.charts import report_charts
-from crawler.reports.digest import web_url
+from crawler.reports.digest_data import web_url
 from crawler.storage.models import (
     CrawlRun,
     Listing,
