@@ -19,7 +19,7 @@ from rich.console import Console
 
 from crawler import errors
 from crawler.config import load_config
-from crawler.storage.db import StorageError
+from crawler.errors import StorageError
 from watchlists import WatchlistError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

@@ -6,19 +6,19 @@ SQLite-only pragmas are applied only to SQLite connections.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.errors import StorageError
+
 MIGRATIONS = "crawler:migrations"
 
 
-class StorageError(RuntimeError):
-    """The database cannot be opened or is not at a usable schema version; the message says why."""
 
 
 def safe_url(url: str) -> str:
