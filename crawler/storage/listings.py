@@ -41,46 +41,62 @@ class ListingStore:
         self.sessions = sessions
 
     def save(self, item: ListingItem, crawl_run_id: int | None, now: datetime | None = None) -> SaveOutcome:
+        with session_scope(self.sessions) as session:
+            return self.save_in(session, item, crawl_run_id, now)
+
+    def save_many(self, items: list[ListingItem | SellerProfileItem], crawl_run_id: int | None,
+                  now: datetime | None = None) -> list[SaveOutcome | int]:
+        """Several listings (and seller profiles) in one transaction: all are stored or none is.
+        Returns each one's SaveOutcome (a seller profile: its seller id), in order."""
+        with session_scope(self.sessions) as session:
+            return [self.save_seller_profile_in(session, item, now) if isinstance(item, SellerProfileItem)
+                    else self.save_in(session, item, crawl_run_id, now) for item in items]
+
+    def save_in(self, session: Session, item: ListingItem, crawl_run_id: int | None,
+                now: datetime | None = None) -> SaveOutcome:
+        """Store one listing in the caller's transaction."""
         now = now or utcnow()
         digest = content_hash(item)
-        with session_scope(self.sessions) as session:
-            seller_id = self._seller(session, item, now)
-            listing_id, new_listing = insert_ignore(
-                session, Listing,
-                {"marketplace": item.marketplace, "listing_key": item.listing_key, "url": item.url,
-                 "category": item.category, "seller_id": seller_id, "first_seen_at": now, "last_seen_at": now},
-                ("marketplace", "listing_key"),
-            )
-            listing = session.get(Listing, listing_id)
-            listing.last_seen_at = now
-            listing.url = item.url
-            listing.seller_id = seller_id or listing.seller_id
-            listing.category = item.category or listing.category
-            new_snapshot = listing.content_hash != digest
-            if new_snapshot:
-                listing.content_hash = digest
-                session.add(ListingSnapshot(
-                    listing_id=listing_id, crawl_run_id=crawl_run_id, observed_at=now,
-                    title=item.title, price=item.price, currency=item.currency,
-                    seller_name=item.seller_name, brand=item.brand, specs=item.specs,
-                    raw=_jsonable(item.raw), content_hash=digest,
-                ))
+        seller_id = self._seller(session, item, now)
+        listing_id, new_listing = insert_ignore(
+            session, Listing,
+            {"marketplace": item.marketplace, "listing_key": item.listing_key, "url": item.url,
+             "category": item.category, "seller_id": seller_id, "first_seen_at": now, "last_seen_at": now},
+            ("marketplace", "listing_key"),
+        )
+        listing = session.get(Listing, listing_id)
+        listing.last_seen_at = now
+        listing.url = item.url
+        listing.seller_id = seller_id or listing.seller_id
+        listing.category = item.category or listing.category
+        new_snapshot = listing.content_hash != digest
+        if new_snapshot:
+            listing.content_hash = digest
+            session.add(ListingSnapshot(
+                listing_id=listing_id, crawl_run_id=crawl_run_id, observed_at=now,
+                title=item.title, price=item.price, currency=item.currency,
+                seller_name=item.seller_name, brand=item.brand, specs=item.specs,
+                raw=_jsonable(item.raw), content_hash=digest,
+            ))
         return SaveOutcome(listing_id, new_listing, new_snapshot)
 
     def save_seller_profile(self, item: SellerProfileItem, now: datetime | None = None) -> int:
         """Record a shop page's details on its seller (created if no listing named it yet)."""
+        with session_scope(self.sessions) as session:
+            return self.save_seller_profile_in(session, item, now)
+
+    def save_seller_profile_in(self, session: Session, item: SellerProfileItem, now: datetime | None = None) -> int:
         now = now or utcnow()
         province, city = split_location(item.location)
-        with session_scope(self.sessions) as session:
-            seller_id, _ = insert_ignore(
-                session, Seller,
-                {"marketplace": item.marketplace, "seller_key": item.seller_key, "name": item.name,
-                 "shop_url": item.url, "province": province, "city": city, "first_seen_at": now, "last_seen_at": now},
-                ("marketplace", "seller_key"),
-            )
-            values = {"phone": item.phone, "last_seen_at": now}
-            values.update({k: v for k, v in (("name", item.name), ("province", province), ("city", city)) if v})
-            session.execute(update(Seller).where(Seller.id == seller_id).values(**values))
+        seller_id, _ = insert_ignore(
+            session, Seller,
+            {"marketplace": item.marketplace, "seller_key": item.seller_key, "name": item.name,
+             "shop_url": item.url, "province": province, "city": city, "first_seen_at": now, "last_seen_at": now},
+            ("marketplace", "seller_key"),
+        )
+        values = {"phone": item.phone, "last_seen_at": now}
+        values.update({k: v for k, v in (("name", item.name), ("province", province), ("city", city)) if v})
+        session.execute(update(Seller).where(Seller.id == seller_id).values(**values))
         return seller_id
 
     @staticmethod
