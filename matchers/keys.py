@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from matchers.chars import RADICAL_FORMS, components, is_han, syllable
 from matchers.glyphs import drawn_neighbours
+from matchers.memo import kept
 
 WILD = "\x00"  # a blanked-out place in a candidate key (never in normalised text)
 DOUBLE_WILD_LENGTHS = frozenset({3, 4})  # names with two places blanked (三 by anchor characters)
@@ -33,6 +34,7 @@ def key_pairs(key: str, widen: bool = False) -> set[str]:
 
 
 @lru_cache(maxsize=65536)
+@kept("keys.loose")
 def loose_keys(ch: str) -> frozenset[str]:
     """Cheap keys two alike characters usually share: the character, its syllable, its components,
     its drawn neighbours (which hold the pairs written with the same strokes, 午/牛).
@@ -54,6 +56,7 @@ def loose_keys(ch: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=65536)
+@kept("keys.radical_swap")
 def radical_swap(a: str, b: str) -> bool:
     """Two characters of two components each with the same second (right or lower, mostly the
     phonetic) part and another first: 请/清, 钱/线, 洁/结 — the classic knock-off substitution.

@@ -25,6 +25,7 @@ from matchers.additive import AdditiveModel, sigmoid
 from matchers.additive import logit as to_logit
 from matchers.chars import glyph_similarity, is_han, shape_similarity, stroke_similarity, syllable
 from matchers.glyphs import drawn_similarity
+from matchers.memo import kept
 from matchers.mentions import Lookalike
 
 SLUG = "lookalike-gam"
@@ -59,6 +60,7 @@ class Change(NamedTuple):
 
 
 @lru_cache(maxsize=262144)
+@kept("model.change", 262144)
 def change(original: str, replacement: str) -> Change:
     han = is_han(original)
     return Change(

@@ -184,3 +184,32 @@ def test_a_missing_certificate_number_alone_is_context_not_a_flag():
                            MATCHERS, WATCHLISTS.content_hash)
     assert [(s.name, s.role) for s in result.signals] == [("cert_missing", "context")]
     assert not result.flagged and result.decided_by == ()
+
+
+def test_what_a_check_worked_out_about_characters_is_kept_for_the_next_process(tmp_path):
+    """`lijian check` keeps its per-character results in the cache folder (matchers/memo.py):
+    the next process reads them back and gives the same answers, and a cut-short file only
+    costs the work again."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import run_lijian
+
+    titles = tmp_path / "titles.jsonl"
+    titles.write_text("".join(json.dumps({"title": t, "category": c}, ensure_ascii=False) + "\n" for t, c in (
+        ("美旳 电饭煲 4L 家用", "appliance"), ("康帅傅 红烧牛肉面 整箱", "general"), ("公午 插座 八位", "cable"))),
+        encoding="utf-8")
+    env = {"LIJIAN_CACHE": str(tmp_path / "cache")}
+    first = run_lijian("check", "--jsonl", str(titles), env=env)
+    assert first.returncode == 0, first.stderr
+    (kept,) = (tmp_path / "cache").glob("chars-*.pickle")
+    probe = ("import sys; from matchers import cache, memo; cache.configure(sys.argv[1]); "
+             "print(memo.restore())")
+    read = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "cache")], capture_output=True, text=True)
+    assert read.returncode == 0 and int(read.stdout) > 50, read.stderr
+    second = run_lijian("check", "--jsonl", str(titles), env=env)
+    assert second.stdout == first.stdout and '"lookalike_of": "美的"' in second.stdout
+    kept.write_bytes(kept.read_bytes()[:100])  # cut short: worked out again, same answers
+    third = run_lijian("check", "--jsonl", str(titles), env=env)
+    assert third.returncode == 0 and third.stdout == first.stdout

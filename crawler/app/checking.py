@@ -56,8 +56,17 @@ class Checker:
     """The watchlists' matchers, built once, scoring records one by one."""
 
     def __init__(self, lists: Watchlists) -> None:
+        from matchers import memo
+
         self.lists = lists
         self.matchers = build_matchers(lists)
+        memo.restore()  # what earlier processes worked out about characters (matchers/memo.py)
+
+    def close(self) -> None:
+        """Keep what this process worked out about characters for the next one."""
+        from matchers import memo
+
+        memo.save()
 
     def check(self, record: dict[str, Any]) -> dict[str, Any]:
         """The result record of one listing record; ValueError naming a field that is wrong."""

@@ -103,8 +103,18 @@ def mark_latest_unscored(sessions: sessionmaker[Session]) -> None:
 def match_new_snapshots(sessions: sessionmaker[Session], watchlists: Watchlists, rescore: bool = False) -> MatchSummary:
     if rescore:
         mark_latest_unscored(sessions)
+    from matchers import memo
+
     cohorts, display = observed(sessions, watchlists)
     matchers = build_matchers(watchlists, cohorts, seller_networks(sessions), display)
+    memo.restore()  # what earlier runs worked out about characters (matchers/memo.py)
+    try:
+        return _score_all(sessions, matchers, watchlists)
+    finally:
+        memo.save()
+
+
+def _score_all(sessions: sessionmaker[Session], matchers, watchlists: Watchlists) -> MatchSummary:
     summary = MatchSummary()
     conflicts = 0
     while True:

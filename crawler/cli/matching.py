@@ -103,6 +103,7 @@ def check(jsonl: Path | None, title: str | None, brand: str | None, category: st
             click.echo(f"line {number}: skipped: {problem}", err=True)
             continue
         click.echo(json.dumps(checked, ensure_ascii=False))
+    checker.close()
     if skipped:
         raise UserError(f"{skipped} line(s) skipped")
 
