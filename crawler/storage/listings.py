@@ -7,14 +7,14 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import func, insert, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.items import ListingItem, SellerProfileItem
 from crawler.normalise import split_location
 from crawler.storage.db import session_scope
 from crawler.storage.models import Listing, ListingSnapshot, Seller, utcnow
-from crawler.storage.upsert import insert_ignore
+from crawler.storage.upsert import insert_ignore, upsert_returning
 
 # The fields whose change makes a new snapshot; crawl time and raw markup do not.
 CONTENT_FIELDS = ("title", "price", "currency", "category", "brand", "seller_key", "seller_name",
@@ -54,31 +54,29 @@ class ListingStore:
 
     def save_in(self, session: Session, item: ListingItem, crawl_run_id: int | None,
                 now: datetime | None = None) -> SaveOutcome:
-        """Store one listing in the caller's transaction."""
+        """Store one listing in the caller's transaction: the seller and the listing each one
+        upsert, then a snapshot only when the content changed (two to four statements)."""
         now = now or utcnow()
         digest = content_hash(item)
         seller_id = self._seller(session, item, now)
-        listing_id, new_listing = insert_ignore(
+        listing_id, old_hash, first_seen = upsert_returning(
             session, Listing,
             {"marketplace": item.marketplace, "listing_key": item.listing_key, "url": item.url,
              "category": item.category, "seller_id": seller_id, "first_seen_at": now, "last_seen_at": now},
             ("marketplace", "listing_key"),
-        )
-        listing = session.get(Listing, listing_id)
-        listing.last_seen_at = now
-        listing.url = item.url
-        listing.seller_id = seller_id or listing.seller_id
-        listing.category = item.category or listing.category
-        new_snapshot = listing.content_hash != digest
+            lambda new: {"last_seen_at": new.last_seen_at, "url": new.url,
+                         "seller_id": func.coalesce(new.seller_id, Listing.seller_id),
+                         "category": func.coalesce(new.category, Listing.category)},
+            (Listing.id, Listing.content_hash, Listing.first_seen_at))
+        new_snapshot = old_hash != digest
         if new_snapshot:
-            listing.content_hash = digest
-            session.add(ListingSnapshot(
+            session.execute(insert(ListingSnapshot).values(
                 listing_id=listing_id, crawl_run_id=crawl_run_id, observed_at=now,
                 title=item.title, price=item.price, currency=item.currency,
                 seller_name=item.seller_name, brand=item.brand, specs=item.specs,
-                raw=_jsonable(item.raw), content_hash=digest,
-            ))
-        return SaveOutcome(listing_id, new_listing, new_snapshot)
+                raw=_jsonable(item.raw), content_hash=digest))
+            session.execute(update(Listing).where(Listing.id == listing_id).values(content_hash=digest))
+        return SaveOutcome(listing_id, first_seen == now and old_hash is None, new_snapshot)
 
     def save_seller_profile(self, item: SellerProfileItem, now: datetime | None = None) -> int:
         """Record a shop page's details on its seller (created if no listing named it yet)."""
@@ -103,17 +101,15 @@ class ListingStore:
     def _seller(session: Session, item: ListingItem, now: datetime) -> int | None:
         if not item.seller_key:
             return None
-        seller_id, _ = insert_ignore(
+        return upsert_returning(
             session, Seller,
             {"marketplace": item.marketplace, "seller_key": item.seller_key, "name": item.seller_name,
              "shop_url": item.seller_url, "province": item.seller_province, "city": item.seller_city,
              "first_seen_at": now, "last_seen_at": now},
             ("marketplace", "seller_key"),
-        )
-        session.execute(update(Seller).where(Seller.id == seller_id).values(
-            name=item.seller_name, shop_url=item.seller_url, province=item.seller_province,
-            city=item.seller_city, last_seen_at=now))
-        return seller_id
+            lambda new: {"name": new.name, "shop_url": new.shop_url, "province": new.province, "city": new.city,
+                         "last_seen_at": new.last_seen_at},
+            (Seller.id,))[0]
 
 
 def _jsonable(raw: dict) -> dict:

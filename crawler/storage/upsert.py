@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -34,3 +35,16 @@ def upsert(session: Session, model: type, values: dict[str, Any], keys: tuple[st
         raise NotImplementedError(f"no native upsert for database dialect {dialect!r}")
     stmt = make_insert(model).values(**values)
     session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update_values))
+
+
+def upsert_returning(session: Session, model: type, values: dict[str, Any], keys: tuple[str, ...],
+                     update_values: Callable[[Any], dict[str, Any]], returning: tuple) -> Any:
+    """Insert a row, or update it (`update_values(excluded)` gives the SET clause, `excluded`
+    being the row that was proposed) in one statement; the `returning` columns of the row."""
+    dialect = session.get_bind().dialect.name
+    make_insert = _DIALECT_INSERT.get(dialect)
+    if make_insert is None:
+        raise NotImplementedError(f"no native upsert for database dialect {dialect!r}")
+    stmt = make_insert(model).values(**values)
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=update_values(stmt.excluded))
+    return session.execute(stmt.returning(*returning)).one()
