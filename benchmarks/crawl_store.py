@@ -1,0 +1,135 @@
+"""Benchmark: one crawl process against a bare Scrapy download of the same pages, same session.
+
+    python benchmarks/crawl_store.py [--listings 3000] [--backends sqlite,postgresql]
+        [--pg postgresql://postgres@127.0.0.1:5432/test]
+
+The sandbox (flavours a, b, d; --listings listings) on 127.0.0.1. For each backend, a fresh
+database and one `lijian crawl --local` process (no Redis): search pages, detail pages, shop
+pages, every listing parsed, validated, normalised and stored. Timed from the process start
+to its end (start-up included). **Baseline**, same session: a bare Scrapy spider (one process,
+no parsing, no pipelines, the same concurrency settings as ours allow per host) downloads
+every page a crawl fetched (best of three runs, right after each crawl) — the same URLs, read from the log of one untimed crawl at DEBUG
+level (the timed crawls log at WARNING, as in production).
+Printed: pages, seconds, pages/s, and ours / bare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+LIJIAN = [sys.executable, "-m", "crawler.cli"]
+BARE = '''
+import sys, json, scrapy
+from scrapy.crawler import CrawlerProcess
+urls = json.load(open(sys.argv[1]))
+class Bare(scrapy.Spider):
+    name = "bare"
+    async def start(self):
+        for url in urls:
+            yield scrapy.Request(url, callback=self.parse, dont_filter=True)
+    def parse(self, response):
+        pass
+process = CrawlerProcess({"LOG_LEVEL": "ERROR", "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+                          "ROBOTSTXT_OBEY": False, "TELNETCONSOLE_ENABLED": False})
+process.crawl(Bare)
+process.start()
+'''
+
+
+def sandbox(listings: int) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen([*LIJIAN, "sandbox", "serve", "--port", "0", "--listings", str(listings),
+                                "--flavours", "a,b,d"], stdout=subprocess.PIPE, text=True)
+    url = re.search(r"(http://127\.0\.0\.1:\d+)", process.stdout.readline()).group(1)
+    return process, url
+
+
+def database(backend: str, pg_admin: str, work: Path) -> tuple[str, callable]:
+    if backend == "sqlite":
+        return f"sqlite:///{work / f'bench-{uuid.uuid4().hex[:6]}.db'}", lambda: None
+    import psycopg
+
+    name = f"lijian_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_admin, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(pg_admin, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return pg_admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + "/" + name, drop
+
+
+def crawl(url: str, db: str, work: Path, log_pages: bool = False) -> dict:
+    """One crawl into `db`; with log_pages, at DEBUG to read the pages it fetched (not timed:
+    Scrapy's DEBUG log prints every item)."""
+    log = work / f"pages-{uuid.uuid4().hex[:6]}.log"
+    env = {**os.environ, "LIJIAN_DATABASE_URL": db}
+    env.pop("LIJIAN_REDIS_URL", None)
+    subprocess.run([*LIJIAN, "db", "upgrade"], env=env, check=True, capture_output=True)
+    began = time.monotonic()
+    done = subprocess.run([*LIJIAN, "crawl", "--sandbox", url, "--site", "a", "--site", "b", "--site", "d",
+                           "--max-pages", "1000", "--local", "--log-level", "DEBUG" if log_pages else "WARNING"],
+                          env=env, text=True, stdout=subprocess.PIPE, stderr=log.open("w"))
+    seconds = time.monotonic() - began
+    if done.returncode != 0:
+        raise SystemExit(f"crawl failed: {done.stdout}")
+    pages = [m.group(1) for m in re.finditer(r"Crawled \(200\) <GET (\S+)>", log.read_text(errors="replace"))]
+    stored = int(re.search(r"listings (\d+)", done.stdout).group(1))
+    fetched = int(re.search(r"pages (\d+)", done.stdout).group(1))
+    return {"seconds": seconds, "pages": pages, "stored": stored, "fetched": fetched}
+
+
+def bare_download(urls: list[str], work: Path) -> float:
+    path = work / "urls.json"
+    path.write_text(json.dumps(urls))
+    began = time.monotonic()
+    subprocess.run([sys.executable, "-c", BARE, str(path)], check=True)
+    return time.monotonic() - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--listings", type=int, default=3000)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="lijian-crawl-bench-"))
+    server, url = sandbox(args.listings)
+    rows = []
+    try:
+        db, drop = database("sqlite", args.pg, work)
+        pages = crawl(url, db, work, log_pages=True)["pages"]  # the pages a crawl fetches
+        for backend in args.backends.split(","):
+            db, drop = database(backend, args.pg, work)
+            try:
+                ours = crawl(url, db, work)
+            finally:
+                drop()
+            bare = min(bare_download(pages, work) for _ in range(3))  # right after; best of three
+            rows.append((backend, {**ours, "pages": pages}, bare))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait()
+    print("| backend | listings stored | pages | ours s | ours pages/s | bare s | bare pages/s | ours / bare |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for backend, ours, bare in rows:
+        pages = ours["fetched"]
+        print(f"| {backend} | {ours['stored']:,} | {pages:,} | {ours['seconds']:.1f} | {pages / ours['seconds']:.0f} | "
+              f"{bare:.1f} | {len(ours['pages']) / bare:.0f} | **{(pages / ours['seconds']) / (len(ours['pages']) / bare):.2f}** |")
+
+
+if __name__ == "__main__":
+    main()
