@@ -97,6 +97,7 @@ class ShopSpider(scrapy.Spider):
                 continue
             request = self._request(url, 0, priority=10)
             if request is not None:
+                request.meta["list_page"] = self.catalogue is not None  # a catalogue starts on list pages
                 yield request
         for url in self.sitemaps:  # a catalogue's own sitemaps
             yield scrapy.Request(url, callback=self.parse_sitemap, priority=8, meta={"dont_merge_cookies": True},
@@ -176,8 +177,8 @@ class ShopSpider(scrapy.Spider):
             str(fields.get("sources", {}).get(name, "")).startswith("profile ") for name in ("title", "price"))
         # A page a catalogue's product-link rules led to is a product page, sold out (no price) or not.
         linked = response.meta.get("product_link", False)
-        if self.catalogue and self.catalogue.catalogue.product_links:
-            structured = one_product = profiled = False  # the catalogue's links say which pages are products
+        if response.meta.get("list_page") and self.catalogue and self.catalogue.catalogue.product_links:
+            structured = one_product = profiled = False  # a catalogue's list page: its links lead to products
         if fields.get("title") and (structured or one_product or profiled or linked):
             self.crawler.stats.inc_value("lijian/shop/product_pages")
             yield self._item(response, fields, profile.name if profile else None)
@@ -185,7 +186,7 @@ class ShopSpider(scrapy.Spider):
                 return
         depth = response.meta.get("shop_depth", 0)
         if self.catalogue and self.catalogue.catalogue.next_page:
-            yield from self._follow(self._rule_links(response, "next_page")[:1], depth, priority=3)
+            yield from self._follow(self._rule_links(response, "next_page")[:1], depth, priority=3, listing=True)
         if depth >= self.depth:
             return
         if self.catalogue and self.catalogue.catalogue.product_links:
@@ -222,7 +223,8 @@ class ShopSpider(scrapy.Spider):
                         found.append(url)
         return list(dict.fromkeys(found))
 
-    def _follow(self, urls: list[str], depth: int, priority: int, product: bool = False) -> Iterator[scrapy.Request]:
+    def _follow(self, urls: list[str], depth: int, priority: int, product: bool = False,
+                listing: bool = False) -> Iterator[scrapy.Request]:
         for url in urls:
             if canonicalize_url(url) in self.planned:
                 continue
@@ -231,6 +233,7 @@ class ShopSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("lijian/shop/links_over_limit")
                 return
             request.meta["product_link"] = product
+            request.meta["list_page"] = listing
             yield request
 
     def _item(self, response: Response, fields: dict[str, Any], profile: str | None) -> ListingItem:

@@ -153,3 +153,34 @@ def test_a_profile_mapping_to_no_category_is_refused_before_the_crawl(tmp_path):
     (tmp_path / "toyshop.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(SpecError, match="maps a site category to 'car_bits'"):
         check(CrawlSpec.of(sites="toyshop", base_url="http://127.0.0.1:1"), load_profiles(tmp_path))
+
+
+def test_a_catalogue_profile_reads_its_sitemap_and_its_category_pages(tmp_path, db_url):
+    """A profile's catalogue with both: the products its sitemap names (stored by their own
+    structure) and those its category page links to (by its product-link rule); the category
+    page itself is never a listing."""
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "toys.yaml").write_text(
+        "name: toys\ntitle: toys\ndomains: [127.0.0.1]\ncatalogue:\n  start_urls: ['{base}/category/']\n"
+        "  sitemaps: ['{base}/products.xml']\n  product_links: ['css:a.card::attr(href)']\n", encoding="utf-8")
+    listed = {f"/catalogue/p-{n}/": product_page(n, []) for n in (1, 2, 3)}
+    mapped = {f"/catalogue/p-{n}/": product_page(n, []) for n in (4, 5)}
+
+    def shop_with_both(path, headers, base):
+        pages = {"/category/": "<html><body><h1>Toys</h1>" + "".join(
+                     f"<a class='card' href='{p}'>toy</a><p class='price_color'>£1.00</p>" for p in listed) + "</body></html>",
+                 "/products.xml": ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                                   + "".join(f"<url><loc>{base}{p}</loc></url>" for p in mapped) + "</urlset>"),
+                 "/robots.txt": "User-agent: *\nAllow: /\n", **listed, **mapped}
+        body = pages.get(path)
+        kind = [("Content-Type", "application/xml")] if path.endswith(".xml") else HTML
+        return (200 if body else 404), body or "not found", kind
+
+    with loopback_site(shop_with_both) as base:
+        done = run_lijian("crawl-shop", "--profile", "toys", "--base-url", base, "--profiles", str(folder),
+                          "--db", db_url)
+        assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    with session_factory(open_database(db_url))() as session:
+        keys = set(session.scalars(select(Listing.listing_key)))
+    assert keys == set(listed) | set(mapped)
