@@ -30,30 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-LIJIAN = [sys.executable, "-m", "crawler.cli"]
-BARE = '''
-import sys, json, scrapy
-from scrapy.crawler import CrawlerProcess
-urls = json.load(open(sys.argv[1]))
-class Bare(scrapy.Spider):
-    name = "bare"
-    async def start(self):
-        for url in urls:
-            yield scrapy.Request(url, callback=self.parse, dont_filter=True)
-    def parse(self, response):
-        pass
-process = CrawlerProcess({"LOG_LEVEL": "ERROR", "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
-                          "ROBOTSTXT_OBEY": False, "TELNETCONSOLE_ENABLED": False})
-process.crawl(Bare)
-process.start()
-'''
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-
-def sandbox(listings: int) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([*LIJIAN, "sandbox", "serve", "--port", "0", "--listings", str(listings),
-                                "--flavours", "a,b,d"], stdout=subprocess.PIPE, text=True)
-    url = re.search(r"(http://127\.0\.0\.1:\d+)", process.stdout.readline()).group(1)
-    return process, url
+from workers_scale import BARE, LIJIAN, sandbox  # noqa: E402 - the same bare spider and sandbox
 
 
 def database(backend: str, pg_admin: str, work: Path) -> tuple[str, callable]:
