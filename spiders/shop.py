@@ -170,15 +170,16 @@ class ShopSpider(scrapy.Spider):
         # Without structured data, the page's own structure says (crawler/extract/structure.py):
         # one main product block with a buy form or a sold-out statement, beside any number of
         # other products' cards (related, recently viewed) — not a count of prices.
-        one_product = not structured and page_structure(response.text).one_product
+        list_page = bool(response.meta.get("list_page") and self.catalogue and self.catalogue.catalogue.product_links)
+        one_product = not structured and not list_page and page_structure(response.text).one_product
         # A page a site profile read a title and a price from is a product page: the profile
         # knows the site (its availability rule is no "buy button" of the generic reading).
         profiled = profile is not None and fields.get("price") and any(
             str(fields.get("sources", {}).get(name, "")).startswith("profile ") for name in ("title", "price"))
         # A page a catalogue's product-link rules led to is a product page, sold out (no price) or not.
         linked = response.meta.get("product_link", False)
-        if response.meta.get("list_page") and self.catalogue and self.catalogue.catalogue.product_links:
-            structured = one_product = profiled = False  # a catalogue's list page: its links lead to products
+        if list_page:
+            structured = profiled = False  # a catalogue's list page: its links lead to products
         if fields.get("title") and (structured or one_product or profiled or linked):
             self.crawler.stats.inc_value("lijian/shop/product_pages")
             yield self._item(response, fields, profile.name if profile else None)
