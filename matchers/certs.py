@@ -51,6 +51,16 @@ STATUS_WEIGHT = {"revoked": 0.9, "cancelled": 0.8, "suspended": 0.7, "expired": 
 STATUS_ZH = {"revoked": "撤销", "cancelled": "注销", "suspended": "暂停", "expired": "过期", "valid": "有效"}
 
 
+def shows_required(view: ListingView, categories: dict[str, Category]) -> bool | None:
+    """Whether the listing shows every certificate its category requires; None when its
+    category requires none (or its marketplace is unknown): it says nothing of the habit."""
+    category = categories.get(view.category or "")
+    if not category or not category.requires or not view.marketplace:
+        return None
+    shown = claims(view)
+    return all(kind in shown for kind in category.requires)
+
+
 DISPLAY_MIN_LISTINGS = 5  # listings of a marketplace needing a certificate, seen before judging its habit
 DISPLAY_USUAL = 0.5  # share of them showing their certificates from which it is the norm there
 
@@ -68,12 +78,11 @@ class CertificateDisplay:
     def build(cls, views: list[ListingView], categories: dict[str, Category]) -> CertificateDisplay:
         display = cls()
         for view in views:
-            category = categories.get(view.category or "")
-            if not category or not category.requires or not view.marketplace:
-                continue
-            counts = display.shown.setdefault(view.marketplace, [0, 0])
-            counts[0] += all(kind in claims(view) for kind in category.requires)
-            counts[1] += 1
+            showing = shows_required(view, categories)
+            if showing is not None:
+                counts = display.shown.setdefault(view.marketplace, [0, 0])
+                counts[0] += showing
+                counts[1] += 1
         return display
 
     def usual(self, marketplace: str | None) -> float | None:

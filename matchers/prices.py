@@ -11,6 +11,7 @@ per kg when bag sizes differ):
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections import defaultdict
@@ -112,11 +113,52 @@ def comparable_price(listing: ListingView, unit: str = "piece") -> float | None:
     return float(listing.price)
 
 
+# Prices kept per cohort in the database as a histogram over a log scale (bins 0.1% apart), so
+# that a cohort's median and MAD come from its bins, however many listings it holds, and a new
+# listing changes one count (crawler/app/market.py).
+BIN_STEP = math.log1p(0.001)
+
+
+def price_bin(price: float) -> int:
+    return round(math.log(price) / BIN_STEP)
+
+
+def bin_price(index: int) -> float:
+    return math.exp(index * BIN_STEP)
+
+
+def _weighted_median(pairs: list[tuple[float, int]]) -> float:
+    """Median of values given as (value, count), sorted by value, like statistics.median."""
+    total = sum(count for _, count in pairs)
+    lower, upper = (total - 1) // 2, total // 2  # positions of the middle value(s)
+    seen, low = 0, None
+    for value, count in pairs:
+        if low is None and seen + count > lower:
+            low = value
+        if seen + count > upper:
+            return (low + value) / 2
+        seen += count
+    raise ValueError("empty histogram")
+
+
+def histogram_stats(bins: dict[int, int]) -> tuple[float, float, int]:
+    """(median, MAD, size) of the prices a cohort's bins hold."""
+    pairs = sorted((bin_price(index), count) for index, count in bins.items() if count > 0)
+    median = _weighted_median(pairs)
+    mad = _weighted_median(sorted((abs(value - median), count) for value, count in pairs))
+    return median, mad, sum(count for _, count in pairs)
+
+
 @dataclass
 class PriceCohorts:
     """Median and MAD of comparable prices per cohort, from the listings the monitor has seen."""
 
     stats: dict[tuple[str, str, str], tuple[float, float, int]] = field(default_factory=dict)
+
+    @classmethod
+    def from_histograms(cls, histograms: dict[tuple[str, str, str], dict[int, int]]) -> PriceCohorts:
+        return cls({key: histogram_stats(bins) for key, bins in histograms.items()
+                    if sum(bins.values()) >= MIN_COHORT})
 
     @classmethod
     def build(cls, listings: list[ListingView], categories: dict[str, Category]) -> PriceCohorts:

@@ -9,11 +9,17 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from crawler.items import ListingItem
 from crawler.app.matching import match_new_snapshots
+from crawler.items import ListingItem
 from crawler.storage.db import open_database, session_factory
 from crawler.storage.listings import ListingStore
-from crawler.storage.models import ListingSnapshot, Suspect
+from crawler.storage.models import (
+    CertificateDisplayCount,
+    ListingSnapshot,
+    MarketObservation,
+    PriceCohortBin,
+    Suspect,
+)
 from tests.conftest import LIJIAN
 from watchlists import load_watchlists
 
@@ -26,7 +32,8 @@ def items(count: int) -> list[ListingItem]:
         title = TITLES[n % len(TITLES)]
         out.append(ListingItem(marketplace="sandbox-a", listing_key=str(n), url=f"http://127.0.0.1/a/item/{n}.html",
                                title=f"{title} {n}", price=Decimal(100 + n % 50), currency="CNY", category="appliance",
-                               seller_key=f"S{n % 40}", seller_name=f"店铺{n % 40}", specs={}))
+                               seller_key=f"S{n % 40}", seller_name=f"店铺{n % 40}", specs={},
+                               brand=title.split()[0] if n % 2 else None))
     return out
 
 
@@ -67,3 +74,15 @@ def test_three_matchers_at_once_on_postgresql_score_every_snapshot_exactly_once(
 
     found = suspects(pg)
     assert found and found == suspects(lite)
+
+    def figures(sessions):  # three processes folded new snapshots in at once: nothing counted twice
+        with sessions() as session:
+            return (sorted(session.execute(select(PriceCohortBin.brand, PriceCohortBin.noun, PriceCohortBin.bin,
+                                                  PriceCohortBin.count).where(PriceCohortBin.count != 0)).all()),
+                    sorted(session.execute(select(CertificateDisplayCount.marketplace, CertificateDisplayCount.shown,
+                                                  CertificateDisplayCount.needed)).all()),
+                    session.scalar(select(func.count()).select_from(MarketObservation)))
+
+    bins, display, observed = figures(pg)
+    assert sum(count for *_, count in bins) > 100 and observed == len(listings)
+    assert (bins, display, observed) == figures(lite)

@@ -15,13 +15,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.app.market import Market, Seen, refresh
 from crawler.app.triage import reopen_if_changed
 from crawler.storage.db import session_scope
 from crawler.storage.models import Listing, ListingSnapshot, Seller, Suspect, SuspectSignal, utcnow
 from crawler.storage.upsert import insert_ignore
 from matchers import ListingView, MatchResult, build_matchers, score_listing
-from matchers.certs import CertificateDisplay
-from matchers.prices import PriceCohorts
 from matchers.sellers import SellerNetworks
 from watchlists import Watchlists
 
@@ -74,24 +73,6 @@ def _record(session: Session, snapshot: ListingSnapshot, result: MatchResult, no
                                      watchlist_value=s.watchlist_value, role=s.role) for s in result.signals]
 
 
-def price_cohorts(sessions: sessionmaker[Session], watchlists: Watchlists) -> PriceCohorts:
-    """Median and MAD per brand/category/product cohort over every listing's newest snapshot."""
-    return observed(sessions, watchlists)[0]
-
-
-def observed(sessions: sessionmaker[Session], watchlists: Watchlists) -> tuple[PriceCohorts, CertificateDisplay]:
-    """From every listing's newest snapshot: price cohorts (median and MAD per brand, category
-    and product) and how usually each marketplace's listings of a category show certificates."""
-    with session_scope(sessions) as session:
-        rows = session.execute(
-            select(ListingSnapshot, Listing.category, Listing.marketplace).join(Listing)
-            .where(Listing.content_hash == ListingSnapshot.content_hash)
-        ).all()
-        views = [view_of(snapshot, category, marketplace=marketplace) for snapshot, category, marketplace in rows]
-    return (PriceCohorts.build([v for v in views if v.price is not None], watchlists.categories),
-            CertificateDisplay.build(views, watchlists.categories))
-
-
 def mark_latest_unscored(sessions: sessionmaker[Session]) -> None:
     """Queue every listing's newest snapshot for scoring again (after a watchlist or matcher change)."""
     latest = select(Listing.id).where(Listing.content_hash == ListingSnapshot.content_hash,
@@ -105,21 +86,22 @@ def match_new_snapshots(sessions: sessionmaker[Session], watchlists: Watchlists,
         mark_latest_unscored(sessions)
     from matchers import memo
 
-    cohorts, display = observed(sessions, watchlists)
-    matchers = build_matchers(watchlists, cohorts, seller_networks(sessions), display)
+    # Price cohorts and certificate habits with the new snapshots folded in (crawler/app/market.py).
+    market = refresh(sessions, watchlists)
+    matchers = build_matchers(watchlists, market.cohorts, seller_networks(sessions), market.display)
     memo.restore()  # what earlier runs worked out about characters (matchers/memo.py)
     try:
-        return _score_all(sessions, matchers, watchlists)
+        return _score_all(sessions, matchers, watchlists, market)
     finally:
         memo.save()
 
 
-def _score_all(sessions: sessionmaker[Session], matchers, watchlists: Watchlists) -> MatchSummary:
+def _score_all(sessions: sessionmaker[Session], matchers, watchlists: Watchlists, market: Market) -> MatchSummary:
     summary = MatchSummary()
     conflicts = 0
     while True:
         try:
-            batch = _score_batch(sessions, matchers, watchlists)
+            batch = _score_batch(sessions, matchers, watchlists, market)
         except OperationalError as exc:
             # Two matchers can still meet on one listing's suspect row (a newer snapshot in
             # another batch); PostgreSQL then aborts one transaction. Nothing of the batch was
@@ -147,7 +129,8 @@ def _sqlstate(exc: OperationalError) -> str | None:
     return getattr(exc.orig, "sqlstate", None)
 
 
-def _score_batch(sessions: sessionmaker[Session], matchers, watchlists: Watchlists) -> MatchSummary | None:
+def _score_batch(sessions: sessionmaker[Session], matchers, watchlists: Watchlists,
+                 market: Market) -> MatchSummary | None:
     """Claim up to BATCH unscored snapshots, score them and commit; None when none are left."""
     batch = MatchSummary()
     with session_scope(sessions) as session:
@@ -174,8 +157,13 @@ def _score_batch(sessions: sessionmaker[Session], matchers, watchlists: Watchlis
             select(ListingSnapshot.listing_id, func.max(ListingSnapshot.id))
             .where(ListingSnapshot.listing_id.in_(listing_ids), ListingSnapshot.scored_at.is_not(None))
             .group_by(ListingSnapshot.listing_id)).all())
-        for snapshot, category, phone, marketplace in sorted(rows, key=lambda r: (r[0].listing_id, r[0].id)):
-            result = score_listing(view_of(snapshot, category, phone, marketplace), matchers, watchlists.content_hash)
+        views = [(snapshot, view_of(snapshot, category, phone, marketplace))
+                 for snapshot, category, phone, marketplace in sorted(rows, key=lambda r: (r[0].listing_id, r[0].id))]
+        # Snapshots stored since this run folded the new ones in join the market figures now.
+        market.fold(session, [Seen(snapshot.id, snapshot.listing_id, view) for snapshot, view in views])
+        market.load_cohorts(session, [view for _, view in views])
+        for snapshot, view in views:
+            result = score_listing(view, matchers, watchlists.content_hash)
             snapshot.scored_at = now
             batch.scored += 1
             if newest_scored.get(snapshot.listing_id, 0) > snapshot.id:

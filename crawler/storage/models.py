@@ -254,6 +254,56 @@ class Suspect(Base):
     )
 
 
+class MarketObservation(Base):
+    """What one listing's newest snapshot adds to the market figures (crawler.app.market): its
+    price cohort and bin, whether it shows the certificates its category requires."""
+
+    __tablename__ = "market_observations"
+
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), primary_key=True)
+    snapshot_id: Mapped[int]
+    marketplace: Mapped[str | None] = mapped_column(String(64))
+    cohort_brand: Mapped[str | None] = mapped_column(Text)
+    cohort_category: Mapped[str | None] = mapped_column(String(32))
+    cohort_noun: Mapped[str | None] = mapped_column(Text)
+    price_bin: Mapped[int | None]
+    certs_shown: Mapped[bool | None]  # None: the category requires none
+
+
+class PriceCohortBin(Base):
+    """How many listings of a price cohort (brand, category, product noun) cost about one price
+    (matchers.prices.price_bin): a cohort's median and MAD come from its bins."""
+
+    __tablename__ = "price_cohort_bins"
+
+    brand: Mapped[str] = mapped_column(Text, primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    noun: Mapped[str] = mapped_column(Text, primary_key=True)
+    bin: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class CertificateDisplayCount(Base):
+    """Per marketplace: listings needing a certificate, and how many of them show theirs."""
+
+    __tablename__ = "certificate_display"
+
+    marketplace: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shown: Mapped[int] = mapped_column(default=0)
+    needed: Mapped[int] = mapped_column(default=0)
+
+
+class MarketState(Base):
+    """The taxonomy (categories' keywords, price units, required certificates) the market
+    figures were built with: another one means building them again from every listing."""
+
+    __tablename__ = "market_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    categories_hash: Mapped[str] = mapped_column(String(64))
+    built_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class User(Base):
     """A console account: analyst, operator, enforcement or admin (crawler.app.accounts). The
     password is kept only as an Argon2 hash; raising session_version ends its sessions."""
@@ -335,19 +385,6 @@ class SuspectSignal(Base):
     role: Mapped[str] = mapped_column(String(16), default="decisive", server_default="decisive")
 
     suspect: Mapped[Suspect] = relationship(back_populates="signals")
-
-
-__all__ = [
-    "Base",
-    "CrawlRun",
-    "CrawlRunWorker",
-    "Seller",
-    "Listing",
-    "ListingSnapshot",
-    "Suspect",
-    "SuspectSignal",
-    "utcnow",
-]
 
 
 class EvidenceCapture(Base):

@@ -48,3 +48,20 @@ def upsert_returning(session: Session, model: type, values: dict[str, Any], keys
     stmt = make_insert(model).values(**values)
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=update_values(stmt.excluded))
     return session.execute(stmt.returning(*returning)).one()
+
+
+def add_counts(session: Session, model: type, keys: tuple[str, ...], counts: tuple[str, ...],
+               rows: list[dict[str, Any]]) -> None:
+    """Add each row's `counts` to the row with the same `keys`, inserting it when absent (one
+    executemany statement; rows sorted by key by the caller lock in one order everywhere)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    make_insert = _DIALECT_INSERT.get(dialect)
+    if make_insert is None:
+        raise NotImplementedError(f"no native upsert for database dialect {dialect!r}")
+    table = model.__table__
+    stmt = make_insert(table)
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys),
+                                      set_={c: table.c[c] + stmt.excluded[c] for c in counts})
+    session.execute(stmt, rows)
