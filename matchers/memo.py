@@ -17,6 +17,7 @@ misses. Each table stops growing at its limit (the lru_cache's size).
 from __future__ import annotations
 
 import functools
+import itertools
 import pickle
 from collections.abc import Callable
 from typing import Any
@@ -84,3 +85,29 @@ def save() -> None:
     if _STATE["grown"] and cache.folder() is not None:
         cache.write(_file(), pickle.dumps(_TABLES, protocol=pickle.HIGHEST_PROTOCOL), family="chars-", keep=2)
         _STATE["grown"] = False
+
+
+def mark() -> dict[str, int]:
+    """Where each table ends now: `since(mark)` gives what was worked out after it."""
+    return {name: len(table) for name, table in _TABLES.items()}
+
+
+def since(marked: dict[str, int]) -> dict[str, list[tuple[tuple, Any]]]:
+    """Entries added since `marked` (tables only grow, in insertion order): what a worker
+    process sends back so the parent keeps it (crawler/app/checking.py)."""
+    return {name: list(itertools.islice(table.items(), marked.get(name, 0), None))
+            for name, table in _TABLES.items() if len(table) > marked.get(name, 0)}
+
+
+def merge(learned: dict[str, list[tuple[tuple, Any]]]) -> None:
+    """Take in what another process worked out (its `since`)."""
+    for name, entries in learned.items():
+        table = _TABLES.get(name)
+        if table is None:
+            continue
+        for key, value in entries:
+            if len(table) >= _LIMITS[name]:
+                break
+            if key not in table:
+                table[key] = value
+                _STATE["grown"] = True

@@ -213,3 +213,34 @@ def test_what_a_check_worked_out_about_characters_is_kept_for_the_next_process(t
     kept.write_bytes(kept.read_bytes()[:100])  # cut short: worked out again, same answers
     third = run_lijian("check", "--jsonl", str(titles), env=env)
     assert third.returncode == 0 and third.stdout == first.stdout
+
+
+def test_check_in_several_processes_prints_what_one_process_prints_in_order(tmp_path):
+    """`lijian check --workers 2` on more than one chunk of input: the same lines in input order,
+    bad lines named by their own numbers, and what the workers worked out about characters kept
+    for the next process (the parent saves it)."""
+    import json
+    import subprocess
+    import sys
+
+    from crawler.app.checking import CHUNK
+    from tests.conftest import run_lijian
+
+    kinds = [("美旳 电饭煲 4L 家用", "appliance"), ("康帅傅 红烧牛肉面 整箱", "general"), ("公午 插座 八位", "cable"),
+             ("正品 儿童 安全座椅", "children"), ("远东电缆 BV2.5 100米", "cable")]
+    lines = []
+    for i in range(2 * CHUNK + 37):
+        title, category = kinds[i % len(kinds)]
+        lines.append("not json" if i == CHUNK + 3 else json.dumps({"title": f"{title} {i}", "category": category},
+                                                                  ensure_ascii=False))
+    titles = tmp_path / "titles.jsonl"
+    titles.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    one = run_lijian("check", "--workers", "1", "--jsonl", str(titles), env={"LIJIAN_CACHE": str(tmp_path / "c1")})
+    two = run_lijian("check", "--workers", "2", "--jsonl", str(titles), env={"LIJIAN_CACHE": str(tmp_path / "c2")})
+    assert one.returncode == two.returncode == 1  # the bad line
+    assert f"line {CHUNK + 4}: skipped: not JSON" in two.stderr
+    assert two.stdout == one.stdout and len(two.stdout.splitlines()) == len(lines) - 1
+    probe = ("import sys; from matchers import cache, memo; cache.configure(sys.argv[1]); print(memo.restore())")
+    kept = [int(subprocess.run([sys.executable, "-c", probe, str(tmp_path / c)], capture_output=True,
+                               text=True).stdout) for c in ("c1", "c2")]
+    assert kept[0] > 50 and kept[1] >= 0.9 * kept[0]  # without the workers' part: only start-up's

@@ -3,7 +3,12 @@ into what the matchers read, the result as a record with every signal explained.
 
 from __future__ import annotations
 
+import json
+import multiprocessing
+from collections import deque
+from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
+from itertools import chain, islice
 from typing import Any
 
 from crawler.normalise import parse_price
@@ -72,3 +77,54 @@ class Checker:
         """The result record of one listing record; ValueError naming a field that is wrong."""
         result = score_listing(listing_view(record), self.matchers, self.lists.content_hash)
         return result_record(result, record.get("url"))
+
+
+# (line number, record or None, why it cannot be read) in; (line number, JSON line or None, problem) out.
+Numbered = tuple[int, "dict[str, Any] | None", "str | None"]
+Checked = tuple[int, "str | None", "str | None"]
+CHUNK = 256  # records per task; an input shorter than one chunk is scored in this process
+_WORKER: dict[str, Checker] = {}
+
+
+def _one(checker: Checker, number: int, record: dict[str, Any] | None, problem: str | None) -> Checked:
+    if record is None:
+        return number, None, problem
+    try:
+        return number, json.dumps(checker.check(record), ensure_ascii=False), None
+    except ValueError as exc:
+        return number, None, str(exc)
+
+
+def _check_chunk(chunk: list[Numbered]) -> tuple[list[Checked], dict]:
+    from matchers import memo
+
+    marked = memo.mark()
+    checker = _WORKER["checker"]
+    return [_one(checker, *item) for item in chunk], memo.since(marked)
+
+
+def check_records(checker: Checker, records: Iterable[Numbered], workers: int = 1) -> Iterator[Checked]:
+    """Every record's result line, in input order. With `workers` > 1 and more than one chunk
+    of input, chunks are scored in that many forked processes (each starts with the matchers
+    and index already built, nothing loaded twice), a bounded number of chunks in flight so a
+    long input is never read ahead into memory; what the workers work out about characters
+    comes back to this process's memo."""
+    from matchers import memo
+
+    records = iter(records)
+    first = list(islice(records, CHUNK))
+    if workers <= 1 or len(first) < CHUNK or "fork" not in multiprocessing.get_all_start_methods():
+        for item in chain(first, records):
+            yield _one(checker, *item)
+        return
+    _WORKER["checker"] = checker
+    chunks = chain([first], iter(lambda: list(islice(records, CHUNK)), []))
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        pending: deque = deque()
+        for chunk in chain(chunks, [None]):
+            if chunk is not None:
+                pending.append(pool.apply_async(_check_chunk, (chunk,)))
+            while pending and (chunk is None or len(pending) >= 2 * workers):
+                lines, learned = pending.popleft().get()
+                memo.merge(learned)
+                yield from lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,10 +66,12 @@ def _records(lines: Iterator[str]) -> Iterator[tuple[int, dict | None, str | Non
 @click.option("--brand", help="With --title: the listing's brand field.")
 @click.option("--category", help="With --title: category slug.")
 @click.option("--price", help="With --title: price as shown.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes scoring a long input (default: one per CPU, at most 4); 1 scores in this process.")
 @watchlists_option
 @friendly_errors
 def check(jsonl: Path | None, title: str | None, brand: str | None, category: str | None, price: str | None,
-          watchlists_dir: Path | None) -> None:
+          workers: int | None, watchlists_dir: Path | None) -> None:
     """Score listings and print one JSON object per listing: score, flagged, brand, brands, fits,
     words (listed names read as ordinary words: 小米 in 小米粥), lookalike_of, decided_by, signals
     (each decisive or context), algorithm, watchlist_hash.
@@ -83,7 +86,7 @@ def check(jsonl: Path | None, title: str | None, brand: str | None, category: st
       lijian check --title "美旳 电饭煲 4L" --category appliance
       echo '{"title": "康帅傅 方便面", "category": "general"}' | lijian check
     """
-    from crawler.app.checking import Checker
+    from crawler.app.checking import Checker, check_records
 
     checker = Checker(load_lists(watchlists_dir))
     if title is not None:
@@ -93,16 +96,14 @@ def check(jsonl: Path | None, title: str | None, brand: str | None, category: st
     else:
         source = sys.stdin
     skipped = 0
-    for number, record, problem in _records(_lines(source)):
-        try:
-            checked = checker.check(record) if record is not None else None
-        except ValueError as exc:
-            checked, problem = None, str(exc)
-        if checked is None:
+    out = click.get_text_stream("stdout")
+    for number, line, problem in check_records(checker, _records(_lines(source)),
+                                               workers or min(4, os.cpu_count() or 1)):
+        if line is None:
             skipped += 1
             click.echo(f"line {number}: skipped: {problem}", err=True)
             continue
-        click.echo(json.dumps(checked, ensure_ascii=False))
+        out.write(line + "\n")
     checker.close()
     if skipped:
         raise UserError(f"{skipped} line(s) skipped")
