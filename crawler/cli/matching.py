@@ -96,14 +96,13 @@ def check(jsonl: Path | None, title: str | None, brand: str | None, category: st
     else:
         source = sys.stdin
     skipped = 0
-    out = click.get_text_stream("stdout")
     for number, line, problem in check_records(checker, _records(_lines(source)),
                                                workers or min(4, os.cpu_count() or 1)):
         if line is None:
             skipped += 1
             click.echo(f"line {number}: skipped: {problem}", err=True)
             continue
-        out.write(line + "\n")
+        click.echo(line)
     checker.close()
     if skipped:
         raise UserError(f"{skipped} line(s) skipped")
