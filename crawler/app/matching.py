@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,7 +19,7 @@ from crawler.app.market import Market, Seen, refresh
 from crawler.app.triage import reopen_if_changed
 from crawler.storage.db import session_scope
 from crawler.storage.models import Listing, ListingSnapshot, Seller, Suspect, SuspectSignal, utcnow
-from crawler.storage.upsert import insert_ignore
+from crawler.storage.upsert import insert_ignore_many
 from matchers import ListingView, MatchResult, build_matchers, score_listing
 from matchers.sellers import SellerNetworks
 from watchlists import Watchlists
@@ -50,27 +50,44 @@ def seller_networks(sessions: sessionmaker[Session]) -> SellerNetworks:
     return SellerNetworks([tuple(r) for r in rows])
 
 
-def _record(session: Session, snapshot: ListingSnapshot, result: MatchResult, now: datetime) -> None:
-    # Insert-if-absent (native ON CONFLICT), then lock the row: two matchers scoring two
-    # snapshots of one listing at once never create two suspects or lose an update.
-    suspect_id, created = insert_ignore(session, Suspect, {
-        "listing_id": snapshot.listing_id, "snapshot_id": snapshot.id, "score": result.score,
+def _record(session: Session, decided: dict[int, tuple[ListingSnapshot, MatchResult]], now: datetime) -> None:
+    """Keep one suspect per flagged listing (listing id -> its deciding snapshot and result), a
+    few statements for the whole batch: insert-if-absent (native ON CONFLICT), then lock the
+    rows in listing order, so two matchers scoring snapshots of one listing at once never
+    create two suspects or lose an update."""
+    if not decided:
+        return
+    insert_ignore_many(session, Suspect, [{
+        "listing_id": listing_id, "snapshot_id": snapshot.id, "score": result.score,
         "algorithm": result.algorithm, "watchlist_hash": result.watchlist_hash, "status": "new",
-        "first_flagged_at": now, "last_flagged_at": now}, ("listing_id",))
-    suspect = session.execute(select(Suspect).where(Suspect.id == suspect_id).with_for_update()).scalar_one()
-    if not created:
+        "first_flagged_at": now, "last_flagged_at": now} for listing_id, (snapshot, result) in sorted(decided.items())],
+        ("listing_id",))
+    suspects = session.scalars(select(Suspect).where(Suspect.listing_id.in_(sorted(decided)))
+                               .order_by(Suspect.listing_id).with_for_update()).all()
+    recorded: list[tuple[Suspect, MatchResult]] = []
+    for suspect in suspects:
+        snapshot, result = decided[suspect.listing_id]
         if suspect.snapshot_id > snapshot.id:
-            return  # another matcher already recorded a newer snapshot of this listing
+            continue  # another matcher already recorded a newer snapshot of this listing
         reopen_if_changed(session, suspect, snapshot.id)  # a dismissed listing whose content changed
-    suspect.snapshot_id = snapshot.id
-    suspect.score = result.score
-    suspect.brand = result.brand
-    suspect.lookalike_of = result.lookalike_of
-    suspect.algorithm = result.algorithm
-    suspect.watchlist_hash = result.watchlist_hash
-    suspect.last_flagged_at = now
-    suspect.signals = [SuspectSignal(name=s.name, weight=s.weight, detail=s.detail, listing_value=s.listing_value,
-                                     watchlist_value=s.watchlist_value, role=s.role) for s in result.signals]
+        suspect.snapshot_id = snapshot.id
+        suspect.score = result.score
+        suspect.brand = result.brand
+        suspect.lookalike_of = result.lookalike_of
+        suspect.algorithm = result.algorithm
+        suspect.watchlist_hash = result.watchlist_hash
+        suspect.last_flagged_at = now
+        recorded.append((suspect, result))
+    if not recorded:
+        return
+    session.flush()
+    # The reasons are replaced whole (never loaded: the old ones are only deleted).
+    session.execute(delete(SuspectSignal).where(SuspectSignal.suspect_id.in_([s.id for s, _ in recorded]))
+                    .execution_options(synchronize_session=False))
+    session.execute(insert(SuspectSignal), [
+        {"suspect_id": suspect.id, "name": s.name, "weight": s.weight, "detail": s.detail,
+         "listing_value": s.listing_value, "watchlist_value": s.watchlist_value, "role": s.role}
+        for suspect, result in recorded for s in result.signals])
 
 
 def mark_latest_unscored(sessions: sessionmaker[Session]) -> None:
@@ -162,9 +179,10 @@ def _score_batch(sessions: sessionmaker[Session], matchers, watchlists: Watchlis
         # Snapshots stored since this run folded the new ones in join the market figures now.
         market.fold(session, [Seen(snapshot.id, snapshot.listing_id, view) for snapshot, view in views])
         market.load_cohorts(session, [view for _, view in views])
-        for snapshot, view in views:
+        decided: dict[int, tuple[ListingSnapshot, MatchResult]] = {}  # listing -> its newest flagged verdict
+        cleared: set[int] = set()  # listings whose newest snapshot here does not flag
+        for snapshot, view in views:  # in listing order, oldest snapshot first
             result = score_listing(view, matchers, watchlists.content_hash)
-            snapshot.scored_at = now
             batch.scored += 1
             if newest_scored.get(snapshot.listing_id, 0) > snapshot.id:
                 continue  # a newer snapshot of this listing decided already
@@ -172,9 +190,18 @@ def _score_batch(sessions: sessionmaker[Session], matchers, watchlists: Watchlis
                 batch.flagged += 1
                 for signal in result.signals:
                     batch.by_signal[signal.name] = batch.by_signal.get(signal.name, 0) + 1
-                _record(session, snapshot, result, now)
+                decided[snapshot.listing_id] = (snapshot, result)
+                cleared.discard(snapshot.listing_id)
             else:
-                gone = session.execute(delete(Suspect).where(
-                    Suspect.listing_id == snapshot.listing_id, Suspect.status == "new"))
-                batch.cleared += gone.rowcount or 0
+                cleared.add(snapshot.listing_id)
+                decided.pop(snapshot.listing_id, None)
+        # Set-based writes: a statement per kind of change, not per snapshot.
+        session.execute(update(ListingSnapshot).where(ListingSnapshot.id.in_([snapshot.id for snapshot, _ in views]))
+                        .values(scored_at=now).execution_options(synchronize_session=False))
+        if cleared:
+            gone = session.execute(delete(Suspect).where(Suspect.listing_id.in_(sorted(cleared)),
+                                                         Suspect.status == "new")
+                                   .execution_options(synchronize_session=False))
+            batch.cleared += gone.rowcount or 0
+        _record(session, decided, now)
     return batch

@@ -26,6 +26,17 @@ def insert_ignore(session: Session, model: type, values: dict[str, Any], keys: t
     return session.execute(select(model.id).where(*where)).scalar_one(), False
 
 
+def insert_ignore_many(session: Session, model: type, rows: list[dict[str, Any]], keys: tuple[str, ...]) -> None:
+    """Insert each row unless one with the same `keys` exists (one executemany statement)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    make_insert = _DIALECT_INSERT.get(dialect)
+    if make_insert is None:
+        raise NotImplementedError(f"no native upsert for database dialect {dialect!r}")
+    session.execute(make_insert(model.__table__).on_conflict_do_nothing(index_elements=list(keys)), rows)
+
+
 def upsert(session: Session, model: type, values: dict[str, Any], keys: tuple[str, ...],
            update_values: dict[str, Any]) -> None:
     """Insert a row, or update `update_values` on the row with the same `keys` (one statement)."""
