@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from crawler.cli import cli
-from crawler.reports.digest import write_digest
-from crawler.items import ListingItem
 from crawler.app.matching import match_new_snapshots
+from crawler.cli import cli
+from crawler.items import ListingItem
+from crawler.reports.digest import write_digest
 from crawler.storage.listings import ListingStore
 from crawler.storage.models import Suspect, SuspectEvent
 from watchlists import load_watchlists
@@ -296,3 +296,21 @@ def test_ordering_sampling_as_a_decision_places_the_order(sessions, flagged, tmp
         row = session.get(Suspect, suspect)
         assert len(orders) == 1 and row.status == "sampling_ordered" and row.note == "外观可疑，送检"
     assert len(list(tmp_path.glob("sampling-orders-*.xlsx"))) == 1
+
+
+def test_a_sheet_links_up_to_excels_limit_then_writes_the_urls_as_text(tmp_path):
+    """Excel keeps at most 65,530 hyperlinks per sheet: past the limit (3 here) a link is its
+    text and URL, so nothing is lost and the file stays one Excel opens."""
+    from crawler.reports.workbooks import add_sheet, new_workbook
+
+    book = new_workbook()
+    rows = [(i, f"http://127.0.0.1/item/{i}.html", (f"=#{i}", f"http://127.0.0.1/ev/{i}")) for i in range(5)]
+    assert add_sheet(book, "links", ["n", "url", "evidence"], rows, links={2, 3}, max_links=3) == 5
+    book.save(tmp_path / "links.xlsx")
+    sheet = load_workbook(tmp_path / "links.xlsx").active
+    linked = [(c.coordinate, c.hyperlink.target) for row in sheet.iter_rows(min_row=2) for c in row if c.hyperlink]
+    assert linked == [("B2", "http://127.0.0.1/item/0.html"), ("C2", "http://127.0.0.1/ev/0"),
+                      ("B3", "http://127.0.0.1/item/1.html")]
+    assert sheet["C3"].value == "=#1 http://127.0.0.1/ev/1" and sheet["C3"].data_type == "s"  # text, not a formula
+    assert sheet["B6"].value == "http://127.0.0.1/item/4.html" and sheet["C6"].value == "=#4 http://127.0.0.1/ev/4"
+    assert sheet["C2"].value == "=#0" and sheet["C2"].data_type == "s"

@@ -20,6 +20,9 @@ from crawler.clock import beijing
 from watchlists.sheets import FORMULA_START  # what a spreadsheet program takes for a formula
 
 LINK_SCHEMES = ("http://", "https://", "file://")
+# Excel keeps at most 65,530 hyperlinks per sheet and may refuse a file with more: past it, a
+# link is written as its text and URL (nothing lost, nothing clickable).
+MAX_LINKS = 65_530
 
 
 def new_workbook() -> Workbook:
@@ -28,13 +31,13 @@ def new_workbook() -> Workbook:
 
 def add_sheet(book: Workbook, title: str, header: Sequence[str], rows: Iterable[Sequence[object]],
               widths: dict[int, int] | None = None, choices: tuple[int, Sequence[str]] | None = None,
-              links: Collection[int] = ()) -> int:
+              links: Collection[int] = (), max_links: int = MAX_LINKS) -> int:
     """Append a sheet and return its number of data rows. Every sheet gets a bold frozen header,
     an AutoFilter over its data and a width for every column (`widths` by 1-based column, else
     from the header). Numbers stay numbers (prices with two decimals), moments become Excel
     dates (Beijing time: Excel has no time zones), and the `links` columns, when they hold an
-    http(s) or file URL (or a (text, URL) pair), are hyperlinks. `choices` = (column, values): a drop-down list on that
-    column (the triage status)."""
+    http(s) or file URL (or a (text, URL) pair), are hyperlinks, up to `max_links` in the sheet
+    (then text). `choices` = (column, values): a drop-down list on that column (the triage status)."""
     sheet = book.create_sheet(title[:31])
     sheet.freeze_panes = "A2"
     for column, name in enumerate(header, start=1):
@@ -48,18 +51,28 @@ def add_sheet(book: Workbook, title: str, header: Sequence[str], rows: Iterable[
         cell.font = bold
         cells.append(cell)
     sheet.append(cells)
-    count = 0
+    count = linked = 0
     for count, values in enumerate(rows, start=1):
         row = []
         for column, value in enumerate(values, start=1):
-            if isinstance(value, str) and value.startswith(FORMULA_START):
+            if column in links and isinstance(value, tuple):  # (text shown, where it links)
+                text, url = str(value[0]), str(value[1])
+                if linked < max_links and url.lower().startswith(LINK_SCHEMES):
+                    linked += 1
+                    cell = WriteOnlyCell(sheet, value=text)
+                    cell.hyperlink = url
+                    cell.font = link_font
+                    if text.startswith(FORMULA_START):
+                        cell.data_type = "s"
+                else:
+                    cell = WriteOnlyCell(sheet, value=f"{text} {url}")
+                    cell.data_type = "s"
+            elif isinstance(value, str) and value.startswith(FORMULA_START):
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.data_type = "s"
-            elif column in links and isinstance(value, tuple) and str(value[1]).lower().startswith(LINK_SCHEMES):
-                cell = WriteOnlyCell(sheet, value=value[0])  # (text shown, where it links)
-                cell.hyperlink = value[1]
-                cell.font = link_font
-            elif column in links and isinstance(value, str) and value.lower().startswith(LINK_SCHEMES):
+            elif (column in links and linked < max_links and isinstance(value, str)
+                  and value.lower().startswith(LINK_SCHEMES)):
+                linked += 1
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.hyperlink = value
                 cell.font = link_font
