@@ -113,10 +113,11 @@ def comparable_price(listing: ListingView, unit: str = "piece") -> float | None:
     return float(listing.price)
 
 
-# Prices kept per cohort in the database as a histogram over a log scale (bins 0.1% apart), so
-# that a cohort's median and MAD come from its bins, however many listings it holds, and a new
-# listing changes one count (crawler/app/market.py).
-BIN_STEP = math.log1p(0.001)
+# Prices kept per cohort in the database as a histogram over a log scale (bins 1% apart), so
+# that a cohort's median and MAD come from its bins — about a hundred for a cohort whose prices
+# span ±50%, however many listings it holds — and a new listing changes one count
+# (crawler/app/market.py). A median within 0.5% is ample for a rule that fires below half of it.
+BIN_STEP = math.log1p(0.01)
 
 
 def price_bin(price: float) -> int:

@@ -43,9 +43,9 @@ def test_cohort_figures_from_bins_are_those_of_the_prices(seed):
     prices = [round(rng.lognormvariate(4, 0.3), 2) for _ in range(rng.randint(5, 400))]
     median, mad, size = histogram_stats(dict(_counts(price_bin(p) for p in prices)))
     assert size == len(prices)
-    assert median == pytest.approx(statistics.median(prices), rel=1e-3)
+    assert median == pytest.approx(statistics.median(prices), rel=5e-3)
     exact_mad = statistics.median(abs(p - statistics.median(prices)) for p in prices)
-    assert mad == pytest.approx(exact_mad, abs=2e-3 * median)  # within a bin's width
+    assert mad == pytest.approx(exact_mad, abs=1.5e-2 * median)  # within half a bin of each price and of the median
 
 
 def _counts(values):
@@ -73,8 +73,8 @@ def assert_figures_are_the_whole_tables(sessions):
     assert market.cohorts.stats.keys() == whole.stats.keys()
     for key, (median, mad, size) in whole.stats.items():
         got = market.cohorts.stats[key]
-        assert got[2] == size and got[0] == pytest.approx(median, rel=1e-3)
-        assert got[1] == pytest.approx(mad, abs=2e-3 * median)
+        assert got[2] == size and got[0] == pytest.approx(median, rel=5e-3)
+        assert got[1] == pytest.approx(mad, abs=1.5e-2 * median)
     assert market.display.shown == CertificateDisplay.build(views, WATCHLISTS.categories).shown
 
 

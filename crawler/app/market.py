@@ -8,8 +8,8 @@ every listing on each match run costs the whole table per run. Instead the datab
 - `market_observations`: one row per listing, what its newest snapshot contributes (cohort,
   price bin, certificates shown);
 - `price_cohort_bins`: per cohort, how many listings cost about each price (log-scale bins
-  0.1% apart, `matchers.prices.price_bin`), so a cohort's median and MAD come from at most a few
-  thousand bins however many listings it holds;
+  1% apart, `matchers.prices.price_bin`), so a cohort's median and MAD come from about a
+  hundred bins however many listings it holds;
 - `certificate_display`: per marketplace, listings needing a certificate and those showing it.
 
 A match run folds in only the snapshots not yet scored (replacing their listings' previous
@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Row, bindparam, delete, select, text, tuple_
+from sqlalchemy import Row, Text, and_, bindparam, column, delete, select, text, values
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.storage.db import session_scope
@@ -47,7 +47,7 @@ from matchers.prices import PriceCohorts, cohort_key, comparable_price, price_bi
 from watchlists import Watchlists
 
 PAGE = 2000
-MARKET_VERSION = 1  # raise when what an observation holds is computed differently
+MARKET_VERSION = 2  # raise when what an observation holds is computed differently
 _LOCK_KEY = 0x4C494A4D  # PostgreSQL advisory lock: one process folds at a time
 
 log = logging.getLogger(__name__)
@@ -86,12 +86,18 @@ class Market:
             return
         histograms: dict[Key, dict[int, int]] = {}
         keys = sorted(wanted)
-        for start in range(0, len(keys), 400):
+        bins = PriceCohortBin
+        for start in range(0, len(keys), 300):
+            # A join with the keys as a VALUES list: each key a search of the primary key (SQLite
+            # scans the whole table for a row-value IN list).
+            wanted_keys = values(column("brand", Text), column("category", Text), column("noun", Text),
+                                 name="wanted").data(keys[start:start + 300]).cte("wanted")
             rows = session.execute(
-                select(PriceCohortBin.brand, PriceCohortBin.category, PriceCohortBin.noun, PriceCohortBin.bin,
-                       PriceCohortBin.count)
-                .where(tuple_(PriceCohortBin.brand, PriceCohortBin.category, PriceCohortBin.noun)
-                       .in_(keys[start:start + 400]), PriceCohortBin.count > 0))
+                select(bins.brand, bins.category, bins.noun, bins.bin, bins.count)
+                .join_from(wanted_keys, bins, and_(bins.brand == wanted_keys.c.brand,
+                                                   bins.category == wanted_keys.c.category,
+                                                   bins.noun == wanted_keys.c.noun))
+                .where(bins.count > 0))
             for brand, category, noun, index, count in rows:
                 histograms.setdefault((brand, category, noun), {})[index] = count
         self.cohorts.stats.update(PriceCohorts.from_histograms(histograms).stats)
