@@ -239,3 +239,33 @@ def test_a_campaign_run_with_redis_queues_its_crawl_for_the_workers(redis_url, d
     local = run_lijian("crawl", "--local", "--sandbox", sandbox.url, "--site", "a", "--site", "b", "--category", "cable",
                        "--db", f"sqlite:///{tmp_path / 'local.db'}")
     assert f"listings {run.items_scraped} " in local.stdout, (local.stdout, run.items_scraped)
+
+
+def test_finished_requests_are_released_in_batches_and_never_put_back(redis_url):
+    """Acknowledgements go out one HDEL per ACK_BATCH finished requests (and on every flush):
+    until then they stay held, and a requeue of this worker's share flushes first, so what
+    finished is not crawled again while what did not goes back."""
+    import redis
+    from scrapy import Request, Spider
+    from scrapy.utils.test import get_crawler
+
+    from crawler.scheduling.frontier import ACK_BATCH, ReliableQueue, RunKeys
+
+    crawler = get_crawler(Spider, {"LIJIAN_CRAWL_RUN_ID": 7, "LIJIAN_WORKER_ID": "w1"})
+    spider = Spider.from_crawler(crawler, name="frontier-test")
+    server = redis.Redis.from_url(redis_url)
+    queue = ReliableQueue(server, spider, RunKeys(7).requests)
+    for n in range(ACK_BATCH + 5):
+        queue.push(Request(f"http://127.0.0.1/item/{n}.html"))
+    popped = [queue.pop() for _ in range(ACK_BATCH + 5)]
+    assert server.hlen(queue.held) == ACK_BATCH + 5
+    for request in popped[:ACK_BATCH - 1]:
+        queue.ack(request)
+    assert server.hlen(queue.held) == ACK_BATCH + 5  # batched: nothing released yet
+    queue.ack(popped[ACK_BATCH - 1])
+    assert server.hlen(queue.held) == 5  # one batch out
+    queue.ack(popped[ACK_BATCH])
+    assert queue.requeue("w1") == 4  # flushed first: only the four unfinished go back
+    assert server.hlen(queue.held) == 0 and len(queue) == 4
+    back = sorted(queue.pop().url for _ in range(4))
+    assert back == sorted(r.url for r in popped[ACK_BATCH + 1:])

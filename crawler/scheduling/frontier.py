@@ -54,6 +54,10 @@ PREFIX = "lijian:"
 HEARTBEAT_TTL = 10  # seconds without a beat before a worker counts as dead
 BEAT_EVERY = 2.0
 TOKEN = "lijian_token"
+# Finished requests are released from this worker's held set in batches (one HDEL for up to
+# this many), and at every heartbeat, idle check and close: a worker killed before a batch
+# went out only costs those pages a second download, which the store takes as a repeat.
+ACK_BATCH = 64
 
 # Pop the best request and hold it for this worker, in one step: a kill between the two
 # cannot lose it.
@@ -151,6 +155,7 @@ class ReliableQueue(PriorityQueue):
         self.held = self.keys.processing(self.worker)
         self._pop = server.register_script(_POP)
         self._requeue = server.register_script(_REQUEUE)
+        self._done: list[str] = []  # tokens of finished requests not yet released
 
     def push(self, request) -> None:
         # A request carrying our token is the successor of one we hold (a retry, a redirect):
@@ -158,7 +163,7 @@ class ReliableQueue(PriorityQueue):
         token = request.meta.pop(TOKEN, None)
         super().push(request)
         if token is not None:
-            self.server.hdel(self.held, token)
+            self.release(token)
 
     def pop(self, timeout=0):
         popped = self._pop(keys=[self.key, self.held, self.keys.tokens])
@@ -172,12 +177,26 @@ class ReliableQueue(PriorityQueue):
     def ack(self, request) -> None:
         token = request.meta.get(TOKEN)
         if token is not None:
-            self.server.hdel(self.held, token)
+            self.release(token)
+
+    def release(self, token: str) -> None:
+        self._done.append(token)
+        if len(self._done) >= ACK_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Release the finished requests held so far, in one round trip."""
+        if self._done:
+            tokens, self._done = self._done, []
+            self.server.hdel(self.held, *tokens)
 
     def requeue(self, worker: str) -> int:
+        if worker == self.worker:
+            self.flush()  # what is finished is not put back
         return int(self._requeue(keys=[self.keys.processing(worker), self.key]))
 
     def held_count(self) -> int:
+        self.flush()
         return int(self.server.hlen(self.held))
 
 
@@ -243,7 +262,7 @@ class FrontierScheduler(Scheduler):
             # A duplicate successor (a redirect to a page already queued): the request it
             # came from is done with.
             if TOKEN in request.meta:
-                self.server.hdel(self.queue.held, request.meta.pop(TOKEN))
+                self.queue.release(request.meta.pop(TOKEN))
             self.df.log(request, self.spider)
             return False
         self.stats.inc_value("scheduler/enqueued/redis")
@@ -256,6 +275,7 @@ class FrontierScheduler(Scheduler):
     def tick(self) -> None:
         try:
             self.beat()
+            self.queue.flush()
             self.reap()
         except redis.RedisError as exc:
             logger.warning("frontier heartbeat failed: %s", exc)
@@ -277,6 +297,7 @@ class FrontierScheduler(Scheduler):
         return moved
 
     def complete(self) -> bool:
+        self.queue.flush()
         self.reap()
         return bool(self._complete(keys=[self.keys.requests, self.keys.workers],
                                    args=[self.keys.key("processing:")]))
