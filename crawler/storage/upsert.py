@@ -12,12 +12,18 @@ from sqlalchemy.orm import Session
 _DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
-def insert_ignore(session: Session, model: type, values: dict[str, Any], keys: tuple[str, ...]) -> tuple[int, bool]:
-    """Insert a row unless one with the same `keys` exists; returns (id, inserted)."""
+def _native_insert(session: Session) -> Callable:
+    """The session's dialect's INSERT with ON CONFLICT."""
     dialect = session.get_bind().dialect.name
     make_insert = _DIALECT_INSERT.get(dialect)
     if make_insert is None:
         raise NotImplementedError(f"no native upsert for database dialect {dialect!r}")
+    return make_insert
+
+
+def insert_ignore(session: Session, model: type, values: dict[str, Any], keys: tuple[str, ...]) -> tuple[int, bool]:
+    """Insert a row unless one with the same `keys` exists; returns (id, inserted)."""
+    make_insert = _native_insert(session)
     stmt = make_insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys)).returning(model.id)
     new_id = session.execute(stmt).scalar_one_or_none()
     if new_id is not None:
@@ -30,20 +36,14 @@ def insert_ignore_many(session: Session, model: type, rows: list[dict[str, Any]]
     """Insert each row unless one with the same `keys` exists (one executemany statement)."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    make_insert = _DIALECT_INSERT.get(dialect)
-    if make_insert is None:
-        raise NotImplementedError(f"no native upsert for database dialect {dialect!r}")
+    make_insert = _native_insert(session)
     session.execute(make_insert(model.__table__).on_conflict_do_nothing(index_elements=list(keys)), rows)
 
 
 def upsert(session: Session, model: type, values: dict[str, Any], keys: tuple[str, ...],
            update_values: dict[str, Any]) -> None:
     """Insert a row, or update `update_values` on the row with the same `keys` (one statement)."""
-    dialect = session.get_bind().dialect.name
-    make_insert = _DIALECT_INSERT.get(dialect)
-    if make_insert is None:
-        raise NotImplementedError(f"no native upsert for database dialect {dialect!r}")
+    make_insert = _native_insert(session)
     stmt = make_insert(model).values(**values)
     session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update_values))
 
@@ -52,10 +52,7 @@ def upsert_returning(session: Session, model: type, values: dict[str, Any], keys
                      update_values: Callable[[Any], dict[str, Any]], returning: tuple) -> Any:
     """Insert a row, or update it (`update_values(excluded)` gives the SET clause, `excluded`
     being the row that was proposed) in one statement; the `returning` columns of the row."""
-    dialect = session.get_bind().dialect.name
-    make_insert = _DIALECT_INSERT.get(dialect)
-    if make_insert is None:
-        raise NotImplementedError(f"no native upsert for database dialect {dialect!r}")
+    make_insert = _native_insert(session)
     stmt = make_insert(model).values(**values)
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=update_values(stmt.excluded))
     return session.execute(stmt.returning(*returning)).one()
@@ -67,10 +64,7 @@ def add_counts(session: Session, model: type, keys: tuple[str, ...], counts: tup
     executemany statement; rows sorted by key by the caller lock in one order everywhere)."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    make_insert = _DIALECT_INSERT.get(dialect)
-    if make_insert is None:
-        raise NotImplementedError(f"no native upsert for database dialect {dialect!r}")
+    make_insert = _native_insert(session)
     table = model.__table__
     stmt = make_insert(table)
     stmt = stmt.on_conflict_do_update(index_elements=list(keys),
