@@ -14,7 +14,8 @@ PACKAGES = ("crawler", "spiders", "matchers", "watchlists")
 LAYERS = (
     ("domain", ("watchlists", "matchers")),
     ("core", ("crawler", "crawler.config", "crawler.errors", "crawler.clock", "crawler.files", "crawler.normalise",
-              "crawler.reports.workbooks", "crawler.browser", "crawler.health", "crawler.items", "crawler.storage",
+              "crawler.reports.workbooks", "crawler.reports.xlsx", "crawler.browser", "crawler.health", "crawler.items",
+              "crawler.storage",
               "crawler.extract", "crawler.profiles", "crawler.crawlspec", "crawler.sessions")),
     ("scrapy", ("crawler.settings", "crawler.signals", "crawler.pipelines", "crawler.extensions", "crawler.middlewares",
                 "crawler.scheduling.frontier", "spiders")),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -157,6 +158,17 @@ def spreadsheet_safe(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+_FORMULA_AT_START = re.compile("\x00[" + re.escape("".join(FORMULA_START)) + "]")
+
+
+def spreadsheet_safe_row(values: list) -> list:
+    """`spreadsheet_safe` over a row, for files of hundreds of thousands of rows: most rows have
+    no value that starts like a formula, which one search of the joined row tells."""
+    if not _FORMULA_AT_START.search("\x00" + "\x00".join(map(str, values))):
+        return values
+    return [("'" + v if type(v) is str and v.startswith(FORMULA_START) else v) for v in values]
 
 
 def unquoted(value: str) -> str:
