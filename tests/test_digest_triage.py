@@ -314,3 +314,27 @@ def test_a_sheet_links_up_to_excels_limit_then_writes_the_urls_as_text(tmp_path)
     assert sheet["C3"].value == "=#1 http://127.0.0.1/ev/1" and sheet["C3"].data_type == "s"  # text, not a formula
     assert sheet["B6"].value == "http://127.0.0.1/item/4.html" and sheet["C6"].value == "=#4 http://127.0.0.1/ev/4"
     assert sheet["C2"].value == "=#0" and sheet["C2"].data_type == "s"
+
+
+def test_the_csv_the_workbook_and_the_html_show_the_same_suspects_in_the_same_order(sessions, flagged, tmp_path):
+    """The workbook and the CSV are written by the digest's workbook process from rows it is sent;
+    the HTML by the digest itself: all three agree, row for row."""
+    import csv
+
+    files = write_digest(sessions, WATCHLISTS, tmp_path, console_url="http://console.example:8600")
+    with open(files.csv, encoding="utf-8-sig", newline="") as handle:
+        table = list(csv.reader(handle))
+    header, rows = table[0], table[1:]
+    sheet = load_workbook(files.xlsx)["新增"]
+    assert [c.value for c in sheet[1]] == header
+    sheet_rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    assert len(rows) == len(sheet_rows) == files.new_rows == len(flagged) > 0
+    id_at, title_at, price_at, when_at = (header.index(k) for k in ("编号", "商品标题", "价格", "首次发现"))
+    assert [int(r[id_at]) for r in rows] == [r[id_at] for r in sheet_rows]
+    for text, typed in zip(rows, sheet_rows):
+        assert typed[title_at] == (text[title_at][1:] if text[title_at].startswith("'=") else text[title_at])
+        assert Decimal(text[price_at].split()[0]) == Decimal(str(typed[price_at]))
+        assert typed[when_at].strftime("%Y-%m-%d %H:%M") == text[when_at]
+    html = files.html.read_text(encoding="utf-8")
+    positions = [html.index(f"/suspects/{r[id_at]}\"") for r in rows]
+    assert positions == sorted(positions)

@@ -16,10 +16,12 @@ sheet per section, frozen headers, and a 状态 column with the triage choices f
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -31,10 +33,12 @@ from crawler.clock import BEIJING, beijing
 from crawler.files import replacing, write_atomic
 from crawler.reports import digest_data as data
 from crawler.reports.charts import digest_charts
+from crawler.reports.workbooks import WorkbookProcess, add_sheet
+from crawler.reports.xlsx import ExcelDate
 from crawler.storage.db import session_scope
 from crawler.storage.models import Digest
 from watchlists import Watchlists
-from watchlists.tables import spreadsheet_safe
+from watchlists.sheets import spreadsheet_safe_row
 
 FORMATS = ("html", "xlsx", "csv")
 HTML_ROWS = 500  # per section: the HTML is for reading; the XLSX and CSV hold every row
@@ -101,11 +105,7 @@ def _local(moment: datetime) -> datetime:
     return beijing(moment)
 
 
-TABLE_KEYS = ("id", "score", "title", "url", "marketplace", "category", "seller", "location", "price", "reference",
-              "certificate", "brand", "lookalike_of", "reasons", "first_flagged", "evidence", "status", "note",
-              "console")
-# In the workbook: typed values instead of their text (a number, an Excel date), and links.
-TYPED = {"price": "price_value", "first_flagged": "first_flagged_at"}
+TABLE_KEYS = data.TABLE_KEYS
 LINKED = ("url", "console", "evidence_href")
 WIDTHS = {"id": 7, "score": 7, "title": 50, "url": 28, "marketplace": 12, "category": 10, "seller": 22, "location": 14,
           "price": 10, "reference": 12, "certificate": 24, "brand": 12, "lookalike_of": 12, "reasons": 60,
@@ -152,12 +152,34 @@ def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_di
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = free_stem(out_dir, stem, formats)
     paths = {fmt: out_dir / f"{stem}.{fmt}" for fmt in FORMATS if fmt in formats}
-    with session_scope(sessions) as session, ExitStack() as files:
+    header = [col(k, lang) for k in TABLE_KEYS]
+    with ExitStack() as files:
+        csv_partial = files.enter_context(replacing(paths["csv"])) if "csv" in paths else None
+        book = table = None
+        if "xlsx" in paths:
+            # The workbook and the CSV are written by their own process, started before this one
+            # opens connections or threads; this one reads the rows and sends them over.
+            book = WorkbookProcess(str(csv_partial) if csv_partial else None, header)
+            files.callback(book.close)  # stops the workbook process if the digest fails
+        elif csv_partial is not None:
+            # utf-8-sig: Excel and WPS read a CSV as UTF-8 only with the byte-order mark.
+            table = csv.writer(files.enter_context(csv_partial.open("w", encoding="utf-8-sig", newline="")))
+            table.writerow(header)
+        session = files.enter_context(session_scope(sessions))
         same_scope = Digest.campaign.is_(None) if campaign is None else Digest.campaign == campaign
         previous = session.scalar(select(Digest).where(same_scope).order_by(Digest.generated_at.desc()).limit(1))
         chosen = data.scope(session, campaign, previous.generated_at if previous else None)
-        total = data.count(session, chosen.where)
-        counts = {"new": data.count(session, chosen.new), "open": data.count(session, chosen.still_open)}
+
+        def summary() -> dict:  # counts, breakdowns and trends: SQL aggregates, on their own session
+            with session_scope(sessions) as other:
+                return {"total": data.count(other, chosen.where),
+                        "counts": {"new": data.count(other, chosen.new), "open": data.count(other, chosen.still_open)},
+                        "parts": data.breakdowns(other, chosen.where, categories, lang),
+                        "trend": data.trends(other, chosen.where, categories, day)}
+
+        # The aggregates run in a thread while the rows stream (the database works without the GIL).
+        summarising = files.enter_context(ThreadPoolExecutor(1, thread_name_prefix="digest-summary"))
+        summarised = summarising.submit(summary)
         captures = data.latest_captures(session) if evidence_root is not None else {}
         store = None
         if evidence_root is not None:
@@ -165,44 +187,51 @@ def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_di
 
             store = EvidenceStore(evidence_root)
         shown: dict[str, list[dict]] = {"new": [], "open": []}
-        table = None
-        if "csv" in paths:
-            partial = files.enter_context(replacing(paths["csv"]))
-            # utf-8-sig: Excel and WPS read a CSV as UTF-8 only with the byte-order mark.
-            handle = files.enter_context(partial.open("w", encoding="utf-8-sig", newline=""))
-            table = csv.writer(handle)
-            table.writerow([col(k, lang) for k in TABLE_KEYS])
+        make = DigestRows(categories, lang, console_url, captures, store)
 
-        def section(key: str, where: tuple) -> Iterator[list]:
-            for row in data.rows(session, where, categories, lang, console_url):
-                if store is not None:
-                    _with_evidence(row, captures, store, lang)
-                if len(shown[key]) < HTML_ROWS:
-                    shown[key].append(row)
-                if table is not None:
-                    table.writerow([spreadsheet_safe(row[k]) for k in TABLE_KEYS])
-                yield _typed(row)
+        def section(key: str, where: tuple) -> Iterator:
+            for chunk, signals in data.chunks(session, where):
+                for r in chunk:
+                    found = signals.get(r[0], ())
+                    if book is not None:  # the workbook process writes the CSV and workbook rows (see _split)
+                        if len(shown[key]) < HTML_ROWS:
+                            shown[key].append(make(r, found))
+                        yield make.sent(r, found)
+                        continue
+                    row = make(r, found)
+                    if len(shown[key]) < HTML_ROWS:
+                        shown[key].append(row)
+                    if table is not None:
+                        table.writerow(spreadsheet_safe_row([row[k] for k in TABLE_KEYS]))
+                    yield row
 
         sections = {"new": section("new", chosen.new), "open": section("open", chosen.still_open)}
-        parts = data.breakdowns(session, chosen.where, categories, lang)
-        trend = data.trends(session, chosen.where, categories, day)
-        context = {"day": day.isoformat(), "campaign": campaign, "lang": lang, "counts": counts, "parts": parts,
-                   "periods": trend["periods"], "total": total,
-                   "generated": datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M"),
-                   "watchlist_hash": watchlists.content_hash,
-                   "since": _local(previous.generated_at).strftime("%Y-%m-%d %H:%M") if previous else None}
-        if "xlsx" in paths:
+        context: dict = {"day": day.isoformat(), "campaign": campaign, "lang": lang,
+                         "generated": datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M"),
+                         "watchlist_hash": watchlists.content_hash,
+                         "since": _local(previous.generated_at).strftime("%Y-%m-%d %H:%M") if previous else None}
+
+        def summarised_context() -> dict:
+            if "parts" not in context:
+                found = summarised.result()
+                context.update(total=found["total"], counts=found["counts"], parts=found["parts"],
+                               periods=found["trend"]["periods"], trend=found["trend"])
+            return context
+
+        if book is not None:
             with replacing(paths["xlsx"]) as partial:
-                _workbook(context, lang, sections).save(partial)
+                _workbook(book, summarised_context, lang, sections, _split).save(partial)
         else:
             for rows_of_section in sections.values():
                 for _ in rows_of_section:
                     pass
+        summarised_context()
+        total, counts = context["total"], context["counts"]
         if "html" in paths:
             env = Environment(loader=PackageLoader("crawler", "templates"), autoescape=select_autoescape(["html"]))
             env.globals.update(t=lambda key: t(key, lang), col=lambda key: col(key, lang))
             html = env.get_template("digest.html").render(**context, new=shown["new"], still_open=shown["open"],
-                                                          charts=digest_charts(trend, lang), keys=TABLE_KEYS,
+                                                          charts=digest_charts(context["trend"], lang), keys=TABLE_KEYS,
                                                           html_rows=HTML_ROWS)
             write_atomic(paths["html"], html.encode("utf-8"))
     with session_scope(sessions) as session:
@@ -211,31 +240,61 @@ def write_digest(sessions: sessionmaker[Session], watchlists: Watchlists, out_di
     return DigestFiles(paths.get("html"), paths.get("xlsx"), paths.get("csv"), total, counts["new"])
 
 
-def _typed(row: dict) -> list:
-    """A digest row for the workbook: the price a number, the moment a date, the evidence its link."""
-    values = []
-    for key in TABLE_KEYS:
-        if key in TYPED and row.get(TYPED[key]) not in (None, ""):
-            values.append(row[TYPED[key]])
-        elif key == "evidence" and row.get("evidence_href"):
-            values.append((row["evidence"], row["evidence_href"]))
-        else:
-            values.append(row[key])
-    return values
+PRICE_AT, FLAGGED_AT, EVIDENCE_AT = (TABLE_KEYS.index(k) for k in ("price", "first_flagged", "evidence"))
 
 
-def _workbook(context: dict, lang: str, sections: dict[str, Iterator[list]]):
-    """The digest workbook (write-only: each section's rows are written as they come)."""
-    from crawler.reports.workbooks import add_sheet, new_workbook
+class DigestRows(data.RowMaker):
+    """Digest rows, with their evidence when there is an evidence store."""
 
+    def __init__(self, categories: dict[str, str], lang: str, console_url: str | None, captures: dict, store):
+        super().__init__(categories, lang, console_url)
+        self.captures, self.store = captures, store
+
+    def __call__(self, r, found) -> dict:
+        row = super().__call__(r, found)
+        return row if self.store is None else _with_evidence(row, self.captures, self.store, self.lang)
+
+    def sent(self, r, found) -> tuple:
+        """What the workbook process needs of a row (see _split), in values marshal takes: the
+        TABLE_KEYS values, the price as text, the moment as a POSIX time, the evidence link."""
+        values = self.table(r, found)
+        href = ""
+        if self.store is not None:
+            row = _with_evidence({"id": r[0], "evidence": "", "evidence_href": ""}, self.captures, self.store,
+                                 self.lang)
+            values[EVIDENCE_AT], href = row["evidence"], row["evidence_href"]
+        moment, price = r[6], r[11]
+        if moment is not None:
+            moment = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+        return values, None if price is None else str(price), moment, href
+
+
+def _split(item: tuple) -> tuple[list, list]:
+    """In the workbook process: a row as DigestRows.sent made it, as (its CSV values, its
+    workbook values) — in the workbook the price is a number, the moment an Excel date
+    (Beijing time, UTC+8 all year since 1991) and the evidence its link."""
+    values, price, moment, href = item
+    typed = values.copy()
+    if price is not None:
+        typed[PRICE_AT] = Decimal(price)
+    if moment is not None:
+        typed[FLAGGED_AT] = ExcelDate.from_posix(moment, 8)
+    if href:
+        typed[EVIDENCE_AT] = (values[EVIDENCE_AT], href)
+    return values, typed
+
+
+def _workbook(book, summarised: Callable[[], dict], lang: str, sections: dict[str, Iterator], split):
+    """The digest workbook (streamed: each section's rows are written as they come; the
+    breakdowns, which `summarised` waits for, after them)."""
     labels = list((STATUS_ZH if lang == "zh" else STATUS_EN).values())
-    book = new_workbook()
     for key, rows in (("new", sections["new"]), ("open", sections["open"])):
         title = t(key, lang) if lang == "en" else ("新增" if key == "new" else "待处理")
         add_sheet(book, title, [col(k, lang) for k in TABLE_KEYS], rows,
                   {i: WIDTHS[k] for i, k in enumerate(TABLE_KEYS, start=1)},
                   choices=(TABLE_KEYS.index("status") + 1, labels),
-                  links={TABLE_KEYS.index(k) + 1 for k in ("url", "console", "evidence")})
+                  links={TABLE_KEYS.index(k) + 1 for k in ("url", "console", "evidence")}, split=split)
+    context = summarised()
     count_label = t("count", lang)
     for key in ("by_area", "by_marketplace", "by_region", "by_brand", "by_signal"):
         add_sheet(book, t(key, lang), [t(key, lang), count_label], context["parts"][key], {1: 30})

@@ -8,12 +8,14 @@ suspect. crawler/reports/digest.py writes the files.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import DateTime, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from crawler.app.triage import OPEN_STATUSES, STATUS_EN, STATUS_ZH
@@ -31,6 +33,10 @@ from crawler.storage.models import (
 from matchers.base import SIGNAL_LABELS
 
 CHUNK = 1000  # suspects read (with their signals) at a time
+# The digest's table (CSV and workbook columns), in order.
+TABLE_KEYS = ("id", "score", "title", "url", "marketplace", "category", "seller", "location", "price", "reference",
+              "certificate", "brand", "lookalike_of", "reasons", "first_flagged", "evidence", "status", "note",
+              "console")
 CONTEXT_MARK = {"zh": "（参考）", "en": "(context) "}
 NONE = {"zh": "无", "en": "none"}
 
@@ -106,6 +112,8 @@ def breakdowns(session: Session, where: tuple, categories: dict[str, str], lang:
             counter[key or none] += number
         return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
 
+    # Area, marketplace and region in one pass (a few thousand groups), summed here.
+    places = grouped(Listing.category, Listing.marketplace, Seller.province, Seller.city)
     brand = func.coalesce(func.nullif(Suspect.lookalike_of, ""), func.nullif(Suspect.brand, ""),
                           func.nullif(ListingSnapshot.brand, ""))
     labels = {name: label for name, (label, *_rest) in SIGNAL_LABELS.items()}
@@ -125,10 +133,9 @@ def breakdowns(session: Session, where: tuple, categories: dict[str, str], lang:
             .distinct()):
         phones[phone].add(f"{name}（{market}）")
     return {
-        "by_area": counted((categories.get(slug or "", slug or ""), n) for slug, n in grouped(Listing.category)),
-        "by_marketplace": counted(grouped(Listing.marketplace)),
-        "by_region": counted((" ".join(x for x in (province, city) if x), n)
-                             for province, city, n in grouped(Seller.province, Seller.city)),
+        "by_area": counted((categories.get(slug or "", slug or ""), n) for slug, _, _, _, n in places),
+        "by_marketplace": counted((market, n) for _, market, _, _, n in places),
+        "by_region": counted((" ".join(x for x in (province, city) if x), n) for _, _, province, city, n in places),
         "by_brand": counted(grouped(brand), 30),
         "by_signal": counted((labels.get(name, name), n) for name, n in signal_counts),
         "top_sellers": [(f"{name}（{market}）", n, round(best, 2)) for name, market, n, best in top],
@@ -176,56 +183,167 @@ def latest_captures(session: Session) -> dict[int, tuple[int, datetime, dict]]:
     return latest
 
 
+_signal = SuspectSignal.__table__.c
+SIGNALS_OF = (f"SELECT {_signal.suspect_id.name}, {_signal.name.name}, {_signal.detail.name}, "
+              f"{_signal.watchlist_value.name}, {_signal.role.name} FROM {SuspectSignal.__tablename__} "
+              f"WHERE {_signal.suspect_id.name} IN ({{ids}}) ORDER BY {_signal.suspect_id.name}, {_signal.id.name}")
+
+
 def rows(session: Session, where: tuple, categories: dict[str, str], lang: str = "zh",
          console_url: str | None = None) -> Iterator[dict]:
     """The suspects `where` selects, highest score first, as plain values (text is escaped by the
     renderer), streamed: CHUNK rows at a time, each chunk's signals read with it."""
+    make = RowMaker(categories, lang, console_url)
+    for chunk, signals in chunks(session, where):
+        for r in chunk:
+            yield make(r, signals.get(r[0], ()))
+
+
+def chunks(session: Session, where: tuple) -> Iterator[tuple[list, dict]]:
+    """The query's rows for the suspects `where` selects, highest score first, CHUNK at a time
+    with their signals ({suspect id: [(name, detail, watchlist value, role)]}); see RowMaker.
+    Core queries (no ORM objects), read in a thread ahead of the caller."""
+    # The moment as the driver's plain DateTime (naive UTC from SQLite, aware from PostgreSQL;
+    # beijing() takes both): the UTC type's per-row conversion is not needed here.
     query = (_joined(Suspect.id, Suspect.score, Suspect.status, Suspect.note, Suspect.brand, Suspect.lookalike_of,
-                     Suspect.first_flagged_at, Listing.url, Listing.marketplace, Listing.category,
+                     type_coerce(Suspect.first_flagged_at, DateTime(timezone=True)), Listing.url,
+                     Listing.marketplace, Listing.category,
                      ListingSnapshot.title, ListingSnapshot.price, ListingSnapshot.currency,
                      ListingSnapshot.seller_name, ListingSnapshot.brand.label("shown_brand"),
                      Seller.name.label("seller"), Seller.province, Seller.city, Seller.phone)
              .where(*where).order_by(Suspect.score.desc(), Suspect.id))
-    labels = STATUS_ZH if lang == "zh" else STATUS_EN
-    signal_labels = {name: label for name, (label, *_rest) in SIGNAL_LABELS.items()}
-    for chunk in session.execute(query.execution_options(yield_per=CHUNK)).partitions(CHUNK):
-        signals: dict[int, list[tuple[str, str, str | None, str]]] = defaultdict(list)
-        for suspect_id, name, detail, watchlist_value, role in session.execute(
-                select(SuspectSignal.suspect_id, SuspectSignal.name, SuspectSignal.detail,
-                       SuspectSignal.watchlist_value, SuspectSignal.role)
-                .where(SuspectSignal.suspect_id.in_([r.id for r in chunk]))
-                .order_by(SuspectSignal.suspect_id, SuspectSignal.id)):
-            signals[suspect_id].append((name, detail, watchlist_value, role))
-        for r in chunk:
-            yield _row(r, signals.get(r.id, ()), categories, lang, labels, signal_labels, console_url)
+    engine = session.get_bind()
+
+    def read() -> Iterator[tuple[list, dict]]:  # in a thread, on its own connection
+        with engine.connect() as connection:
+            cursor = connection.connection.cursor()  # the driver's own, for the plain signal rows
+            try:
+                for chunk in connection.execute(query.execution_options(stream_results=True, yield_per=CHUNK)
+                                                ).partitions(CHUNK):
+                    signals: dict[int, list[tuple[str, str, str | None, str]]] = defaultdict(list)
+                    # Text and integers only, so the driver's rows as they are (a third of the
+                    # cost of result rows); the ids are integers from the database, inlined.
+                    cursor.execute(SIGNALS_OF.format(ids=",".join(str(int(r[0])) for r in chunk)))
+                    for suspect_id, name, detail, watchlist_value, role in cursor.fetchall():
+                        signals[suspect_id].append((name, detail, watchlist_value, role))
+                    yield chunk, signals
+            finally:
+                cursor.close()
+
+    # The next chunks are read while this one is written: the database driver works without
+    # the GIL, so reading overlaps building rows and files.
+    return read_ahead(read())
+
+
+class RowMaker:
+    """Makes a digest row (a dict of plain values) from a query row and its signals (see
+    `chunks`), or only its table values."""
+
+    def __init__(self, categories: dict[str, str], lang: str, console_url: str | None):
+        self.categories, self.lang, self.console_url = categories, lang, console_url
+        self.labels = STATUS_ZH if lang == "zh" else STATUS_EN
+        self.signal_labels = {name: label for name, (label, *_rest) in SIGNAL_LABELS.items()}
+
+    def __call__(self, r, found) -> dict:
+        return _row(r, found, self.categories, self.lang, self.labels, self.signal_labels, self.console_url)
+
+    def table(self, r, found) -> list:
+        """Only the TABLE_KEYS values (what the CSV and the workbook hold), in that order."""
+        return _table(r, found, self.categories, self.lang, self.labels, self.signal_labels, self.console_url)[0]
+
+
+def read_ahead(items: Iterator, depth: int = 2) -> Iterator:
+    """`items`, produced in a thread up to `depth` ahead of the consumer. An error in the thread
+    is raised here; a consumer that stops early stops the thread (and its generator's cleanup,
+    such as closing a connection, runs there)."""
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        handoff.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer
+            handoff.put((end, error))
+            return
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+        handoff.put((end, None))
+
+    thread = threading.Thread(target=produce, name="digest-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = handoff.get()
+            if item is end:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting to hand over
+            try:
+                handoff.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        thread.join()
+
+
+def _table(r, found, categories: dict[str, str], lang: str, labels: dict, signal_labels: dict,
+           console_url: str | None) -> tuple[list, list[str], list[str]]:
+    """A suspect's TABLE_KEYS values (the digest's table: CSV, workbook), its reasons and the
+    labels of its decisive signals."""
+    (suspect_id, score, status, note, brand, lookalike_of, first_flagged_at, url, marketplace, category, title,
+     price, currency, seller_name, shown_brand, seller, province, city, phone) = r
+    # Decisive reasons first; context ones are marked as such (参考, for reference only).
+    decisive, context, shown, certificates = [], [], [], []
+    price_reference = None
+    for name, detail, value, role in found:
+        label = signal_labels.get(name, name)
+        if role == "context":
+            context.append(f"{CONTEXT_MARK[lang]}{label}：{detail}")
+        else:
+            decisive.append(f"{label}：{detail}")
+            shown.append(label)
+        if price_reference is None and name.startswith("price"):
+            price_reference = value
+        if name.startswith("cert"):
+            certificates.append(detail)
+    reasons = decisive + context if context else decisive
+    category = category or ""
+    values = [
+        suspect_id, round(score, 2), title, web_url(url), marketplace, categories.get(category, category),
+        (seller or seller_name) or "", f"{province} {city}" if province and city else (province or city or ""),
+        (f"{price} {currency}" if currency else str(price)) if price is not None else "", price_reference or "",
+        "；".join(certificates), brand or shown_brand or "", lookalike_of or "", "；".join(reasons),
+        beijing(first_flagged_at).strftime("%Y-%m-%d %H:%M"), "", labels.get(status, status), note or "",
+        f"{console_url}/suspects/{suspect_id}" if console_url else "",
+    ]
+    return values, reasons, shown
 
 
 def _row(r, found, categories: dict[str, str], lang: str, labels: dict, signal_labels: dict,
          console_url: str | None) -> dict:
-    # Decisive reasons first; context ones are marked as such (参考, for reference only).
-    reasons = ([f"{signal_labels.get(name, name)}：{detail}" for name, detail, _, role in found if role != "context"]
-               + [f"{CONTEXT_MARK[lang]}{signal_labels.get(name, name)}：{detail}"
-                  for name, detail, _, role in found if role == "context"])
-    price_reference = next((value for name, _, value, _ in found if name.startswith("price")), None)
-    flagged = beijing(r.first_flagged_at)
-    return {
-        "id": r.id, "score": round(r.score, 2), "title": r.title, "url": web_url(r.url),
-        "marketplace": r.marketplace, "category": categories.get(r.category or "", r.category or ""),
-        "category_slug": r.category or "", "seller": (r.seller or r.seller_name) or "",
-        "province": r.province or "", "city": r.city or "",
-        "location": " ".join(x for x in (r.province, r.city) if x), "phone": r.phone or "",
-        "price": f"{r.price} {r.currency or ''}".strip() if r.price is not None else "",
-        "price_value": r.price, "currency": r.currency or "",
-        "reference": price_reference or "",
-        "certificate": "；".join(detail for name, detail, _, _ in found if name.startswith("cert")),
-        "brand": r.brand or r.shown_brand or "", "lookalike_of": r.lookalike_of or "",
-        "reasons": "；".join(reasons), "reason_list": reasons,
-        "signals": [signal_labels.get(name, name) for name, _, _, role in found if role != "context"],
-        "first_flagged_at": flagged, "first_flagged": flagged.strftime("%Y-%m-%d %H:%M"),
-        "evidence": "", "evidence_href": "",  # filled from the captures by the writer
-        "status_code": r.status, "status": labels.get(r.status, r.status), "note": r.note or "",
-        "console": f"{console_url}/suspects/{r.id}" if console_url else "",
-    }
+    values, reasons, shown = _table(r, found, categories, lang, labels, signal_labels, console_url)
+    row = dict(zip(TABLE_KEYS, values))
+    province, city, price, currency, category, status = r[16], r[17], r[11], r[12], r[9], r[2]
+    row.update({"category_slug": category or "", "province": province or "", "city": city or "",
+                "phone": r[18] or "", "price_value": price, "currency": currency or "", "reason_list": reasons,
+                "signals": shown, "first_flagged_at": beijing(r[6]), "evidence_href": "",  # evidence: by the writer
+                "status_code": status})
+    return row
 
 
-__all__ = ["CHUNK", "Scope", "breakdowns", "count", "latest_captures", "rows", "scope", "trends", "web_url"]
+__all__ = ["CHUNK", "TABLE_KEYS", "RowMaker", "Scope", "breakdowns", "chunks", "count", "latest_captures",
+           "read_ahead", "rows", "scope", "trends", "web_url"]
