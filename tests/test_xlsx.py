@@ -155,3 +155,23 @@ def test_a_row_is_made_formula_safe_exactly_as_cell_by_cell():
         row = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4))) for _ in range(rng.randint(0, 6))]
         row += rng.choice([[], [-1], [2.5], [None]])
         assert spreadsheet_safe_row(row) == [spreadsheet_safe(v) for v in row]
+
+
+def test_a_workbook_process_is_spawned_not_forked_while_other_threads_run(tmp_path):
+    """Forking a process with other threads can copy a lock another thread holds: the console
+    and the scheduler run digests from threads, so then the workbook process is spawned."""
+    import multiprocessing.context
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait, daemon=True)
+    other.start()
+    try:
+        book = WorkbookProcess(str(tmp_path / "rows.csv"), ["n"])
+        assert isinstance(book._process, multiprocessing.context.SpawnProcess)
+        assert add_sheet(book, "rows", ["n"], [[1], [2]]) == 2
+        book.save(tmp_path / "rows.xlsx")
+    finally:
+        release.set()
+    assert [[c.value for c in row] for row in load_workbook(tmp_path / "rows.xlsx").active.iter_rows()] == [
+        ["n"], [1], [2]]
+    assert (tmp_path / "rows.csv").read_text(encoding="utf-8-sig").splitlines() == ["n"]  # no split: no CSV rows
