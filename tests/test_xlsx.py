@@ -175,3 +175,23 @@ def test_a_workbook_process_is_spawned_not_forked_while_other_threads_run(tmp_pa
     assert [[c.value for c in row] for row in load_workbook(tmp_path / "rows.xlsx").active.iter_rows()] == [
         ["n"], [1], [2]]
     assert (tmp_path / "rows.csv").read_text(encoding="utf-8-sig").splitlines() == ["n"]  # no split: no CSV rows
+
+
+def test_rows_past_excels_limit_are_counted_and_said_not_lost_silently(tmp_path, caplog):
+    """A sheet holds 1,048,576 rows: past that (5 here) the sheet's last row says how many more
+    there are, and the workbook process still writes every row to the CSV."""
+    book = WorkbookProcess(str(tmp_path / "rows.csv"), ["n", "title"])
+    rows = [(i, f"t{i}") for i in range(10)]
+    assert add_sheet(book, "rows", ["n", "title"], rows, None, None, (), MAX_LINKS, 5, split=_split_with_csv) == 3
+    book.save(tmp_path / "rows.xlsx")
+    sheet = load_workbook(tmp_path / "rows.xlsx").active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[:4] == [["n", "title"], [0, "T0"], [1, "T1"], [2, "T2"]] and len(values) == 5
+    assert "另有 7 行" in values[4][0] and "7 more rows" in values[4][0]
+    assert sheet.auto_filter.ref == "A1:B4"
+    assert len((tmp_path / "rows.csv").read_text(encoding="utf-8-sig").splitlines()) == 11
+
+    plain = new_workbook()
+    with caplog.at_level("WARNING"):
+        assert add_sheet(plain, "rows", ["n"], [[i] for i in range(4)], max_rows=4) == 2
+    assert "2 rows past Excel's limit" in caplog.text

@@ -20,6 +20,7 @@ from rich.console import Console
 from crawler import errors
 from crawler.config import load_config
 from crawler.errors import StorageError
+from crawler.reports.xlsx import XlsxError
 from watchlists import WatchlistError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -34,7 +35,7 @@ def friendly_errors(func: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except (errors.UserError, StorageError, WatchlistError) as exc:
+        except (errors.UserError, StorageError, WatchlistError, XlsxError) as exc:
             raise UserError(str(exc)) from None
         except OSError as exc:  # a folder that cannot be made, a disk that is full: the file and why
             where = f" {exc.filename}" if exc.filename else ""

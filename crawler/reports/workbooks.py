@@ -6,6 +6,7 @@ hundreds of thousands of suspects costs little memory and no Python object per c
 from __future__ import annotations
 
 import io
+import logging
 import marshal
 import pickle
 from collections.abc import Collection, Iterable, Sequence
@@ -21,6 +22,7 @@ from crawler.reports.xlsx import (
     END_NUM,
     END_STR,
     INF,
+    MAX_ROWS,
     MAX_TEXT,
     MAX_URL,
     MOMENT_NUM,
@@ -36,6 +38,7 @@ from crawler.reports.xlsx import (
 )
 from crawler.reports.xlsx import _string as text_cell
 
+log = logging.getLogger(__name__)
 LINK_SCHEMES = ("http://", "https://", "file://")
 # Excel keeps at most 65,530 hyperlinks per sheet and may refuse a file with more: past it, a
 # link is written as its text and URL (nothing lost, nothing clickable).
@@ -49,25 +52,32 @@ def new_workbook() -> XlsxWriter:
 
 def add_sheet(book: XlsxWriter | WorkbookProcess, title: str, header: Sequence[str], rows: Iterable[Sequence[object]],
               widths: dict[int, int] | None = None, choices: tuple[int, Sequence[str]] | None = None,
-              links: Collection[int] = (), max_links: int = MAX_LINKS, split=None) -> int:
+              links: Collection[int] = (), max_links: int = MAX_LINKS, max_rows: int = MAX_ROWS, split=None) -> int:
     """Append a sheet and return its number of data rows. Every sheet gets a bold frozen header,
     an AutoFilter over its data and a width for every column (`widths` by 1-based column, else
     from the header). Numbers stay numbers (prices with two decimals), moments become Excel
     dates (Beijing time: Excel has no time zones), and the `links` columns, when they hold an
     http(s) or file URL (or a (text, URL) pair), are hyperlinks, up to `max_links` in the sheet
     (then text). `choices` = (column, values): a drop-down list on that column (the triage status).
-    `split`: see `WorkbookProcess` (a plain workbook takes its rows as they are)."""
+    `split`: see `WorkbookProcess` (a plain workbook takes its rows as they are). Past Excel's
+    `max_rows` rows the rest are counted, not written, and the sheet's last row says how many
+    (the digest's CSV holds them all)."""
     if isinstance(book, WorkbookProcess):
-        return book.add_sheet(title, header, rows, widths, choices, links, max_links, split=split)
+        return book.add_sheet(title, header, rows, widths, choices, links, max_links, max_rows, split=split)
     if split is not None:
         rows = (split(item)[1] for item in rows)
     sheet = book.sheet(title, [(widths or {}).get(column) or min(40, max(8, 2 * len(str(name)) + 2))
                                for column, name in enumerate(header, start=1)])
     letters = [column_letter(i) for i in range(1, max(len(header), 1) + 1)]
     sheet.append(text_cell(str(name), BOLD) for name in header)
-    linked = count = 0
+    linked = count = left_out = 0
     link_columns = {column - 1 for column in links}
-    for count, values in enumerate(rows, start=1):
+    room = max_rows - 2  # data rows: one row for the header, one kept for saying what did not fit
+    for values in rows:
+        if count >= room:
+            left_out += 1
+            continue
+        count += 1
         cells = []
         for i, value in enumerate(values):
             kind = type(value)
@@ -103,6 +113,11 @@ def add_sheet(book: XlsxWriter | WorkbookProcess, title: str, header: Sequence[s
                     value = beijing(value).replace(tzinfo=None)
                 cells.append(cell(value))
         sheet.append(cells)
+    if left_out:
+        log.warning("sheet %r: %d rows past Excel's limit of %d rows were not written to the workbook",
+                    title, left_out, max_rows)
+        sheet.append([text_cell(f"…另有 {left_out:,} 行超出 Excel 的行数上限，见 CSV 文件 "
+                                f"({left_out:,} more rows exceed Excel's row limit: see the CSV file)")])
     if count:
         last = column_letter(max(len(header), 1))
         sheet.autofilter = f"A1:{last}{count + 1}"
