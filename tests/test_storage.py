@@ -122,3 +122,67 @@ def test_a_killed_crawl_is_marked_interrupted_with_the_counts_it_stored(sandbox,
     assert shown["snapshots_new"] == in_run >= stored and shown["listings_new"] >= 1
     again = run_lijian("runs", "--db", db_url)  # idempotent: nothing left to mark
     assert again.returncode == 0 and again.stdout == listed.stdout
+
+
+def test_a_batch_stores_the_same_rows_as_saving_one_by_one(sessions):
+    """save_many (four statements for a run of listings) against save (each listing alone), on
+    the same items under two marketplace names: sellers named twice, a listing without a seller,
+    a shop page between listings, a listing named twice in one batch, content that changes."""
+    from datetime import datetime, timezone
+
+    from crawler.items import SellerProfileItem
+
+    def batches(market: str) -> list[list]:
+        def listing(key, **changes):
+            base = dict(marketplace=market, listing_key=key, url=f"http://127.0.0.1/{market}/{key}.html",
+                        title=f"美的 电饭煲 {key}", price=Decimal("199.00"), currency="CNY", category="appliance",
+                        brand="美的", seller_key="S1", seller_name="美的旗舰店", seller_province="广东",
+                        seller_city="佛山")
+            return ListingItem(**{**base, **changes})
+
+        shop = SellerProfileItem(marketplace=market, seller_key="S2", name="小家电专营",
+                                 url=f"http://127.0.0.1/{market}/s2", location="浙江 宁波", phone="13800000000")
+        return [[listing("1"), listing("2", seller_key="S2", seller_name="旧名"), listing("3", seller_key=None,
+                                                                                          seller_name=None),
+                 shop, listing("4", seller_key="S2", seller_name="新名"), listing("5")],
+                [listing("1"), SellerProfileItem(marketplace=market, seller_key="S9", name="九号店",
+                                                 url=f"http://127.0.0.1/{market}/s9", location="广东", phone=None),
+                 listing("2", price=Decimal("99.00"), seller_key="S2", seller_name="新名"),
+                 listing("6", seller_key="S2", seller_name="最新名")],
+                [listing("7"), listing("7", title="美的 电饭煲 7 改"), listing("1", title="美的 电饭煲 1 改")]]
+
+    store = ListingStore(sessions)
+    moments = [datetime(2026, 12, day, 8, tzinfo=timezone.utc) for day in (1, 2, 3)]
+    one_by_one = [[store.save_seller_profile(item, now) if isinstance(item, SellerProfileItem)
+                   else store.save(item, None, now) for item in batch] for batch, now in zip(batches("m1"), moments)]
+    together = [store.save_many(batch, None, now) for batch, now in zip(batches("m2"), moments)]
+
+    def shape(outcomes):  # ids differ between the two marketplaces; what they say must not
+        return [o if isinstance(o, int) else (o.new_listing, o.new_snapshot) for o in outcomes]
+
+    assert [[x for x in shape(o) if not isinstance(x, int)] for o in together] == [
+        [x for x in shape(o) if not isinstance(x, int)] for o in one_by_one]
+    assert [[type(x) for x in o] for o in together] == [[type(x) for x in o] for o in one_by_one]
+
+    def state(market: str):
+        with sessions() as session:
+            sellers = session.execute(select(Seller.seller_key, Seller.name, Seller.shop_url, Seller.province,
+                                             Seller.city, Seller.phone).where(Seller.marketplace == market)
+                                      .order_by(Seller.seller_key)).all()
+            listings = session.execute(
+                select(Listing.listing_key, Listing.url.like(f"%/{market}/%"), Listing.category, Seller.seller_key,
+                       Listing.content_hash, func.count(ListingSnapshot.id))
+                .outerjoin(Seller, Seller.id == Listing.seller_id).join(ListingSnapshot)
+                .where(Listing.marketplace == market).group_by(Listing.id, Seller.seller_key)
+                .order_by(Listing.listing_key)).all()
+            snapshots = session.execute(select(Listing.listing_key, ListingSnapshot.title, ListingSnapshot.price,
+                                               ListingSnapshot.seller_name, ListingSnapshot.observed_at)
+                                        .join(Listing).where(Listing.marketplace == market)
+                                        .order_by(Listing.listing_key, ListingSnapshot.id)).all()
+        return ([tuple(s)[:2] + (s.shop_url.replace(market, "m"),) + tuple(s)[3:] if s.shop_url else tuple(s)
+                 for s in sellers], [tuple(r) for r in listings], [tuple(r) for r in snapshots])
+
+    assert state("m2") == state("m1")
+    sellers, listings, snapshots = state("m2")
+    assert [s[:2] for s in sellers] == [("S1", "美的旗舰店"), ("S2", "最新名"), ("S9", "九号店")]  # later names win
+    assert len(snapshots) == 10 and [r[5] for r in listings] == [2, 2, 1, 1, 1, 1, 2]

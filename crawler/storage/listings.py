@@ -14,7 +14,7 @@ from crawler.items import ListingItem, SellerProfileItem
 from crawler.normalise import split_location
 from crawler.storage.db import session_scope
 from crawler.storage.models import Listing, ListingSnapshot, Seller, utcnow
-from crawler.storage.upsert import insert_ignore, upsert_returning
+from crawler.storage.upsert import insert_ignore, upsert_many_returning, upsert_returning
 
 # The fields whose change makes a new snapshot; crawl time and raw markup do not.
 CONTENT_FIELDS = ("title", "price", "currency", "category", "brand", "seller_key", "seller_name",
@@ -49,8 +49,67 @@ class ListingStore:
         """Several listings (and seller profiles) in one transaction: all are stored or none is.
         Returns each one's SaveOutcome (a seller profile: its seller id), in order."""
         with session_scope(self.sessions) as session:
-            return [self.save_seller_profile_in(session, item, now) if isinstance(item, SellerProfileItem)
-                    else self.save_in(session, item, crawl_run_id, now) for item in items]
+            outcomes: list[SaveOutcome | int | None] = [None] * len(items)
+            run: list[int] = []  # the listings waiting to be stored together (their places in `items`)
+            waiting: set[tuple[str, str | None]] = set()  # and their sellers
+
+            def store_run() -> None:
+                for place, outcome in zip(run, self.save_all_in(session, [items[i] for i in run], crawl_run_id,
+                                                                 now)):
+                    outcomes[place] = outcome
+                run.clear()
+                waiting.clear()
+
+            for place, item in enumerate(items):
+                if isinstance(item, SellerProfileItem):
+                    # A shop page touches only its seller's row: it may go before the waiting
+                    # listings unless one of them names that seller (then they are stored first).
+                    if (item.marketplace, item.seller_key) in waiting:
+                        store_run()
+                    outcomes[place] = self.save_seller_profile_in(session, item, now)
+                else:
+                    run.append(place)
+                    waiting.add((item.marketplace, item.seller_key))
+            store_run()
+            return outcomes  # type: ignore[return-value]
+
+    def save_all_in(self, session: Session, items: list[ListingItem], crawl_run_id: int | None,
+                    now: datetime | None = None) -> list[SaveOutcome]:
+        """Several listings in the caller's transaction with the same rows as `save_in` one by
+        one, in four statements whatever their number: their sellers' upsert, their listings'
+        upsert, their new snapshots, their new content hashes. A batch naming one listing twice
+        is stored one by one (the second save must see the first)."""
+        keys = [(item.marketplace, item.listing_key) for item in items]
+        if len(items) < 2 or len(set(keys)) < len(keys):
+            return [self.save_in(session, item, crawl_run_id, now) for item in items]
+        now = now or utcnow()
+        sellers: dict[tuple[str, str], dict] = {}
+        for item in items:  # a seller named twice ends as the later listing shows it, as one by one
+            if item.seller_key:
+                sellers[(item.marketplace, item.seller_key)] = self._seller_row(item, now)
+        seller_ids = {}
+        if sellers:
+            seller_ids = {(market, key): seller_id for market, key, seller_id in upsert_many_returning(
+                session, Seller, list(sellers.values()), ("marketplace", "seller_key"), self._seller_update,
+                (Seller.marketplace, Seller.seller_key, Seller.id))}
+        found = {(market, key): rest for market, key, *rest in upsert_many_returning(
+            session, Listing,
+            [self._listing_row(item, seller_ids.get((item.marketplace, item.seller_key)), now) for item in items],
+            ("marketplace", "listing_key"), self._listing_update,
+            (Listing.marketplace, Listing.listing_key, Listing.id, Listing.content_hash, Listing.first_seen_at))}
+        outcomes, snapshots, hashes = [], [], []
+        for item, key in zip(items, keys):
+            listing_id, old_hash, first_seen = found[key]
+            digest = content_hash(item)
+            new_snapshot = old_hash != digest
+            if new_snapshot:
+                snapshots.append(self._snapshot_row(item, listing_id, crawl_run_id, now, digest))
+                hashes.append({"id": listing_id, "content_hash": digest})
+            outcomes.append(SaveOutcome(listing_id, first_seen == now and old_hash is None, new_snapshot))
+        if snapshots:
+            session.execute(insert(ListingSnapshot), snapshots)
+            session.execute(update(Listing), hashes)  # by primary key, one executemany
+        return outcomes
 
     def save_in(self, session: Session, item: ListingItem, crawl_run_id: int | None,
                 now: datetime | None = None) -> SaveOutcome:
@@ -60,23 +119,44 @@ class ListingStore:
         digest = content_hash(item)
         seller_id = self._seller(session, item, now)
         listing_id, old_hash, first_seen = upsert_returning(
-            session, Listing,
-            {"marketplace": item.marketplace, "listing_key": item.listing_key, "url": item.url,
-             "category": item.category, "seller_id": seller_id, "first_seen_at": now, "last_seen_at": now},
-            ("marketplace", "listing_key"),
-            lambda new: {"last_seen_at": new.last_seen_at, "url": new.url,
-                         "seller_id": func.coalesce(new.seller_id, Listing.seller_id),
-                         "category": func.coalesce(new.category, Listing.category)},
-            (Listing.id, Listing.content_hash, Listing.first_seen_at))
+            session, Listing, self._listing_row(item, seller_id, now), ("marketplace", "listing_key"),
+            self._listing_update, (Listing.id, Listing.content_hash, Listing.first_seen_at))
         new_snapshot = old_hash != digest
         if new_snapshot:
             session.execute(insert(ListingSnapshot).values(
-                listing_id=listing_id, crawl_run_id=crawl_run_id, observed_at=now,
-                title=item.title, price=item.price, currency=item.currency,
-                seller_name=item.seller_name, brand=item.brand, specs=item.specs,
-                raw=_jsonable(item.raw), content_hash=digest))
+                **self._snapshot_row(item, listing_id, crawl_run_id, now, digest)))
             session.execute(update(Listing).where(Listing.id == listing_id).values(content_hash=digest))
         return SaveOutcome(listing_id, first_seen == now and old_hash is None, new_snapshot)
+
+    # The rows and SET clauses save_in and save_all_in share.
+    @staticmethod
+    def _listing_row(item: ListingItem, seller_id: int | None, now: datetime) -> dict:
+        return {"marketplace": item.marketplace, "listing_key": item.listing_key, "url": item.url,
+                "category": item.category, "seller_id": seller_id, "first_seen_at": now, "last_seen_at": now}
+
+    @staticmethod
+    def _listing_update(new) -> dict:
+        return {"last_seen_at": new.last_seen_at, "url": new.url,
+                "seller_id": func.coalesce(new.seller_id, Listing.seller_id),
+                "category": func.coalesce(new.category, Listing.category)}
+
+    @staticmethod
+    def _snapshot_row(item: ListingItem, listing_id: int, crawl_run_id: int | None, now: datetime,
+                      digest: str) -> dict:
+        return {"listing_id": listing_id, "crawl_run_id": crawl_run_id, "observed_at": now, "title": item.title,
+                "price": item.price, "currency": item.currency, "seller_name": item.seller_name,
+                "brand": item.brand, "specs": item.specs, "raw": _jsonable(item.raw), "content_hash": digest}
+
+    @staticmethod
+    def _seller_row(item: ListingItem, now: datetime) -> dict:
+        return {"marketplace": item.marketplace, "seller_key": item.seller_key, "name": item.seller_name,
+                "shop_url": item.seller_url, "province": item.seller_province, "city": item.seller_city,
+                "first_seen_at": now, "last_seen_at": now}
+
+    @staticmethod
+    def _seller_update(new) -> dict:
+        return {"name": new.name, "shop_url": new.shop_url, "province": new.province, "city": new.city,
+                "last_seen_at": new.last_seen_at}
 
     def save_seller_profile(self, item: SellerProfileItem, now: datetime | None = None) -> int:
         """Record a shop page's details on its seller (created if no listing named it yet)."""
@@ -101,15 +181,8 @@ class ListingStore:
     def _seller(session: Session, item: ListingItem, now: datetime) -> int | None:
         if not item.seller_key:
             return None
-        return upsert_returning(
-            session, Seller,
-            {"marketplace": item.marketplace, "seller_key": item.seller_key, "name": item.seller_name,
-             "shop_url": item.seller_url, "province": item.seller_province, "city": item.seller_city,
-             "first_seen_at": now, "last_seen_at": now},
-            ("marketplace", "seller_key"),
-            lambda new: {"name": new.name, "shop_url": new.shop_url, "province": new.province, "city": new.city,
-                         "last_seen_at": new.last_seen_at},
-            (Seller.id,))[0]
+        return upsert_returning(session, Seller, ListingStore._seller_row(item, now), ("marketplace", "seller_key"),
+                                ListingStore._seller_update, (Seller.id,))[0]
 
 
 def _jsonable(raw: dict) -> dict:
