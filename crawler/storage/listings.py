@@ -49,56 +49,62 @@ class ListingStore:
         """Several listings (and seller profiles) in one transaction: all are stored or none is.
         Returns each one's SaveOutcome (a seller profile: its seller id), in order."""
         with session_scope(self.sessions) as session:
-            outcomes: list[SaveOutcome | int | None] = [None] * len(items)
-            run: list[int] = []  # the listings waiting to be stored together (their places in `items`)
-            waiting: set[tuple[str, str | None]] = set()  # and their sellers
+            outcomes: list[SaveOutcome | int] = []
+            run: list[ListingItem | SellerProfileItem] = []
+            named: set[tuple[str, str | None]] = set()  # the sellers the run's listings name
+            for item in items:
+                if isinstance(item, SellerProfileItem) and (item.marketplace, item.seller_key) in named:
+                    # A shop page after a listing of its seller: that listing is stored first.
+                    outcomes.extend(self.save_all_in(session, run, crawl_run_id, now))
+                    run, named = [], set()
+                run.append(item)
+                if isinstance(item, ListingItem):
+                    named.add((item.marketplace, item.seller_key))
+            outcomes.extend(self.save_all_in(session, run, crawl_run_id, now))
+            return outcomes
 
-            def store_run() -> None:
-                for place, outcome in zip(run, self.save_all_in(session, [items[i] for i in run], crawl_run_id,
-                                                                 now)):
-                    outcomes[place] = outcome
-                run.clear()
+    def save_all_in(self, session: Session, items: list[ListingItem | SellerProfileItem], crawl_run_id: int | None,
+                    now: datetime | None = None) -> list[SaveOutcome | int]:
+        """Listings (and shop pages, none after a listing of its seller) in the caller's
+        transaction, with the same rows as saving them one by one, in few statements: the
+        sellers in the order the items first name them — a multi-row upsert between shop pages,
+        each shop page in its place — then one upsert of all the listings, their new snapshots
+        and their new content hashes. Rows are locked in the items' order, so writers given
+        items in one order (the store pipeline's _lock_order) never deadlock. A batch naming
+        one listing twice is stored one by one (the second save must see the first)."""
+        listings = [item for item in items if isinstance(item, ListingItem)]
+        keys = [(item.marketplace, item.listing_key) for item in listings]
+        if len(listings) < 2 or len(set(keys)) < len(keys):
+            return [self.save_seller_profile_in(session, item, now) if isinstance(item, SellerProfileItem)
+                    else self.save_in(session, item, crawl_run_id, now) for item in items]
+        now = now or utcnow()
+        seller_ids: dict[tuple[str, str], int] = {}
+        profiles: dict[int, int] = {}  # a shop page's place in `items`: its seller id
+        waiting: dict[tuple[str, str], dict] = {}  # a seller named twice ends as its later listing shows it
+
+        def upsert_waiting() -> None:
+            if waiting:
+                seller_ids.update({(market, key): seller_id for market, key, seller_id in upsert_many_returning(
+                    session, Seller, list(waiting.values()), ("marketplace", "seller_key"), self._seller_update,
+                    (Seller.marketplace, Seller.seller_key, Seller.id))})
                 waiting.clear()
 
-            for place, item in enumerate(items):
-                if isinstance(item, SellerProfileItem):
-                    # A shop page touches only its seller's row: it may go before the waiting
-                    # listings unless one of them names that seller (then they are stored first).
-                    if (item.marketplace, item.seller_key) in waiting:
-                        store_run()
-                    outcomes[place] = self.save_seller_profile_in(session, item, now)
-                else:
-                    run.append(place)
-                    waiting.add((item.marketplace, item.seller_key))
-            store_run()
-            return outcomes  # type: ignore[return-value]
-
-    def save_all_in(self, session: Session, items: list[ListingItem], crawl_run_id: int | None,
-                    now: datetime | None = None) -> list[SaveOutcome]:
-        """Several listings in the caller's transaction with the same rows as `save_in` one by
-        one, in four statements whatever their number: their sellers' upsert, their listings'
-        upsert, their new snapshots, their new content hashes. A batch naming one listing twice
-        is stored one by one (the second save must see the first)."""
-        keys = [(item.marketplace, item.listing_key) for item in items]
-        if len(items) < 2 or len(set(keys)) < len(keys):
-            return [self.save_in(session, item, crawl_run_id, now) for item in items]
-        now = now or utcnow()
-        sellers: dict[tuple[str, str], dict] = {}
-        for item in items:  # a seller named twice ends as the later listing shows it, as one by one
-            if item.seller_key:
-                sellers[(item.marketplace, item.seller_key)] = self._seller_row(item, now)
-        seller_ids = {}
-        if sellers:
-            seller_ids = {(market, key): seller_id for market, key, seller_id in upsert_many_returning(
-                session, Seller, list(sellers.values()), ("marketplace", "seller_key"), self._seller_update,
-                (Seller.marketplace, Seller.seller_key, Seller.id))}
+        for place, item in enumerate(items):
+            if isinstance(item, SellerProfileItem):
+                upsert_waiting()
+                profiles[place] = seller_ids[(item.marketplace, item.seller_key)] = self.save_seller_profile_in(
+                    session, item, now)
+            elif item.seller_key:
+                waiting[(item.marketplace, item.seller_key)] = self._seller_row(item, now)
+        upsert_waiting()
         found = {(market, key): rest for market, key, *rest in upsert_many_returning(
             session, Listing,
-            [self._listing_row(item, seller_ids.get((item.marketplace, item.seller_key)), now) for item in items],
+            [self._listing_row(item, seller_ids.get((item.marketplace, item.seller_key)), now) for item in listings],
             ("marketplace", "listing_key"), self._listing_update,
             (Listing.marketplace, Listing.listing_key, Listing.id, Listing.content_hash, Listing.first_seen_at))}
-        outcomes, snapshots, hashes = [], [], []
-        for item, key in zip(items, keys):
+        outcomes: list[SaveOutcome] = []
+        snapshots, hashes = [], []
+        for item, key in zip(listings, keys):
             listing_id, old_hash, first_seen = found[key]
             digest = content_hash(item)
             new_snapshot = old_hash != digest
@@ -109,7 +115,8 @@ class ListingStore:
         if snapshots:
             session.execute(insert(ListingSnapshot), snapshots)
             session.execute(update(Listing), hashes)  # by primary key, one executemany
-        return outcomes
+        in_order = iter(outcomes)
+        return [profiles[place] if place in profiles else next(in_order) for place in range(len(items))]
 
     def save_in(self, session: Session, item: ListingItem, crawl_run_id: int | None,
                 now: datetime | None = None) -> SaveOutcome:
