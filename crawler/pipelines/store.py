@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-import time
 from concurrent.futures import Future
 
 from scrapy.crawler import Crawler
@@ -31,7 +30,6 @@ from crawler.storage.db import open_database, session_factory
 from crawler.storage.listings import ListingStore
 
 BATCH = 64  # listings per transaction at most
-GATHER = 0.01  # seconds a batch waits for more listings after its first (its acknowledgement waits as long)
 TRIES = 3  # a batch that meets a deadlock or a serialization failure is tried again
 
 
@@ -78,12 +76,9 @@ class _Writer(threading.Thread):
             if job is None:
                 return
             batch = [job]
-            # Gather for a moment: a batch of many listings is four statements (ListingStore.
-            # save_all_in), a batch of one is up to four statements for that one listing.
-            deadline = time.monotonic() + GATHER
             while len(batch) < BATCH:
                 try:
-                    more = self.jobs.get(timeout=max(0.0, deadline - time.monotonic()))
+                    more = self.jobs.get_nowait()
                 except queue.Empty:
                     break
                 if more is None:

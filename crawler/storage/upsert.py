@@ -58,17 +58,6 @@ def upsert_returning(session: Session, model: type, values: dict[str, Any], keys
     return session.execute(stmt.returning(*returning)).one()
 
 
-def upsert_many_returning(session: Session, model: type, rows: list[dict[str, Any]], keys: tuple[str, ...],
-                          update_values: Callable[[Any], dict[str, Any]], returning: tuple) -> list:
-    """`upsert_returning` for several rows in one multi-row statement; the `returning` columns
-    of each row, in no particular order (return the keys to match them). No two rows may share
-    `keys` (PostgreSQL refuses to update one row twice in a statement)."""
-    make_insert = _native_insert(session)
-    stmt = make_insert(model).values(rows)
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=update_values(stmt.excluded))
-    return session.execute(stmt.returning(*returning)).all()
-
-
 def add_counts(session: Session, model: type, keys: tuple[str, ...], counts: tuple[str, ...],
                rows: list[dict[str, Any]]) -> None:
     """Add each row's `counts` to the row with the same `keys`, inserting it when absent (one
