@@ -189,16 +189,6 @@ SIGNALS_OF = (f"SELECT {_signal.suspect_id.name}, {_signal.name.name}, {_signal.
               f"WHERE {_signal.suspect_id.name} IN ({{ids}}) ORDER BY {_signal.suspect_id.name}, {_signal.id.name}")
 
 
-def rows(session: Session, where: tuple, categories: dict[str, str], lang: str = "zh",
-         console_url: str | None = None) -> Iterator[dict]:
-    """The suspects `where` selects, highest score first, as plain values (text is escaped by the
-    renderer), streamed: CHUNK rows at a time, each chunk's signals read with it."""
-    make = RowMaker(categories, lang, console_url)
-    for chunk, signals in chunks(session, where):
-        for r in chunk:
-            yield make(r, signals.get(r[0], ()))
-
-
 def chunks(session: Session, where: tuple) -> Iterator[tuple[list, dict]]:
     """The query's rows for the suspects `where` selects, highest score first, CHUNK at a time
     with their signals ({suspect id: [(name, detail, watchlist value, role)]}); see RowMaker.
@@ -346,4 +336,4 @@ def _row(r, found, categories: dict[str, str], lang: str, labels: dict, signal_l
 
 
 __all__ = ["CHUNK", "TABLE_KEYS", "RowMaker", "Scope", "breakdowns", "chunks", "count", "latest_captures",
-           "read_ahead", "rows", "scope", "trends", "web_url"]
+           "read_ahead", "scope", "trends", "web_url"]

@@ -162,7 +162,6 @@ class Sheet:
     def __init__(self, book: XlsxWriter, number: int, name: str, widths: Sequence[float]):
         self.book, self.number, self.name = book, number, name
         self.rows = 0
-        self.columns = len(widths)
         self.links: list[tuple[str, str]] = []
         self.autofilter: str | None = None
         self.validations: list[str] = []
