@@ -7,14 +7,16 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import bindparam, func, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.items import ListingItem, SellerProfileItem
 from crawler.normalise import split_location
 from crawler.storage.db import session_scope
 from crawler.storage.models import Listing, ListingSnapshot, Seller, utcnow
-from crawler.storage.upsert import insert_ignore, upsert_returning
+from crawler.storage.prepared import Prepared
+from crawler.storage.upsert import native_insert
 
 # The fields whose change makes a new snapshot; crawl time and raw markup do not.
 CONTENT_FIELDS = ("title", "price", "currency", "category", "brand", "seller_key", "seller_name",
@@ -34,11 +36,64 @@ class SaveOutcome:
     new_snapshot: bool
 
 
+SELLER_KEYS = ("marketplace", "seller_key", "name", "shop_url", "province", "city", "first_seen_at", "last_seen_at")
+LISTING_KEYS = ("marketplace", "listing_key", "url", "category", "seller_id", "first_seen_at", "last_seen_at")
+SNAPSHOT_KEYS = ("listing_id", "crawl_run_id", "observed_at", "title", "price", "currency", "seller_name", "brand",
+                 "specs", "raw", "content_hash")
+
+
+class _Statements:
+    """The writes of one listing, compiled once for a dialect (crawler/storage/prepared.py)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        make_insert = native_insert(dialect.name)
+        sellers, listings, snapshots = Seller.__table__, Listing.__table__, ListingSnapshot.__table__
+        keys = ["marketplace", "seller_key"]
+
+        seller = make_insert(sellers)
+        new = seller.excluded
+        self.seller = Prepared(seller.on_conflict_do_update(index_elements=keys, set_={
+            "name": new.name, "shop_url": new.shop_url, "province": new.province, "city": new.city,
+            "last_seen_at": new.last_seen_at}).returning(sellers.c.id), dialect, SELLER_KEYS)
+
+        # A shop page: its contact on the seller (created if no listing named it yet); a name or
+        # place the page leaves empty keeps the one the listings gave.
+        profile = make_insert(sellers)
+        new = profile.excluded
+
+        def kept(column: str):
+            return func.coalesce(func.nullif(new[column], ""), sellers.c[column])
+
+        self.profile = Prepared(profile.on_conflict_do_update(index_elements=keys, set_={
+            "name": kept("name"), "province": kept("province"), "city": kept("city"), "phone": new.phone,
+            "last_seen_at": new.last_seen_at}).returning(sellers.c.id), dialect, (*SELLER_KEYS, "phone"))
+
+        listing = make_insert(listings)
+        new = listing.excluded
+        self.listing = Prepared(listing.on_conflict_do_update(index_elements=["marketplace", "listing_key"], set_={
+            "last_seen_at": new.last_seen_at, "url": new.url,
+            "seller_id": func.coalesce(new.seller_id, listings.c.seller_id),
+            "category": func.coalesce(new.category, listings.c.category)})
+            .returning(listings.c.id, listings.c.content_hash, listings.c.first_seen_at), dialect, LISTING_KEYS)
+
+        self.snapshot = Prepared(make_insert(snapshots).returning(snapshots.c.id), dialect, SNAPSHOT_KEYS)
+        self.listing_hash = Prepared(update(listings).where(listings.c.id == bindparam("listing"))
+                                     .values(content_hash=bindparam("digest")), dialect, ("listing", "digest"))
+
+
 class ListingStore:
     """Idempotent writes of `ListingItem`s; each save is one transaction."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
+        self._statements: dict[str, _Statements] = {}
+
+    def _prepared(self, session: Session) -> _Statements:
+        dialect = session.get_bind().dialect
+        statements = self._statements.get(dialect.name)
+        if statements is None:
+            statements = self._statements[dialect.name] = _Statements(dialect)
+        return statements
 
     def save(self, item: ListingItem, crawl_run_id: int | None, now: datetime | None = None) -> SaveOutcome:
         with session_scope(self.sessions) as session:
@@ -57,26 +112,28 @@ class ListingStore:
         """Store one listing in the caller's transaction: the seller and the listing each one
         upsert, then a snapshot only when the content changed (two to four statements)."""
         now = now or utcnow()
+        sql = self._prepared(session)
         digest = content_hash(item)
-        seller_id = self._seller(session, item, now)
-        listing_id, old_hash, first_seen = upsert_returning(
-            session, Listing,
-            {"marketplace": item.marketplace, "listing_key": item.listing_key, "url": item.url,
-             "category": item.category, "seller_id": seller_id, "first_seen_at": now, "last_seen_at": now},
-            ("marketplace", "listing_key"),
-            lambda new: {"last_seen_at": new.last_seen_at, "url": new.url,
-                         "seller_id": func.coalesce(new.seller_id, Listing.seller_id),
-                         "category": func.coalesce(new.category, Listing.category)},
-            (Listing.id, Listing.content_hash, Listing.first_seen_at))
+        seller_id = None
+        if item.seller_key:
+            seller_id = sql.seller.one(session, {
+                "marketplace": item.marketplace, "seller_key": item.seller_key, "name": item.seller_name,
+                "shop_url": item.seller_url, "province": item.seller_province, "city": item.seller_city,
+                "first_seen_at": now, "last_seen_at": now})[0]
+        listing_id, old_hash, first_seen = sql.listing.one(session, {
+            "marketplace": item.marketplace, "listing_key": item.listing_key, "url": item.url,
+            "category": item.category, "seller_id": seller_id, "first_seen_at": now, "last_seen_at": now})
         new_snapshot = old_hash != digest
         if new_snapshot:
-            session.execute(insert(ListingSnapshot).values(
-                listing_id=listing_id, crawl_run_id=crawl_run_id, observed_at=now,
-                title=item.title, price=item.price, currency=item.currency,
-                seller_name=item.seller_name, brand=item.brand, specs=item.specs,
-                raw=_jsonable(item.raw), content_hash=digest))
-            session.execute(update(Listing).where(Listing.id == listing_id).values(content_hash=digest))
-        return SaveOutcome(listing_id, first_seen == now and old_hash is None, new_snapshot)
+            sql.snapshot.run(session, {
+                "listing_id": listing_id, "crawl_run_id": crawl_run_id, "observed_at": now, "title": item.title,
+                "price": item.price, "currency": item.currency, "seller_name": item.seller_name,
+                "brand": item.brand, "specs": item.specs, "raw": _jsonable(item.raw), "content_hash": digest})
+            sql.listing_hash.run(session, {"listing": listing_id, "digest": digest})
+        # The row was created by this statement when its first sighting is this one (the driver's
+        # value is compared with what it was given: SQLite keeps moments as text).
+        new_listing = old_hash is None and first_seen == sql.listing.bound("first_seen_at", now)
+        return SaveOutcome(listing_id, new_listing, new_snapshot)
 
     def save_seller_profile(self, item: SellerProfileItem, now: datetime | None = None) -> int:
         """Record a shop page's details on its seller (created if no listing named it yet)."""
@@ -86,30 +143,10 @@ class ListingStore:
     def save_seller_profile_in(self, session: Session, item: SellerProfileItem, now: datetime | None = None) -> int:
         now = now or utcnow()
         province, city = split_location(item.location)
-        seller_id, _ = insert_ignore(
-            session, Seller,
-            {"marketplace": item.marketplace, "seller_key": item.seller_key, "name": item.name,
-             "shop_url": item.url, "province": province, "city": city, "first_seen_at": now, "last_seen_at": now},
-            ("marketplace", "seller_key"),
-        )
-        values = {"phone": item.phone, "last_seen_at": now}
-        values.update({k: v for k, v in (("name", item.name), ("province", province), ("city", city)) if v})
-        session.execute(update(Seller).where(Seller.id == seller_id).values(**values))
-        return seller_id
-
-    @staticmethod
-    def _seller(session: Session, item: ListingItem, now: datetime) -> int | None:
-        if not item.seller_key:
-            return None
-        return upsert_returning(
-            session, Seller,
-            {"marketplace": item.marketplace, "seller_key": item.seller_key, "name": item.seller_name,
-             "shop_url": item.seller_url, "province": item.seller_province, "city": item.seller_city,
-             "first_seen_at": now, "last_seen_at": now},
-            ("marketplace", "seller_key"),
-            lambda new: {"name": new.name, "shop_url": new.shop_url, "province": new.province, "city": new.city,
-                         "last_seen_at": new.last_seen_at},
-            (Seller.id,))[0]
+        return self._prepared(session).profile.one(session, {
+            "marketplace": item.marketplace, "seller_key": item.seller_key, "name": item.name,
+            "shop_url": item.url, "province": province, "city": city, "phone": item.phone,
+            "first_seen_at": now, "last_seen_at": now})[0]
 
 
 def _jsonable(raw: dict) -> dict:

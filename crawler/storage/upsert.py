@@ -5,31 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 _DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
-def _native_insert(session: Session) -> Callable:
-    """The session's dialect's INSERT with ON CONFLICT."""
-    dialect = session.get_bind().dialect.name
+def native_insert(dialect: str) -> Callable:
+    """The dialect's INSERT with ON CONFLICT."""
     make_insert = _DIALECT_INSERT.get(dialect)
     if make_insert is None:
         raise NotImplementedError(f"no native upsert for database dialect {dialect!r}")
     return make_insert
 
 
-def insert_ignore(session: Session, model: type, values: dict[str, Any], keys: tuple[str, ...]) -> tuple[int, bool]:
-    """Insert a row unless one with the same `keys` exists; returns (id, inserted)."""
-    make_insert = _native_insert(session)
-    stmt = make_insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys)).returning(model.id)
-    new_id = session.execute(stmt).scalar_one_or_none()
-    if new_id is not None:
-        return new_id, True
-    where = [getattr(model, key) == values[key] for key in keys]
-    return session.execute(select(model.id).where(*where)).scalar_one(), False
+def _native_insert(session: Session) -> Callable:
+    """The session's dialect's INSERT with ON CONFLICT."""
+    return native_insert(session.get_bind().dialect.name)
 
 
 def insert_ignore_many(session: Session, model: type, rows: list[dict[str, Any]], keys: tuple[str, ...]) -> None:
@@ -46,16 +38,6 @@ def upsert(session: Session, model: type, values: dict[str, Any], keys: tuple[st
     make_insert = _native_insert(session)
     stmt = make_insert(model).values(**values)
     session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update_values))
-
-
-def upsert_returning(session: Session, model: type, values: dict[str, Any], keys: tuple[str, ...],
-                     update_values: Callable[[Any], dict[str, Any]], returning: tuple) -> Any:
-    """Insert a row, or update it (`update_values(excluded)` gives the SET clause, `excluded`
-    being the row that was proposed) in one statement; the `returning` columns of the row."""
-    make_insert = _native_insert(session)
-    stmt = make_insert(model).values(**values)
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=update_values(stmt.excluded))
-    return session.execute(stmt.returning(*returning)).one()
 
 
 def add_counts(session: Session, model: type, keys: tuple[str, ...], counts: tuple[str, ...],
