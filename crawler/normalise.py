@@ -51,6 +51,7 @@ PROVINCES = tuple(sorted((
 ), key=len, reverse=True))
 
 _SPACE = re.compile(r"\s+")
+_WHITESPACE = str.maketrans("\t\r\n\f\v", "     ")
 _SUFFIXES = ("省", "市", "自治区", "壮族自治区", "回族自治区", "维吾尔自治区", "特别行政区")
 
 
@@ -63,6 +64,9 @@ def clean_text(value: object) -> str:
     if value is None:
         return ""
     text = unicodedata.normalize("NFC", str(value))
+    spaced = text.translate(_WHITESPACE)
+    if spaced.isprintable():  # no control or format character in it: nothing to drop (the usual case)
+        return _SPACE.sub(" ", spaced).strip()
     text = "".join(" " if ch in "\t\r\n\f\v" else ch for ch in text
                    if unicodedata.category(ch) not in ("Cc", "Cf") or ch in "\t\r\n\f\v")
     return _SPACE.sub(" ", text).strip()

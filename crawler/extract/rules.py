@@ -20,11 +20,13 @@ Rules are compiled once (`compile_rule`); a malformed rule is a `RuleError` nami
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from lxml import etree
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
@@ -32,6 +34,8 @@ from crawler.normalise import clean_text
 
 KINDS = ("css", "xpath", "json", "url", "const")
 _CSS = HTMLTranslator()
+_NAMESPACES = dict(Selector._default_namespaces)  # what parsel registers on every selector (re:, set:)
+_STRING = etree.XPath("string()", smart_strings=False)
 
 
 class RuleError(ValueError):
@@ -108,8 +112,46 @@ def _as_text(value: Any) -> str | None:
 
 def node_text(node: Selector) -> str:
     """The text of an element (or an attribute / text node) with whitespace collapsed."""
-    return clean_text(node.xpath("string()").get("") if node.root is not None and not isinstance(node.root, str)
-                      else str(node.root))
+    root = node.root
+    if isinstance(root, etree._Element) and node.type in ("html", "xml"):
+        return clean_text(_STRING(root))  # what node.xpath("string()") gives, without the Selector
+    return clean_text(node.xpath("string()").get("") if root is not None and not isinstance(root, str)
+                      else str(root))
+
+
+@functools.lru_cache(maxsize=4096)
+def _xpath(expression: str) -> etree.XPath | None:
+    try:
+        return etree.XPath(expression, namespaces=_NAMESPACES, smart_strings=False)
+    except etree.XPathError:
+        return None
+
+
+def first_text(node: Selector, expression: str) -> str | None:
+    """`node_text` of the first match of `expression`, None when nothing matches: what
+    `node.xpath(expression)` would give, with the XPath compiled once and no Selector made for
+    every match (rule evaluation was most of a page's parsing time)."""
+    if not isinstance(node, Selector):  # a Scrapy response: its (cached) selector
+        node = getattr(node, "selector", node)
+    compiled = _xpath(expression)
+    root = getattr(node, "root", None)
+    if (compiled is not None and isinstance(root, etree._Element) and getattr(node, "type", None) in ("html", "xml")
+            and getattr(node, "namespaces", None) == _NAMESPACES):
+        try:
+            found = compiled(root)
+        except etree.XPathError:
+            found = None
+        if found is not None:
+            if not isinstance(found, list):
+                found = [found]
+            if not found:
+                return None
+            first = found[0]
+            if isinstance(first, etree._Element):
+                return clean_text(_STRING(first))
+            return clean_text(first) if isinstance(first, str) else ""
+    matches = node.xpath(expression)  # parsel's own way (and its errors)
+    return node_text(matches[0]) if matches else None
 
 
 @dataclass
@@ -136,8 +178,7 @@ def evaluate(rule: Rule, ctx: Context) -> str | None:
     else:
         if ctx.node is None:
             return None
-        found = ctx.node.xpath(rule.expression)
-        value = node_text(found[0]) if found else None
+        value = first_text(ctx.node, rule.expression)
     if value and rule.pattern is not None:
         match = rule.pattern.search(value)
         value = (match.group(1) if match.groups() else match.group(0)) if match else None
