@@ -76,9 +76,25 @@ class _Statements:
             "category": func.coalesce(new.category, listings.c.category)})
             .returning(listings.c.id, listings.c.content_hash, listings.c.first_seen_at), dialect, LISTING_KEYS)
 
-        self.snapshot = Prepared(make_insert(snapshots).returning(snapshots.c.id), dialect, SNAPSHOT_KEYS)
+        self.snapshot = Prepared(make_insert(snapshots), dialect, SNAPSHOT_KEYS, many=True)
         self.listing_hash = Prepared(update(listings).where(listings.c.id == bindparam("listing"))
-                                     .values(content_hash=bindparam("digest")), dialect, ("listing", "digest"))
+                                     .values(content_hash=bindparam("digest")), dialect, ("listing", "digest"),
+                                     many=True)
+
+
+class _Snapshots:
+    """The snapshots of one transaction, written at its end: one executemany for the snapshots and
+    one for the listings' content hashes, instead of two statements per changed listing. A
+    listing seen twice in the transaction is compared with its newer content, as if written."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+        self.hashes: dict[int, str] = {}  # listing id -> content hash written in this transaction
+
+    def write(self, session: Session, sql: _Statements) -> None:
+        sql.snapshot.run_many(session, self.rows)
+        sql.listing_hash.run_many(session, [{"listing": k, "digest": v} for k, v in self.hashes.items()])
+        self.rows, self.hashes = [], {}
 
 
 class ListingStore:
@@ -104,15 +120,20 @@ class ListingStore:
         """Several listings (and seller profiles) in one transaction: all are stored or none is.
         Returns each one's SaveOutcome (a seller profile: its seller id), in order."""
         with session_scope(self.sessions) as session:
-            return [self.save_seller_profile_in(session, item, now) if isinstance(item, SellerProfileItem)
-                    else self.save_in(session, item, crawl_run_id, now) for item in items]
+            snapshots = _Snapshots()
+            outcomes = [self.save_seller_profile_in(session, item, now) if isinstance(item, SellerProfileItem)
+                        else self.save_in(session, item, crawl_run_id, now, snapshots) for item in items]
+            snapshots.write(session, self._prepared(session))
+            return outcomes
 
     def save_in(self, session: Session, item: ListingItem, crawl_run_id: int | None,
-                now: datetime | None = None) -> SaveOutcome:
+                now: datetime | None = None, snapshots: _Snapshots | None = None) -> SaveOutcome:
         """Store one listing in the caller's transaction: the seller and the listing each one
-        upsert, then a snapshot only when the content changed (two to four statements)."""
+        upsert, then a snapshot only when the content changed. With `snapshots`, the snapshot is
+        written when the caller calls snapshots.write (before its commit); without, here."""
         now = now or utcnow()
         sql = self._prepared(session)
+        pending = snapshots if snapshots is not None else _Snapshots()
         digest = content_hash(item)
         seller_id = None
         if item.seller_key:
@@ -120,19 +141,23 @@ class ListingStore:
                 "marketplace": item.marketplace, "seller_key": item.seller_key, "name": item.seller_name,
                 "shop_url": item.seller_url, "province": item.seller_province, "city": item.seller_city,
                 "first_seen_at": now, "last_seen_at": now})[0]
-        listing_id, old_hash, first_seen = sql.listing.one(session, {
+        listing_id, stored_hash, first_seen = sql.listing.one(session, {
             "marketplace": item.marketplace, "listing_key": item.listing_key, "url": item.url,
             "category": item.category, "seller_id": seller_id, "first_seen_at": now, "last_seen_at": now})
-        new_snapshot = old_hash != digest
+        earlier = pending.hashes.get(listing_id)  # this listing, already seen in this transaction
+        new_snapshot = (earlier or stored_hash) != digest
         if new_snapshot:
-            sql.snapshot.run(session, {
+            pending.rows.append({
                 "listing_id": listing_id, "crawl_run_id": crawl_run_id, "observed_at": now, "title": item.title,
                 "price": item.price, "currency": item.currency, "seller_name": item.seller_name,
                 "brand": item.brand, "specs": item.specs, "raw": _jsonable(item.raw), "content_hash": digest})
-            sql.listing_hash.run(session, {"listing": listing_id, "digest": digest})
+            pending.hashes[listing_id] = digest
+        if snapshots is None:
+            pending.write(session, sql)
         # The row was created by this statement when its first sighting is this one (the driver's
         # value is compared with what it was given: SQLite keeps moments as text).
-        new_listing = old_hash is None and first_seen == sql.listing.bound("first_seen_at", now)
+        new_listing = (earlier is None and stored_hash is None
+                       and first_seen == sql.listing.bound("first_seen_at", now))
         return SaveOutcome(listing_id, new_listing, new_snapshot)
 
     def save_seller_profile(self, item: SellerProfileItem, now: datetime | None = None) -> int:

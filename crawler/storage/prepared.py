@@ -26,8 +26,11 @@ class Prepared:
     """One statement compiled for `dialect`; `run(session, values)` executes it with a dict of
     values keyed by `column_keys` (and by the names of its explicit bindparams)."""
 
-    def __init__(self, statement: ClauseElement, dialect: Dialect, column_keys: Sequence[str] = ()) -> None:
-        compiled = statement.compile(dialect=dialect, column_keys=list(column_keys))
+    def __init__(self, statement: ClauseElement, dialect: Dialect, column_keys: Sequence[str] = (),
+                 many: bool = False) -> None:
+        # many: compiled for executemany (`run_many`), e.g. without the RETURNING of the new id
+        # that PostgreSQL's INSERT would otherwise get.
+        compiled = statement.compile(dialect=dialect, column_keys=list(column_keys), for_executemany=many)
         self.sql = compiled.string
         expected = set(column_keys)
         processors: dict[str, Callable[[Any], Any]] = {}
@@ -57,6 +60,11 @@ class Prepared:
     def run(self, session: Session, values: dict[str, Any]):
         """Execute in the session's transaction; the driver's result (rows as the driver returns them)."""
         return session.connection().exec_driver_sql(self.sql, self.parameters(values))
+
+    def run_many(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        """Execute once per row (the driver's executemany), in the session's transaction."""
+        if rows:
+            session.connection().exec_driver_sql(self.sql, [self.parameters(values) for values in rows])
 
     def one(self, session: Session, values: dict[str, Any]) -> tuple:
         return tuple(self.run(session, values).one())
