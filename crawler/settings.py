@@ -31,6 +31,9 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 # Scrapy's own network errors, plus a browser page that never became ready.
 RETRY_EXCEPTIONS = [*_SCRAPY_RETRY_EXCEPTIONS, "playwright._impl._errors.TimeoutError"]
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19 starts, by default, an HTTP server in every crawl that runs Python code sent to it
+# (its token in a file in the home folder). Never in a bureau's crawler; not even imported.
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
@@ -61,6 +64,7 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "crawler.extensions.runs.CrawlRunRecorder": 500,
+    "scrapy.extensions.remote_control.RemoteControl": None,
 }
 
 LIJIAN_DATABASE_URL = _config.database_url

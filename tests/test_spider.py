@@ -47,6 +47,17 @@ def test_plain_http_flavours_collect_every_listing_exactly(sandbox, db_url, sess
     assert stored(sessions, f"sandbox-{flavour}") == expected(sandbox, flavour)
 
 
+def test_a_crawl_runs_no_remote_code_server(sandbox, db_url):
+    """Scrapy 2.19 enables, by default, an HTTP server in each crawl that runs Python code sent
+    to it; a bureau's crawler must not have one (crawler/settings.py)."""
+    result = run_lijian("crawl", "--sandbox", sandbox.url, "--db", db_url, "--site", "a", "--category", "cable",
+                        "--log-level", "INFO")
+    assert result.returncode == 0, result.stderr[-3000:]
+    enabled = result.stderr[result.stderr.index("Enabled extensions"):][:2000]
+    assert "CrawlRunRecorder" in enabled and "RemoteControl" not in enabled
+    assert "remote control" not in result.stderr.lower()
+
+
 @pytest.mark.browser
 def test_javascript_flavour_is_rendered_in_real_chromium(sandbox, db_url, sessions):
     crawl(sandbox.url, db_url, "--site", "c", "--category", "cable", "--category", "fertilizer")
