@@ -122,6 +122,7 @@ class MarketplaceSpider(scrapy.Spider):
         # means the session expired.
         folder = load_config().sessions_dir
         self.sessions = {name for name in self.profiles if session_store.load(folder, name)}
+        self.shops_requested: set[str] = set()
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for profile in self.profiles.values():
@@ -200,11 +201,15 @@ class MarketplaceSpider(scrapy.Spider):
         self._count(profile, "detail_pages")
         label = (fields.get("category_label") or "").strip()
         specs = fields.get("specs") or {}
-        if fields.get("seller_url") and profile.shop is not None:
-            # Once per shop (Scrapy's duplicate filter): its contact details, for seller networks.
+        shop_url = response.urljoin(fields["seller_url"]) if fields.get("seller_url") else None
+        if shop_url and profile.shop is not None and shop_url not in self.shops_requested:
+            # Once per shop: its contact details, for seller networks. Asked for once by this
+            # process (most listings name a shop already asked for), and Scrapy's duplicate
+            # filter (shared by the workers of a Redis frontier) keeps it once across processes.
             # Shop pages are read without the browser: their contact block is server-rendered.
+            self.shops_requested.add(shop_url)
             meta = {k: v for k, v in request_meta(profile).items() if not k.startswith("playwright")}
-            yield scrapy.Request(response.urljoin(fields["seller_url"]), callback=self.parse_shop, meta=meta)
+            yield scrapy.Request(shop_url, callback=self.parse_shop, meta=meta)
         listing_key = fields.get("listing_key") or first_value(profile.item_id_rules,
                                                                 Context(None, None, response.url))[0]
         raw = {k: v for k, v in fields.items()
