@@ -125,9 +125,9 @@ def test_a_killed_crawl_is_marked_interrupted_with_the_counts_it_stored(sandbox,
 
 
 def test_a_batch_stores_the_same_rows_as_saving_one_by_one(sessions):
-    """save_many (four statements for a run of listings) against save (each listing alone), on
-    the same items under two marketplace names: sellers named twice, a listing without a seller,
-    a shop page between listings, a listing named twice in one batch, content that changes."""
+    """save_many (a batch in one transaction) against save (each listing alone), on the same
+    items under two marketplace names: sellers named twice, a listing without a seller, a shop
+    page between listings, a listing named twice in one batch, content that changes."""
     from datetime import datetime, timezone
 
     from crawler.items import SellerProfileItem
@@ -149,7 +149,13 @@ def test_a_batch_stores_the_same_rows_as_saving_one_by_one(sessions):
                                                  url=f"http://127.0.0.1/{market}/s9", location="广东", phone=None),
                  listing("2", price=Decimal("99.00"), seller_key="S2", seller_name="新名"),
                  listing("6", seller_key="S2", seller_name="最新名")],
-                [listing("7"), listing("7", title="美的 电饭煲 7 改"), listing("1", title="美的 电饭煲 1 改")]]
+                [listing("7"), listing("7", title="美的 电饭煲 7 改"), listing("1", title="美的 电饭煲 1 改"),
+                 # a seller named by a listing, its shop page renaming it, then a listing naming it as
+                 # before: the last word is the listing's (the batch must upsert the seller again)
+                 listing("10", seller_key="S9", seller_name="九号店"),
+                 SellerProfileItem(marketplace=market, seller_key="S9", name="九号店（新）",
+                                   url=f"http://127.0.0.1/{market}/s9", location="广东", phone="13900000000"),
+                 listing("11", seller_key="S9", seller_name="九号店")]]
 
     store = ListingStore(sessions)
     moments = [datetime(2026, 12, day, 8, tzinfo=timezone.utc) for day in (1, 2, 3)]
@@ -185,4 +191,4 @@ def test_a_batch_stores_the_same_rows_as_saving_one_by_one(sessions):
     assert state("m2") == state("m1")
     sellers, listings, snapshots = state("m2")
     assert [s[:2] for s in sellers] == [("S1", "美的旗舰店"), ("S2", "最新名"), ("S9", "九号店")]  # later names win
-    assert len(snapshots) == 10 and [r[5] for r in listings] == [2, 2, 1, 1, 1, 1, 2]
+    assert len(snapshots) == 12 and [r[5] for r in listings] == [2, 1, 1, 2, 1, 1, 1, 1, 2]

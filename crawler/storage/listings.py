@@ -82,14 +82,17 @@ class _Statements:
                                      many=True)
 
 
-class _Snapshots:
-    """The snapshots of one transaction, written at its end: one executemany for the snapshots and
-    one for the listings' content hashes, instead of two statements per changed listing. A
-    listing seen twice in the transaction is compared with its newer content, as if written."""
+class _Batch:
+    """What one transaction has stored and has still to write. Its snapshots are written at its
+    end: one executemany for the snapshots and one for the listings' content hashes, instead of
+    two statements per changed listing; a listing seen twice in the transaction is compared with
+    its newer content, as if written. A seller already upserted in it with the same details (and
+    the same moment: one per batch) is not upserted again."""
 
     def __init__(self) -> None:
         self.rows: list[dict] = []
         self.hashes: dict[int, str] = {}  # listing id -> content hash written in this transaction
+        self.sellers: dict[tuple[str, str], tuple[tuple, int]] = {}  # (marketplace, key) -> (details, id)
 
     def write(self, session: Session, sql: _Statements) -> None:
         sql.snapshot.run_many(session, self.rows)
@@ -119,28 +122,35 @@ class ListingStore:
                   now: datetime | None = None) -> list[SaveOutcome | int]:
         """Several listings (and seller profiles) in one transaction: all are stored or none is.
         Returns each one's SaveOutcome (a seller profile: its seller id), in order."""
+        now = now or utcnow()  # one moment per transaction
         with session_scope(self.sessions) as session:
-            snapshots = _Snapshots()
-            outcomes = [self.save_seller_profile_in(session, item, now) if isinstance(item, SellerProfileItem)
-                        else self.save_in(session, item, crawl_run_id, now, snapshots) for item in items]
-            snapshots.write(session, self._prepared(session))
+            batch = _Batch()
+            outcomes = [self.save_seller_profile_in(session, item, now, batch) if isinstance(item, SellerProfileItem)
+                        else self.save_in(session, item, crawl_run_id, now, batch) for item in items]
+            batch.write(session, self._prepared(session))
             return outcomes
 
     def save_in(self, session: Session, item: ListingItem, crawl_run_id: int | None,
-                now: datetime | None = None, snapshots: _Snapshots | None = None) -> SaveOutcome:
+                now: datetime | None = None, batch: _Batch | None = None) -> SaveOutcome:
         """Store one listing in the caller's transaction: the seller and the listing each one
-        upsert, then a snapshot only when the content changed. With `snapshots`, the snapshot is
-        written when the caller calls snapshots.write (before its commit); without, here."""
+        upsert, then a snapshot only when the content changed. With `batch`, the snapshot is
+        written when the caller calls batch.write (before its commit); without, here."""
         now = now or utcnow()
         sql = self._prepared(session)
-        pending = snapshots if snapshots is not None else _Snapshots()
+        pending = batch if batch is not None else _Batch()
         digest = content_hash(item)
         seller_id = None
         if item.seller_key:
-            seller_id = sql.seller.one(session, {
-                "marketplace": item.marketplace, "seller_key": item.seller_key, "name": item.seller_name,
-                "shop_url": item.seller_url, "province": item.seller_province, "city": item.seller_city,
-                "first_seen_at": now, "last_seen_at": now})[0]
+            details = (item.seller_name, item.seller_url, item.seller_province, item.seller_city, now)
+            known = pending.sellers.get((item.marketplace, item.seller_key))
+            if known is not None and known[0] == details:
+                seller_id = known[1]
+            else:
+                seller_id = sql.seller.one(session, {
+                    "marketplace": item.marketplace, "seller_key": item.seller_key, "name": item.seller_name,
+                    "shop_url": item.seller_url, "province": item.seller_province, "city": item.seller_city,
+                    "first_seen_at": now, "last_seen_at": now})[0]
+                pending.sellers[(item.marketplace, item.seller_key)] = (details, seller_id)
         listing_id, stored_hash, first_seen = sql.listing.one(session, {
             "marketplace": item.marketplace, "listing_key": item.listing_key, "url": item.url,
             "category": item.category, "seller_id": seller_id, "first_seen_at": now, "last_seen_at": now})
@@ -152,7 +162,7 @@ class ListingStore:
                 "price": item.price, "currency": item.currency, "seller_name": item.seller_name,
                 "brand": item.brand, "specs": item.specs, "raw": _jsonable(item.raw), "content_hash": digest})
             pending.hashes[listing_id] = digest
-        if snapshots is None:
+        if batch is None:
             pending.write(session, sql)
         # The row was created by this statement when its first sighting is this one (the driver's
         # value is compared with what it was given: SQLite keeps moments as text).
@@ -165,8 +175,11 @@ class ListingStore:
         with session_scope(self.sessions) as session:
             return self.save_seller_profile_in(session, item, now)
 
-    def save_seller_profile_in(self, session: Session, item: SellerProfileItem, now: datetime | None = None) -> int:
+    def save_seller_profile_in(self, session: Session, item: SellerProfileItem, now: datetime | None = None,
+                               batch: _Batch | None = None) -> int:
         now = now or utcnow()
+        if batch is not None:  # the shop page changes the seller: a later listing upserts it again
+            batch.sellers.pop((item.marketplace, item.seller_key), None)
         province, city = split_location(item.location)
         return self._prepared(session).profile.one(session, {
             "marketplace": item.marketplace, "seller_key": item.seller_key, "name": item.name,
