@@ -174,3 +174,50 @@ def test_the_buyer_s_price_is_the_platform_price_over_a_struck_list_price():
 
     selling, _ = chinese_prices("价格 ¥258.00 淘宝价 ¥146.00 月销量 120")
     assert selling == Decimal("146.00")
+
+
+_RULE_PAGE = """<html><head><title> 商品 </title></head><body>
+<div class="item  card" data-id="42"><h1>美的\u200b 电饭煲\n  MB-30</h1><span class="price">￥199.00</span>
+<a href="/shop/7" title="旗舰店">进店</a><!-- note --><p>第一段</p><p>第二段<b>粗</b></p></div>
+<form id="captcha-form"></form><ul><li>a</li><li></li></ul></body></html>"""
+
+
+@pytest.mark.parametrize("expression", [
+    "//h1", "//h1/text()", "//a/@href", "//a/@title", "//p", "//p[2]", "//li", "//li[2]", "//nothing",
+    "count(//p)", "boolean(//form)", "string(//span)", "concat(//span, '元')", "//div/@data-id",
+    "//div[re:test(@class, 'card')]//span", "//div[has-class('item')]/h1",
+    "descendant-or-self::span[@class = 'price']", "normalize-space(//h1)",
+])
+def test_compiled_rules_read_what_parsel_reads(expression):
+    """first_text (XPath compiled once, evaluated on the lxml tree) gives exactly what the text
+    of parsel's first match gives, for elements, attributes, text nodes, scalars and no match."""
+    from parsel import Selector
+
+    from crawler.extract.rules import first_text, node_text
+
+    selector = Selector(text=_RULE_PAGE)
+    matches = selector.xpath(expression)
+    assert first_text(selector, expression) == (node_text(matches[0]) if matches else None)
+    for node in selector.xpath("//div | //ul"):  # relative to an inner node, as for result cards
+        relative = "." + expression if expression.startswith("//") else expression
+        matches = node.xpath(relative)
+        assert first_text(node, relative) == (node_text(matches[0]) if matches else None)
+
+
+def test_a_rule_that_selects_a_comment_reads_its_text():
+    from parsel import Selector
+
+    from crawler.extract.rules import Context, compile_rule, evaluate
+
+    assert evaluate(compile_rule("xpath://comment()"), Context(Selector(text=_RULE_PAGE), None, "")) == "note"
+
+
+@pytest.mark.parametrize("css", ["form#captcha-form", "form#other", ".card", "div.item.card > h1", "li:empty",
+                                 "a[href^='/shop']", "p + p b", "nothing"])
+def test_block_selectors_match_as_parsel_css(css):
+    from parsel import Selector
+
+    from crawler.extract.rules import has_match
+
+    selector = Selector(text=_RULE_PAGE)
+    assert has_match(selector, css) == bool(selector.css(css))

@@ -114,7 +114,7 @@ def node_text(node: Selector) -> str:
     """The text of an element (or an attribute / text node) with whitespace collapsed."""
     root = node.root
     if isinstance(root, etree._Element) and node.type in ("html", "xml"):
-        return clean_text(_STRING(root))  # what node.xpath("string()") gives, without the Selector
+        return _element_text(root)  # what node.xpath("string()") gives, without the Selector
     return clean_text(node.xpath("string()").get("") if root is not None and not isinstance(root, str)
                       else str(root))
 
@@ -125,6 +125,34 @@ def _xpath(expression: str) -> etree.XPath | None:
         return etree.XPath(expression, namespaces=_NAMESPACES, smart_strings=False)
     except etree.XPathError:
         return None
+
+
+def _element_text(element: etree._Element) -> str:
+    if isinstance(element, (etree._Comment, etree._ProcessingInstruction)):  # string() refuses these
+        return clean_text(element.text or "")
+    return clean_text(_STRING(element))
+
+
+@functools.lru_cache(maxsize=1024)
+def _css_xpath(query: str) -> str:
+    return _CSS.css_to_xpath(query)
+
+
+def has_match(node: Selector, css: str) -> bool:
+    """Whether the CSS selector matches anything under `node`: bool(node.css(css)), without a
+    Selector for each match."""
+    if not isinstance(node, Selector):  # a Scrapy response: its (cached) selector
+        node = getattr(node, "selector", node)
+    root = getattr(node, "root", None)
+    if (isinstance(root, etree._Element) and getattr(node, "type", None) == "html"
+            and getattr(node, "namespaces", None) == _NAMESPACES):
+        compiled = _xpath(_css_xpath(css))
+        if compiled is not None:
+            try:
+                return bool(compiled(root))
+            except etree.XPathError:
+                pass
+    return bool(node.css(css))
 
 
 def first_text(node: Selector, expression: str) -> str | None:
@@ -148,7 +176,7 @@ def first_text(node: Selector, expression: str) -> str | None:
                 return None
             first = found[0]
             if isinstance(first, etree._Element):
-                return clean_text(_STRING(first))
+                return _element_text(first)
             return clean_text(first) if isinstance(first, str) else ""
     matches = node.xpath(expression)  # parsel's own way (and its errors)
     return node_text(matches[0]) if matches else None

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from crawler.extract.rules import Rule
+from crawler.extract.rules import Rule, has_match
 from crawler.profiles.sections import (
     BlockSignature,
     CatalogueRules,
@@ -169,7 +169,7 @@ class Profile(_Strict):
                 return sig.kind
             if sig.text and sig.text in text:
                 return sig.kind
-            if sig.selector and selector.css(sig.selector):
+            if sig.selector and has_match(selector, sig.selector):
                 return sig.kind
         return None
 
