@@ -47,15 +47,18 @@ def test_plain_http_flavours_collect_every_listing_exactly(sandbox, db_url, sess
     assert stored(sessions, f"sandbox-{flavour}") == expected(sandbox, flavour)
 
 
-def test_a_crawl_runs_no_remote_code_server(sandbox, db_url):
+def test_a_crawl_runs_no_remote_code_server_and_no_browser_it_does_not_need(sandbox, db_url):
     """Scrapy 2.19 enables, by default, an HTTP server in each crawl that runs Python code sent
-    to it; a bureau's crawler must not have one (crawler/settings.py)."""
+    to it; a bureau's crawler must not have one (crawler/settings.py). A crawl whose profiles all
+    read plain HTTP starts no Playwright (crawler/profiles browser_settings)."""
     result = run_lijian("crawl", "--sandbox", sandbox.url, "--db", db_url, "--site", "a", "--category", "cable",
                         "--log-level", "INFO")
     assert result.returncode == 0, result.stderr[-3000:]
     enabled = result.stderr[result.stderr.index("Enabled extensions"):][:2000]
     assert "CrawlRunRecorder" in enabled and "RemoteControl" not in enabled
     assert "remote control" not in result.stderr.lower()
+    # No profile of this crawl renders in Chromium: Playwright's driver is not even started.
+    assert "scrapy-playwright" not in result.stderr and "listings 0 " not in result.stdout
 
 
 @pytest.mark.browser

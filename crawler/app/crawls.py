@@ -97,12 +97,16 @@ def run_crawl(settings: Settings, spec: CrawlSpec, on_item: Callable[[Any], None
     for key, value in spec.limits().items():
         if not settings.getint(key):
             settings.set(key, value, priority="cmdline")
-    if spec.spider == "marketplace":
-        from crawler.profiles import politeness_settings
+    from crawler.profiles import browser_settings, politeness_settings
 
-        # Each profile's concurrency, delay and AutoThrottle, as Scrapy download slots.
-        for key, value in politeness_settings((checked or check(spec)).profiles).items():
-            settings.set(key, value, priority="spider")
+    # Each profile's concurrency, delay and AutoThrottle, as Scrapy download slots; Playwright
+    # only when a profile needs the browser (the shop spider never does).
+    profiles = (checked or check(spec)).profiles if spec.spider == "marketplace" else []
+    chosen = browser_settings(profiles)
+    if spec.spider == "marketplace":
+        chosen.update(politeness_settings(profiles))
+    for key, value in chosen.items():
+        settings.set(key, value, priority="spider")
     process = CrawlerProcess(settings)
     if logging.getLevelName(str(settings.get("LOG_LEVEL", "DEBUG")).upper()) >= logging.WARNING:
         one_line_errors()

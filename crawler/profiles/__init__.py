@@ -270,6 +270,16 @@ def politeness_settings(profiles: list[Profile]) -> dict[str, Any]:
     return settings
 
 
+def browser_settings(profiles: list[Profile]) -> dict[str, Any]:
+    """Scrapy settings for the browser: none when a profile of the crawl renders in Chromium;
+    when none does, Scrapy's own HTTP download handlers instead of scrapy-playwright's, so no
+    Playwright driver (two Node.js processes, about 260 MB) is started for nothing."""
+    if any(p.render.mode == "playwright" for p in profiles):
+        return {}
+    return {"DOWNLOAD_HANDLERS": {}}
+
+
 __all__ = ["BUNDLED_PROFILES", "BlockSignature", "CatalogueRules", "DetailRules", "JsonSource", "Politeness", "Profile",
-           "ProfileError", "ProfileProblem", "Render", "SearchRules", "ShopRules", "SpecRules", "check_profiles",
+           "ProfileError", "ProfileProblem", "Render", "SearchRules", "ShopRules", "SpecRules", "browser_settings",
+           "check_profiles",
            "load_profiles", "politeness_settings", "profile_for_url", "resolve_profiles"]
