@@ -11,7 +11,9 @@ no parsing, no pipelines, the same concurrency settings as ours allow per host) 
 every page a crawl fetched — the same URLs, read from the log of one untimed crawl at DEBUG
 level (the timed crawls log at WARNING, as in production). Crawls (each into a fresh
 database) and bare downloads alternate, --runs times each; the best of each is compared (this
-2-core machine's timings vary by ±15% from run to run).
+2-core machine's timings vary by ±15% from run to run). The crawl process's resident memory
+is read once a second: its peak, and the peak of the last quarter of the crawl over that of
+the second (1.00: flat).
 Printed: pages, seconds, pages/s, and ours / bare.
 """
 
@@ -61,16 +63,30 @@ def crawl(url: str, db: str, work: Path, log_pages: bool = False) -> dict:
     env.pop("LIJIAN_REDIS_URL", None)
     subprocess.run([*LIJIAN, "db", "upgrade"], env=env, check=True, capture_output=True)
     began = time.monotonic()
-    done = subprocess.run([*LIJIAN, "crawl", "--sandbox", url, "--site", "a", "--site", "b", "--site", "d",
-                           "--max-pages", "1000", "--local", "--log-level", "DEBUG" if log_pages else "WARNING"],
-                          env=env, text=True, stdout=subprocess.PIPE, stderr=log.open("w"))
+    with log.open("w") as errors:
+        process = subprocess.Popen([*LIJIAN, "crawl", "--sandbox", url, "--site", "a", "--site", "b", "--site", "d",
+                                    "--max-pages", "1000", "--local",
+                                    "--log-level", "DEBUG" if log_pages else "WARNING"],
+                                   env=env, text=True, stdout=subprocess.PIPE, stderr=errors)
+        rss = []  # the crawl process's resident memory (KiB), once a second
+        while True:
+            try:
+                process.wait(timeout=1.0)
+                break
+            except subprocess.TimeoutExpired:
+                status = Path(f"/proc/{process.pid}/status")
+                if status.exists():
+                    rss += [int(line.split()[1]) for line in status.read_text().splitlines()
+                            if line.startswith("VmRSS:")]
+        out = process.stdout.read()
     seconds = time.monotonic() - began
+    done = subprocess.CompletedProcess(process.args, process.returncode, out)
     if done.returncode != 0:
         raise SystemExit(f"crawl failed: {done.stdout}")
     pages = [m.group(1) for m in re.finditer(r"Crawled \(200\) <GET (\S+)>", log.read_text(errors="replace"))]
     stored = int(re.search(r"listings (\d+)", done.stdout).group(1))
     fetched = int(re.search(r"pages (\d+)", done.stdout).group(1))
-    return {"seconds": seconds, "pages": pages, "stored": stored, "fetched": fetched}
+    return {"seconds": seconds, "pages": pages, "stored": stored, "fetched": fetched, "rss": rss}
 
 
 def bare_download(urls: list[str], work: Path) -> float:
@@ -110,12 +126,16 @@ def main() -> None:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait()
-    print("| backend | listings stored | pages | ours s | ours pages/s | bare s | bare pages/s | ours / bare |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| backend | listings stored | pages | ours s | ours pages/s | bare s | bare pages/s | ours / bare "
+          "| peak RSS MiB | RSS quarter 4 / quarter 2 |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for backend, ours, bare in rows:
-        pages = ours["fetched"]
+        pages, rss = ours["fetched"], ours["rss"]
+        quarter = max(1, len(rss) // 4)
+        growth = (max(rss[3 * quarter:]) / max(rss[quarter:2 * quarter])) if len(rss) >= 8 else float("nan")
         print(f"| {backend} | {ours['stored']:,} | {pages:,} | {ours['seconds']:.1f} | {pages / ours['seconds']:.0f} | "
-              f"{bare:.1f} | {len(ours['pages']) / bare:.0f} | **{(pages / ours['seconds']) / (len(ours['pages']) / bare):.2f}** |")
+              f"{bare:.1f} | {len(ours['pages']) / bare:.0f} | **{(pages / ours['seconds']) / (len(ours['pages']) / bare):.2f}** "
+              f"| {max(rss, default=0) / 1024:.0f} | {growth:.2f} |")
 
 
 if __name__ == "__main__":

@@ -77,7 +77,8 @@ def crawl_settings(database_url: str, log_level: str = "WARNING", **extra: Any) 
 # container objects (Python's default: 700). A crawl allocates a few hundred per page; at 700
 # the collector ran about a thousand times in a 3,000-listing crawl and took 1.5 s of it (10%).
 # The older generations keep Python's defaults, so garbage in cycles is still found within a
-# few hundred pages and memory stays flat (docs/BENCHMARKS.md, 100,000 listings).
+# few hundred pages: over 100,000 listings the crawl's memory was the same as with Python's
+# defaults (docs/BENCHMARKS.md).
 YOUNG_GENERATION = 10_000
 
 
