@@ -11,9 +11,9 @@ no parsing, no pipelines, the same concurrency settings as ours allow per host) 
 every page a crawl fetched — the same URLs, read from the log of one untimed crawl at DEBUG
 level (the timed crawls log at WARNING, as in production). Crawls (each into a fresh
 database) and bare downloads alternate, --runs times each; the best of each is compared (this
-2-core machine's timings vary by ±15% from run to run). The crawl process's resident memory
-is read once a second: its peak, and the peak of the last quarter of the crawl over that of
-the second (1.00: flat).
+2-core machine's timings vary by ±15% from run to run). The resident memory of the crawl
+process and its store process (crawler/storage/writer.py) together is read once a second:
+its peak, and the peak of the last quarter of the crawl over that of the second (1.00: flat).
 Printed: pages, seconds, pages/s, and ours / bare.
 """
 
@@ -68,16 +68,13 @@ def crawl(url: str, db: str, work: Path, log_pages: bool = False) -> dict:
                                     "--max-pages", "1000", "--local",
                                     "--log-level", "DEBUG" if log_pages else "WARNING"],
                                    env=env, text=True, stdout=subprocess.PIPE, stderr=errors)
-        rss = []  # the crawl process's resident memory (KiB), once a second
+        rss = []  # the crawl and its store process: resident memory (KiB), once a second
         while True:
             try:
                 process.wait(timeout=1.0)
                 break
             except subprocess.TimeoutExpired:
-                status = Path(f"/proc/{process.pid}/status")
-                if status.exists():
-                    rss += [int(line.split()[1]) for line in status.read_text().splitlines()
-                            if line.startswith("VmRSS:")]
+                rss.append(tree_rss(process.pid))
         out = process.stdout.read()
     seconds = time.monotonic() - began
     done = subprocess.CompletedProcess(process.args, process.returncode, out)
@@ -87,6 +84,19 @@ def crawl(url: str, db: str, work: Path, log_pages: bool = False) -> dict:
     stored = int(re.search(r"listings (\d+)", done.stdout).group(1))
     fetched = int(re.search(r"pages (\d+)", done.stdout).group(1))
     return {"seconds": seconds, "pages": pages, "stored": stored, "fetched": fetched, "rss": rss}
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory (KiB) of a process and its descendants (the crawl and its store process)."""
+    total = 0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return total
+    return total + sum(tree_rss(int(child)) for child in children)
 
 
 def bare_download(urls: list[str], work: Path) -> float:

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +42,20 @@ def start_sandbox(*extra: str, listings: int = 120, seed: int = 2018) -> Sandbox
         process.kill()
         raise RuntimeError(f"sandbox did not start: {line!r} {process.stderr.read()!r}")
     return Sandbox(match.group(1), listings, seed, process)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Re-check `condition` every 0.2 s until it holds; fail naming `what` after `timeout` seconds.
+
+    What is awaited here is a count of rows other processes (workers on their own crawls)
+    write to the database, which offers no event to block on: it is polled, and the test fails
+    at the deadline rather than after a fixed pause."""
+    deadline = time.monotonic() + timeout
+    poll = threading.Event()  # never set: its wait is the poll interval
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        poll.wait(0.2)
 
 
 def stop_sandbox(sandbox: Sandbox) -> None:

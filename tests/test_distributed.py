@@ -10,8 +10,7 @@ import os
 import signal
 import subprocess
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
@@ -19,7 +18,15 @@ from sqlalchemy import func, select
 from crawler.sandbox.catalog import build_catalog
 from crawler.storage.db import open_database, session_factory
 from crawler.storage.models import CrawlRun, CrawlRunWorker, Listing, ListingSnapshot
-from tests.conftest import LIJIAN, postgres_database, run_lijian, service_missing, start_sandbox, stop_sandbox
+from tests.conftest import (
+    LIJIAN,
+    postgres_database,
+    run_lijian,
+    service_missing,
+    start_sandbox,
+    stop_sandbox,
+    wait_until,
+)
 
 REDIS_URL = os.environ.get("LIJIAN_TEST_REDIS", "redis://127.0.0.1:6379/13")
 FLAVOURS = ("a", "b", "d")  # server-rendered flavours: 20,000 listings without the browser
@@ -37,20 +44,6 @@ def redis_url() -> Iterator[str]:
     server.flushdb()
     yield REDIS_URL
     server.flushdb()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Re-check `condition` every 0.2 s until it holds; fail naming `what` after `timeout` seconds.
-
-    What is awaited here is a count of rows other processes (workers on their own crawls)
-    write to the database, which offers no event to block on: it is polled, and the test fails
-    at the deadline rather than after a fixed pause."""
-    deadline = time.monotonic() + timeout
-    poll = threading.Event()  # never set: its wait is the poll interval
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        poll.wait(0.2)
 
 
 def start_worker(env: dict[str, str], idle_exit: float = 5) -> subprocess.Popen:

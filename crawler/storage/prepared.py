@@ -8,8 +8,9 @@ statement, so values are stored exactly as the ORM stores them. It runs through
 `Connection.exec_driver_sql`, in the session's transaction, so errors are SQLAlchemy's
 (`DBAPIError`, with `connection_invalidated` when the server is gone), as before.
 
-Measured on the crawl's writer thread (py-spy --gil, 3,000 sandbox listings; docs/BENCHMARKS.md):
-10.7 s of the interpreter lock when Core built each statement per listing, 1.3 s this way.
+Measured when the writer was a thread of the crawl (py-spy --gil, 3,000 sandbox listings;
+docs/BENCHMARKS.md): 10.7 s of the interpreter lock when Core built each statement per listing,
+1.3 s this way.
 """
 
 from __future__ import annotations
