@@ -6,6 +6,7 @@ stops and says why; a crawl killed with SIGKILL takes its store process with it.
 from __future__ import annotations
 
 import os
+import re
 import select
 import signal
 import subprocess
@@ -109,13 +110,13 @@ def ended_within(pid: int, seconds: float) -> bool:
         os.close(handle)
 
 
-def start_crawl(sandbox, db_url: str) -> subprocess.Popen:
+def start_crawl(sandbox, db_url: str, own_group: bool = False) -> subprocess.Popen:
     env = {**os.environ, "LIJIAN_DATABASE_URL": db_url}
     env.pop("LIJIAN_REDIS_URL", None)
     assert run_lijian("db", "upgrade", env=env).returncode == 0
     return subprocess.Popen([*LIJIAN, "crawl", "--local", "--sandbox", sandbox.url, "--site", "a", "--site", "b",
                              "--site", "d", "--max-pages", "1000", "--log-level", "INFO"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=own_group)
 
 
 def each_listing_whole(sessions) -> int:
@@ -171,3 +172,24 @@ def test_a_crawl_killed_with_sigkill_takes_its_store_process_with_it(big_sandbox
         crawl.communicate()
     stored = each_listing_whole(sessions)  # nothing half-written
     assert 200 <= stored < 3000
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="needs Linux's pidfd_open")
+def test_ctrl_c_to_the_crawls_process_group_stops_it_with_every_listing_it_counted_stored(big_sandbox, db_url):
+    """Ctrl-C (or a service manager's SIGTERM) reaches the store process too: it must go on
+    storing until the crawl, stopping gracefully, closes its input."""
+    sessions = session_factory(open_database(db_url))
+    crawl = start_crawl(big_sandbox, db_url, own_group=True)
+    try:
+        wait_until(lambda: each_listing_whole(sessions) >= 200, 300, "200 listings stored")
+        writer = store_process_of(crawl)
+        os.killpg(crawl.pid, signal.SIGINT)
+        output, _ = crawl.communicate(timeout=120)
+    finally:
+        crawl.kill()
+    assert ended_within(writer, 30), "the store process outlived its crawl"
+    assert "Traceback" not in output and "store process ended" not in output, output[-3000:]
+    summary = re.search(r"crawl run \d+: interrupted; pages \d+, listings (\d+) \(new (\d+)", output)
+    assert summary, output[-3000:]
+    stored = each_listing_whole(sessions)
+    assert 200 <= stored < 3000 and stored == int(summary.group(2))  # every listing it counted is stored

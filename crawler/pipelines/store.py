@@ -108,25 +108,22 @@ class StorePipeline:
     def __init__(self, crawler: Crawler, database_url: str) -> None:
         self.crawler = crawler
         open_database(database_url)  # the schema at head (upgraded here), or a clear error now
-        self.database_url = database_url
-        self.writer: StoreProcess | None = None
-        self._starting: asyncio.Task | None = None
+        self.store = StoreProcess(database_url)
+        self._starting: asyncio.Future | None = None
 
     async def open_spider(self) -> None:
         await self._started()
 
     async def _started(self) -> StoreProcess:
-        if self._starting is None:  # used without a spider opening it (a test): started here
-            writer = StoreProcess(self.database_url)
-            self._starting = asyncio.ensure_future(writer.start())
-            self._starting.add_done_callback(lambda _: setattr(self, "writer", writer))
+        if self._starting is None:  # also when used without a spider opening it (a test)
+            self._starting = asyncio.ensure_future(self.store.start())
         await self._starting
-        return self.writer
+        return self.store
 
     async def close_spider(self) -> None:
-        if self.writer is not None:
-            await self.writer.close()  # whatever is queued is stored first
-            self.crawler.stats.set_value("lijian/store_batches", self.writer.batches)
+        if self._starting is not None:
+            await self.store.close()  # whatever is queued is stored first
+            self.crawler.stats.set_value("lijian/store_batches", self.store.batches)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -137,12 +134,12 @@ class StorePipeline:
 
     async def process_item(self, item: ListingItem | SellerProfileItem) -> ListingItem | SellerProfileItem:
         stats = self.crawler.stats
-        writer = self.writer or await self._started()
+        store = self.store if self.store.process is not None else await self._started()
         run_id = stats.get_value("lijian/crawl_run_id")
         profile = isinstance(item, SellerProfileItem)
         if not profile:
             stats.inc_value("lijian/listings_seen")
-        result = await writer.submit(item, run_id)
+        result = await store.submit(item, run_id)
         if result[0] == "error":
             _, gone, reason = result
             if gone:

@@ -23,7 +23,9 @@ the same program, the pipe is theirs alone):
 A batch is acknowledged only after its commit, so the crawl (and a shared frontier) finishes
 with a request only once what it yielded is stored. The process dies with the crawl (Linux:
 PR_SET_PDEATHSIG; elsewhere at the end of its input): a transaction it had not committed is
-rolled back by the database, and nothing it was handed was acknowledged.
+rolled back by the database, and nothing it was handed was acknowledged. It ignores SIGINT
+and SIGTERM: sent to the process group (Ctrl-C, a service manager), they stop the crawl
+gracefully, and the crawl's last listings are still stored before the input ends.
 """
 
 from __future__ import annotations
@@ -193,6 +195,11 @@ def serve(jobs_in: IO[bytes], results_out: IO[bytes], database_url: str) -> int:
 
 def main() -> int:
     _die_with_parent()
+    # Ctrl-C and a service manager's SIGTERM reach the whole process group; the crawl stops
+    # gracefully on them and still needs this process to store what it finishes with. It ends
+    # when the crawl closes its input (or dies).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # Results go on a private copy of stdout; anything else printing goes to stderr.
     results = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
