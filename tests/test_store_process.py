@@ -137,12 +137,26 @@ def big_sandbox():
     stop_sandbox(server)
 
 
-@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="needs Linux's pidfd_open")
-def test_a_crawl_whose_store_process_dies_stops_and_says_why(big_sandbox, db_url):
+def crawl_under_way(sandbox, db_url: str, own_group: bool = False):
+    """A crawl of `sandbox` that has stored 200 listings; the database's sessions and the crawl."""
     sessions = session_factory(open_database(db_url))
-    crawl = start_crawl(big_sandbox, db_url)
+    crawl = start_crawl(sandbox, db_url, own_group)
     try:
         wait_until(lambda: each_listing_whole(sessions) >= 200, 300, "200 listings stored")
+    except BaseException:
+        crawl.kill()
+        crawl.communicate()
+        raise
+    return sessions, crawl
+
+
+linux = pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="needs Linux's /proc and pidfd_open")
+
+
+@linux
+def test_a_crawl_whose_store_process_dies_stops_and_says_why(big_sandbox, db_url):
+    sessions, crawl = crawl_under_way(big_sandbox, db_url)
+    try:
         os.kill(store_process_of(crawl), signal.SIGKILL)
         output, _ = crawl.communicate(timeout=120)
     finally:
@@ -157,12 +171,10 @@ def test_a_crawl_whose_store_process_dies_stops_and_says_why(big_sandbox, db_url
     assert run.status == "failed" and "the store process ended" in run.error_text, (run.status, run.error_text)
 
 
-@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="needs Linux's pidfd_open")
+@linux
 def test_a_crawl_killed_with_sigkill_takes_its_store_process_with_it(big_sandbox, db_url):
-    sessions = session_factory(open_database(db_url))
-    crawl = start_crawl(big_sandbox, db_url)
+    sessions, crawl = crawl_under_way(big_sandbox, db_url)
     try:
-        wait_until(lambda: each_listing_whole(sessions) >= 200, 300, "200 listings stored")
         writer = store_process_of(crawl)
         crawl.send_signal(signal.SIGKILL)
         crawl.wait(timeout=30)
@@ -174,14 +186,12 @@ def test_a_crawl_killed_with_sigkill_takes_its_store_process_with_it(big_sandbox
     assert 200 <= stored < 3000
 
 
-@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="needs Linux's pidfd_open")
+@linux
 def test_ctrl_c_to_the_crawls_process_group_stops_it_with_every_listing_it_counted_stored(big_sandbox, db_url):
     """Ctrl-C (or a service manager's SIGTERM) reaches the store process too: it must go on
     storing until the crawl, stopping gracefully, closes its input."""
-    sessions = session_factory(open_database(db_url))
-    crawl = start_crawl(big_sandbox, db_url, own_group=True)
+    sessions, crawl = crawl_under_way(big_sandbox, db_url, own_group=True)
     try:
-        wait_until(lambda: each_listing_whole(sessions) >= 200, 300, "200 listings stored")
         writer = store_process_of(crawl)
         os.killpg(crawl.pid, signal.SIGINT)
         output, _ = crawl.communicate(timeout=120)
