@@ -144,20 +144,28 @@ def _css_xpath(query: str) -> str:
     return _CSS.css_to_xpath(query)
 
 
+def _tree(node: Selector, kinds: tuple[str, ...]) -> tuple[Selector, etree._Element | None]:
+    """`node` as a Selector (a Scrapy response: its cached selector), and its lxml root when a
+    compiled XPath may run on it: a tree of one of `kinds` with parsel's default namespaces."""
+    if not isinstance(node, Selector):
+        node = getattr(node, "selector", node)
+    root = getattr(node, "root", None)
+    if (isinstance(root, etree._Element) and getattr(node, "type", None) in kinds
+            and getattr(node, "namespaces", None) == _NAMESPACES):
+        return node, root
+    return node, None
+
+
 def has_match(node: Selector, css: str) -> bool:
     """Whether the CSS selector matches anything under `node`: bool(node.css(css)), without a
     Selector for each match."""
-    if not isinstance(node, Selector):  # a Scrapy response: its (cached) selector
-        node = getattr(node, "selector", node)
-    root = getattr(node, "root", None)
-    if (isinstance(root, etree._Element) and getattr(node, "type", None) == "html"
-            and getattr(node, "namespaces", None) == _NAMESPACES):
-        compiled = _xpath(_css_xpath(css))
-        if compiled is not None:
-            try:
-                return bool(compiled(root))
-            except etree.XPathError:
-                pass
+    node, root = _tree(node, ("html",))
+    compiled = _xpath(_css_xpath(css)) if root is not None else None
+    if compiled is not None:
+        try:
+            return bool(compiled(root))
+        except etree.XPathError:
+            pass
     return bool(node.css(css))
 
 
@@ -165,12 +173,9 @@ def first_text(node: Selector, expression: str) -> str | None:
     """`node_text` of the first match of `expression`, None when nothing matches: what
     `node.xpath(expression)` would give, with the XPath compiled once and no Selector made for
     every match (rule evaluation was most of a page's parsing time)."""
-    if not isinstance(node, Selector):  # a Scrapy response: its (cached) selector
-        node = getattr(node, "selector", node)
-    compiled = _xpath(expression)
-    root = getattr(node, "root", None)
-    if (compiled is not None and isinstance(root, etree._Element) and getattr(node, "type", None) in ("html", "xml")
-            and getattr(node, "namespaces", None) == _NAMESPACES):
+    node, root = _tree(node, ("html", "xml"))
+    compiled = _xpath(expression) if root is not None else None
+    if compiled is not None:
         try:
             found = compiled(root)
         except etree.XPathError:
